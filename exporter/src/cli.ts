@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/** cs-exporter: the exporter's command line. */
+import { loadConfig, ConfigError, type Config } from './config.js';
+import { createLogger } from './log.js';
+import { startExporter, openDatabase } from './exporter.js';
+
+const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
+
+Usage:
+  cs-exporter serve      run the exporter (settings from the environment; see README)
+  cs-exporter start      what \`npm start\` runs: serve, with the simulator on unless CS_SIMULATE=0,
+                         and a note of where to look
+  cs-exporter migrate    apply pending database migrations and exit
+  cs-exporter help       this text
+
+Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_SIMULATE,
+CS_DATA_DIR (embedded Postgres data, default .data), CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL.`;
+
+async function serve(config: Config, banner: boolean): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const exporter = await startExporter(config, log);
+  log.info({ url: exporter.url, embeddedPostgres: !config.databaseUrl }, 'exporter listening');
+  if (banner) {
+    const lines = [
+      '',
+      `  cs-exporter is up at ${exporter.url}`,
+      `    health:   ${exporter.url}/api/v1/health`,
+      `    ingest:   POST ${exporter.url}/api/v1/events  (application/json or application/x-ndjson)`,
+      `    metrics:  ${exporter.url}/metrics`,
+      `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
+      config.simulate ? '    simulator: not built yet; waiting for events from your platform' : '    simulator: off (CS_SIMULATE=0); waiting for events',
+      '  Ctrl-C stops it.',
+      '',
+    ];
+    process.stderr.write(lines.join('\n') + '\n');
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight batches');
+    exporter.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help'] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(loadConfig(process.env, false), false);
+    case 'start':
+      return serve(loadConfig(process.env, true), true);
+    case 'migrate': {
+      const config = loadConfig(process.env);
+      const log = createLogger(config.logLevel);
+      const { pool, embedded } = await openDatabase(config, log);
+      await pool.end();
+      await embedded?.stop();
+      log.info('migrations are up to date');
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP);
+      return;
+    default:
+      console.error(`unknown command "${command}"\n\n${HELP}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
+  process.exit(1);
+});

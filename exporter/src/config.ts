@@ -1,0 +1,69 @@
+/** Exporter settings, read once from the environment (see api.md and the README). */
+export interface Config {
+  port: number;
+  host: string;
+  /** Postgres connection string; undefined means "start the embedded Postgres". */
+  databaseUrl?: string;
+  /** Where the embedded Postgres keeps its data. */
+  dataDir: string;
+  /** Port of the embedded Postgres. */
+  embeddedPgPort: number;
+  timezone: string;
+  ingestToken?: string;
+  apiToken?: string;
+  simulate: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number (0–65535), got "${raw}"`);
+  return n;
+}
+
+function timezoneSetting(raw: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: raw });
+  } catch {
+    throw new ConfigError(`CS_TIMEZONE "${raw}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
+  }
+  return raw;
+}
+
+/**
+ * Reads and checks the settings. `simulateDefault` is true under `npm start`
+ * (api.md: the simulator is on there unless CS_SIMULATE=0) and false otherwise.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault = false): Config {
+  const empty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+  const config: Config = {
+    port: intSetting(env, 'PORT', 9470),
+    host: empty(env.HOST) ?? '127.0.0.1',
+    databaseUrl: empty(env.DATABASE_URL),
+    dataDir: empty(env.CS_DATA_DIR) ?? '.data',
+    embeddedPgPort: intSetting(env, 'CS_EMBEDDED_PG_PORT', 54329),
+    timezone: timezoneSetting(empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai'),
+    ingestToken: empty(env.CS_INGEST_TOKEN),
+    apiToken: empty(env.CS_API_TOKEN),
+    simulate: env.CS_SIMULATE === undefined || env.CS_SIMULATE === '' ? simulateDefault : env.CS_SIMULATE !== '0' && env.CS_SIMULATE !== 'false',
+    logLevel: empty(env.LOG_LEVEL) ?? 'info',
+  };
+  // An exporter reachable from the network without tokens would let anyone
+  // write events and read every tenant's data.
+  if (!isLoopback(config.host) && (!config.ingestToken || !config.apiToken)) {
+    throw new ConfigError(
+      `HOST=${config.host} is not loopback: set both CS_INGEST_TOKEN and CS_API_TOKEN before binding beyond 127.0.0.1`,
+    );
+  }
+  return config;
+}

@@ -1,0 +1,80 @@
+/** Starts and stops the whole exporter: database, migrations, ingest, HTTP. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool, type Pool } from './db/pool.js';
+import { createApp, type AppContext } from './http/app.js';
+import { EventStore } from './ingest/store.js';
+import { EventWriter } from './ingest/writer.js';
+
+/** A running exporter. */
+export interface Exporter {
+  /** Base URL, e.g. http://127.0.0.1:9470 */
+  url: string;
+  ctx: AppContext;
+  /** Graceful stop: no new connections, in-flight batches finished, pool closed, embedded Postgres stopped. */
+  close(): Promise<void>;
+}
+
+/** Connects to (or starts) Postgres and applies the migrations. */
+export async function openDatabase(config: Config, log: Logger): Promise<{ pool: Pool; embedded?: EmbeddedPostgres }> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+    url = embedded.url;
+  }
+  const pool = createPool(url);
+  try {
+    await migrate(pool, log);
+  } catch (err) {
+    await pool.end();
+    await embedded?.stop();
+    throw err;
+  }
+  return { pool, embedded };
+}
+
+export async function startExporter(config: Config, log: Logger): Promise<Exporter> {
+  const { pool, embedded } = await openDatabase(config, log);
+  const store = new EventStore(pool);
+  const writer = new EventWriter(store, {}, (err) => log.error({ err }, 'an accepted-events consumer failed'));
+  const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0 }, startedAtMs: Date.now() };
+  const app = createApp(ctx);
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  }).catch(async (err: Error) => {
+    await pool.end();
+    await embedded?.stop();
+    throw new Error(`cannot listen on ${config.host}:${config.port}: ${err.message}`);
+  });
+  // Long NDJSON uploads from slow producers should not be cut off.
+  server.requestTimeout = 5 * 60 * 1000;
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    ctx,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // A client holding a request open must not hold up the shutdown for long.
+        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        await stopped;
+        clearTimeout(force);
+        await writer.drain();
+        await pool.end();
+        await embedded?.stop();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Group commit: concurrent requests are merged into one transaction, so the
+ * cost of a commit (its WAL flush) is shared by every event in it. A request
+ * is answered only after the transaction holding its events has committed.
+ */
+import { EventEmitter } from 'node:events';
+import { EventStore, eventKey } from './store.js';
+import type { StoredEvent } from './validate.js';
+
+/** What became of each event handed to `write`, in order. */
+export type WriteOutcome = 'accepted' | 'duplicate' | { error: string };
+
+interface Pending {
+  events: StoredEvent[];
+  resolve(outcomes: WriteOutcome[]): void;
+  reject(err: Error): void;
+}
+
+export interface WriterOptions {
+  /** Events per transaction, roughly: whole requests are never split. */
+  maxBatch?: number;
+  /** Transactions in flight at once. */
+  maxInFlight?: number;
+}
+
+export interface WriterStats {
+  accepted: number;
+  duplicates: number;
+  batches: number;
+  lastAcceptedAtMs: number | null;
+}
+
+/** Emits `accepted` with the newly stored events of each committed batch, in arrival order. */
+export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
+  readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly store: EventStore,
+    opts: WriterOptions = {},
+    private readonly onListenerError: (err: unknown) => void = (err) => console.error(err),
+  ) {
+    super();
+    this.maxBatch = opts.maxBatch ?? 20_000;
+    this.maxInFlight = opts.maxInFlight ?? 2;
+  }
+
+  /** Stores `events`; resolves once they are durable (or known duplicates). */
+  write(events: StoredEvent[]): Promise<WriteOutcome[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves when every queued and in-flight batch is done. */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].events.length <= this.maxBatch)) {
+        const p = this.queue.shift()!;
+        batch.push(p);
+        size += p.events.length;
+      }
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (this.queue.length === 0 && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    // The first occurrence of a key in the batch is the one stored; repeats
+    // (within a request or across merged requests) are duplicates.
+    const first = new Map<string, StoredEvent>();
+    const unique: StoredEvent[] = [];
+    for (const p of batch) {
+      for (const e of p.events) {
+        const k = eventKey(e.tenant, e.id);
+        if (!first.has(k)) {
+          first.set(k, e);
+          unique.push(e);
+        }
+      }
+    }
+    let fresh: Set<string>;
+    const failed = new Map<string, string>();
+    try {
+      fresh = await this.store.insert(unique);
+    } catch (err) {
+      if (!isDataError(err)) {
+        for (const p of batch) p.reject(err as Error);
+        return;
+      }
+      // Some value Postgres cannot hold slipped past validation: store the
+      // events one by one so only the offending ones are refused.
+      fresh = new Set();
+      try {
+        for (const e of unique) {
+          try {
+            for (const k of await this.store.insert([e])) fresh.add(k);
+          } catch (one) {
+            if (!isDataError(one)) throw one;
+            failed.set(eventKey(e.tenant, e.id), `the database refused this event: ${(one as Error).message}`);
+          }
+        }
+      } catch (fatal) {
+        for (const p of batch) p.reject(fatal as Error);
+        return;
+      }
+    }
+    const stored: StoredEvent[] = [];
+    const claimed = new Set<string>();
+    for (const p of batch) {
+      const outcomes: WriteOutcome[] = p.events.map((e) => {
+        const k = eventKey(e.tenant, e.id);
+        const error = failed.get(k);
+        if (error) return { error };
+        if (fresh.has(k) && first.get(k) === e && !claimed.has(k)) {
+          claimed.add(k);
+          stored.push(e);
+          return 'accepted';
+        }
+        return 'duplicate';
+      });
+      p.resolve(outcomes);
+    }
+    this.stats.batches++;
+    this.stats.accepted += stored.length;
+    this.stats.duplicates += unique.length - stored.length - failed.size + (batch.reduce((n, p) => n + p.events.length, 0) - unique.length);
+    if (stored.length > 0) {
+      this.stats.lastAcceptedAtMs = Date.now();
+      try {
+        this.emit('accepted', stored);
+      } catch (err) {
+        // A consumer's bug must not turn committed events into a failed request.
+        this.onListenerError(err);
+      }
+    }
+  }
+}
+
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return typeof code === 'string' && code.startsWith('22');
+}

@@ -1,0 +1,94 @@
+/**
+ * Local-day arithmetic in the tenants' time zone. Reports and "today" both
+ * hinge on these, so they live in one place.
+ */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+// Offsets only change on whole quarter hours, so one lookup per bucket is exact.
+const BUCKET_MS = 15 * 60 * 1000;
+const offsetCache = new Map<string, Map<number, number>>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Offset of `tz` from UTC at instant `ms`, in milliseconds (Asia/Shanghai: +8 h). */
+export function tzOffsetMs(ms: number, tz: string): number {
+  let byBucket = offsetCache.get(tz);
+  if (!byBucket) {
+    byBucket = new Map();
+    offsetCache.set(tz, byBucket);
+  }
+  const bucket = Math.floor(ms / BUCKET_MS);
+  let offset = byBucket.get(bucket);
+  if (offset === undefined) {
+    const probe = bucket * BUCKET_MS;
+    const parts: Record<string, number> = {};
+    for (const p of formatter(tz).formatToParts(new Date(probe))) {
+      if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    }
+    const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+    offset = asUtc - probe;
+    if (byBucket.size > 100_000) byBucket.clear();
+    byBucket.set(bucket, offset);
+  }
+  return offset;
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** The local calendar day (YYYY-MM-DD) of instant `ms` in `tz`. */
+export function localDay(ms: number, tz: string): string {
+  const d = new Date(ms + tzOffsetMs(ms, tz));
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+/** The local hour (0–23) of instant `ms` in `tz`. */
+export function localHour(ms: number, tz: string): number {
+  return new Date(ms + tzOffsetMs(ms, tz)).getUTCHours();
+}
+
+const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** True for a real calendar date written YYYY-MM-DD. */
+export function isDay(s: string): boolean {
+  const m = DAY_RE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/** The instant (epoch ms) at which local day `day` begins in `tz`. */
+export function dayStartMs(day: string, tz: string): number {
+  const m = DAY_RE.exec(day);
+  if (!m) throw new Error(`not a day: ${day}`);
+  const naive = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // Two passes settle days whose midnight sits next to an offset change.
+  let guess = naive - tzOffsetMs(naive, tz);
+  guess = naive - tzOffsetMs(guess, tz);
+  return guess;
+}
+
+/** `day` moved by `n` calendar days. */
+export function addDays(day: string, n: number): string {
+  const m = DAY_RE.exec(day);
+  if (!m) throw new Error(`not a day: ${day}`);
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + n));
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
