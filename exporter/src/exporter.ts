@@ -9,6 +9,8 @@ import { createPool, type Pool } from './db/pool.js';
 import { createApp, type AppContext } from './http/app.js';
 import { EventStore } from './ingest/store.js';
 import { EventWriter } from './ingest/writer.js';
+import type { Component, ComponentFactory } from './component.js';
+import { COMPONENTS } from './components.js';
 
 /** A running exporter. */
 export interface Exporter {
@@ -38,16 +40,36 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ pool:
   return { pool, embedded };
 }
 
-export async function startExporter(config: Config, log: Logger): Promise<Exporter> {
+/** Starts the exporter; `factories` defaults to every component of the product. */
+export async function startExporter(config: Config, log: Logger, factories: ComponentFactory[] = COMPONENTS): Promise<Exporter> {
   const { pool, embedded } = await openDatabase(config, log);
   const store = new EventStore(pool);
   const writer = new EventWriter(store, {}, (err) => log.error({ err }, 'an accepted-events consumer failed'));
   const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0 }, startedAtMs: Date.now() };
-  const app = createApp(ctx);
+  const components: Component[] = factories.map((f) => f(config));
+  const stopComponents = async () => {
+    for (const c of [...components].reverse()) {
+      try {
+        await c.stop?.();
+      } catch (err) {
+        log.error({ err, component: c.name }, 'component failed to stop');
+      }
+    }
+  };
+  try {
+    for (const c of components) await c.start?.(ctx);
+  } catch (err) {
+    await stopComponents();
+    await pool.end();
+    await embedded?.stop();
+    throw err;
+  }
+  const app = createApp(ctx, { api: components.flatMap((c) => (c.api ? [c.api] : [])), open: components.flatMap((c) => (c.open ? [c.open] : [])) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   }).catch(async (err: Error) => {
+    await stopComponents();
     await pool.end();
     await embedded?.stop();
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${err.message}`);
@@ -58,12 +80,15 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
 
+  for (const c of components) await c.afterListen?.(url, ctx);
+
   let closing: Promise<void> | undefined;
   return {
     url,
     ctx,
     close() {
       closing ??= (async () => {
+        await stopComponents();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // A client holding a request open must not hold up the shutdown for long.

@@ -1,0 +1,4 @@
+/** The components every exporter runs, in start order (see component.ts). */
+import type { ComponentFactory } from './component.js';
+
+export const COMPONENTS: ComponentFactory[] = [];
