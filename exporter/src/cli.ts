@@ -28,7 +28,9 @@ async function serve(config: Config, banner: boolean): Promise<void> {
       `    ingest:   POST ${exporter.url}/api/v1/events  (application/json or application/x-ndjson)`,
       `    metrics:  ${exporter.url}/metrics`,
       `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
-      config.simulate ? '    simulator: not built yet; waiting for events from your platform' : '    simulator: off (CS_SIMULATE=0); waiting for events',
+      config.simulate
+        ? '    simulator: not built yet; waiting for events from your platform'
+        : '    simulator: off (CS_SIMULATE=0); waiting for events',
       '  Ctrl-C stops it.',
       '',
     ];

@@ -1,6 +1,7 @@
 /** The parts the exporter is made of beyond ingest (live state, rollups, simulator...). */
 import type { Config } from './config.js';
 import type { ApiExtension, AppContext, OpenExtension } from './http/app.js';
+import type { ReportHandlers } from './query/registry.js';
 
 /**
  * One part of the exporter. Life cycle: `start` before the HTTP server listens,
@@ -16,6 +17,8 @@ export interface Component {
   api?: ApiExtension;
   /** Open routes at the top level (such as `/metrics`). */
   open?: OpenExtension;
+  /** Reports of the catalog this component answers on POST /api/v1/query. */
+  reports?: ReportHandlers;
 }
 
 export type ComponentFactory = (config: Config) => Component;

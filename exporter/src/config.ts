@@ -55,15 +55,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     timezone: timezoneSetting(empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai'),
     ingestToken: empty(env.CS_INGEST_TOKEN),
     apiToken: empty(env.CS_API_TOKEN),
-    simulate: env.CS_SIMULATE === undefined || env.CS_SIMULATE === '' ? simulateDefault : env.CS_SIMULATE !== '0' && env.CS_SIMULATE !== 'false',
+    simulate:
+      env.CS_SIMULATE === undefined || env.CS_SIMULATE === '' ? simulateDefault : env.CS_SIMULATE !== '0' && env.CS_SIMULATE !== 'false',
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
   };
   // An exporter reachable from the network without tokens would let anyone
   // write events and read every tenant's data.
   if (!isLoopback(config.host) && (!config.ingestToken || !config.apiToken)) {
-    throw new ConfigError(
-      `HOST=${config.host} is not loopback: set both CS_INGEST_TOKEN and CS_API_TOKEN before binding beyond 127.0.0.1`,
-    );
+    throw new ConfigError(`HOST=${config.host} is not loopback: set both CS_INGEST_TOKEN and CS_API_TOKEN before binding beyond 127.0.0.1`);
   }
   return config;
 }

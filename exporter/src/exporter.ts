@@ -11,6 +11,7 @@ import { EventStore } from './ingest/store.js';
 import { EventWriter } from './ingest/writer.js';
 import type { Component, ComponentFactory } from './component.js';
 import { COMPONENTS } from './components.js';
+import { queryRoutes } from './query/registry.js';
 
 /** A running exporter. */
 export interface Exporter {
@@ -64,7 +65,11 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
     await embedded?.stop();
     throw err;
   }
-  const app = createApp(ctx, { api: components.flatMap((c) => (c.api ? [c.api] : [])), open: components.flatMap((c) => (c.open ? [c.open] : [])) });
+  const reports = Object.assign({}, ...components.map((c) => c.reports ?? {}));
+  const app = createApp(ctx, {
+    api: [queryRoutes(reports), ...components.flatMap((c) => (c.api ? [c.api] : []))],
+    open: components.flatMap((c) => (c.open ? [c.open] : [])),
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));

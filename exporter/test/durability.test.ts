@@ -87,7 +87,13 @@ describe('acknowledged means durable', () => {
     // The detached database outlived its exporter; the next start takes it down and starts afresh.
     const second = await spawnExporter(env);
     const password = readFileSync(path.join(dataDir, 'pg.secret'), 'utf8');
-    const client = new pg.Client({ host: '127.0.0.1', port: Number(env.CS_EMBEDDED_PG_PORT), user: 'postgres', password, database: 'postgres' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: Number(env.CS_EMBEDDED_PG_PORT),
+      user: 'postgres',
+      password,
+      database: 'postgres',
+    });
     await client.connect();
     const stored = await client.query('SELECT count(*)::int AS n FROM events WHERE id = ANY($1)', [acked]);
     await client.end();

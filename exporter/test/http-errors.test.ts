@@ -59,7 +59,13 @@ describe('bad requests get a clear answer, and the server keeps serving', () => 
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const u = new URL(`${exporter.url}/api/v1/events`);
       const req = request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${INGEST}`, 'content-length': Buffer.byteLength(raw) } },
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${INGEST}`, 'content-length': Buffer.byteLength(raw) },
+        },
         (res) => {
           let body = '';
           res.on('data', (c) => (body += c));

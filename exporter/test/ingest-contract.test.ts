@@ -102,7 +102,10 @@ describe('POST /api/v1/events: the contract', () => {
     const r = await postEvents(exporter.url, [good1, bad1, good2, bad2]);
     assert.equal(r.status, 200);
     assert.equal(r.body.accepted, 2);
-    assert.deepEqual(r.body.rejected.map((x) => x.index), [1, 3]);
+    assert.deepEqual(
+      r.body.rejected.map((x) => x.index),
+      [1, 3],
+    );
     assert.match(r.body.rejected[0].error, /^score: /);
     assert.match(r.body.rejected[1].error, /must be a JSON object/);
     const n = await db.pool.query('SELECT count(*)::int AS n FROM events WHERE id = ANY($1)', [[good1.id, good2.id, bad1.id]]);
@@ -142,7 +145,8 @@ describe('the published JSON Schema', () => {
   });
 
   it('When an outside producer validates with the file, then it agrees with the exporter', () => {
-    for (const [type, e] of Object.entries(validExamples())) assert.ok(validate(withCommon(e)), `${type}: ${JSON.stringify(validate.errors)}`);
+    for (const [type, e] of Object.entries(validExamples()))
+      assert.ok(validate(withCommon(e)), `${type}: ${JSON.stringify(validate.errors)}`);
     for (const [type, breakIt, field] of MALFORMED) {
       if (field === 'time' && type === 'session.end') continue; // the 24 h future bound is the exporter's, not the contract's
       const e = withCommon(validExamples()[type]);

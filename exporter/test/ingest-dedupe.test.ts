@@ -47,7 +47,10 @@ describe('dedupe by id per tenant', () => {
     assert.equal((await postEvents(exporter.url, e)).body.accepted, 1);
     assert.equal((await postEvents(exporter.url, other)).body.accepted, 1);
     const rows = await db.pool.query('SELECT tenant FROM events WHERE id = $1 ORDER BY tenant', [e.id]);
-    assert.deepEqual(rows.rows.map((r) => r.tenant), ['acme', 'default']);
+    assert.deepEqual(
+      rows.rows.map((r) => r.tenant),
+      ['acme', 'default'],
+    );
   });
 
   it('When one batch holds the same id twice, then the first is stored and the second is a duplicate', async () => {
@@ -74,12 +77,16 @@ describe('dedupe by id per tenant', () => {
     const a = withCommon(validExamples()['session.end'], '2025-01-01T23:59:59+08:00');
     const b = withCommon(validExamples()['session.end'], '2025-01-02T00:00:00+08:00');
     await postEvents(exporter.url, [a, b]);
-    const parts = await db.pool.query(`SELECT id, tableoid::regclass::text AS part FROM events WHERE id = ANY($1) ORDER BY part`, [[a.id, b.id]]);
+    const parts = await db.pool.query(`SELECT id, tableoid::regclass::text AS part FROM events WHERE id = ANY($1) ORDER BY part`, [
+      [a.id, b.id],
+    ]);
     assert.deepEqual(parts.rows, [
       { id: a.id, part: 'events_p20250101' },
       { id: b.id, part: 'events_p20250102' },
     ]);
-    const days = await db.pool.query(`SELECT day, events FROM event_days WHERE tenant = 'default' AND day IN ('2025-01-01', '2025-01-02') ORDER BY day`);
+    const days = await db.pool.query(
+      `SELECT day, events FROM event_days WHERE tenant = 'default' AND day IN ('2025-01-01', '2025-01-02') ORDER BY day`,
+    );
     assert.deepEqual(days.rows, [
       { day: '2025-01-01', events: 1 },
       { day: '2025-01-02', events: 1 },

@@ -19,10 +19,17 @@ describe('start-up, settings and shutdown', () => {
   });
 
   it('When HOST is not loopback and a token is missing, then the exporter refuses to start and says why', () => {
-    assert.throws(() => loadConfig({ HOST: '0.0.0.0', CS_INGEST_TOKEN: 'x' }), (e: Error) => e instanceof ConfigError && /CS_INGEST_TOKEN and CS_API_TOKEN/.test(e.message));
+    assert.throws(
+      () => loadConfig({ HOST: '0.0.0.0', CS_INGEST_TOKEN: 'x' }),
+      (e: Error) => e instanceof ConfigError && /CS_INGEST_TOKEN and CS_API_TOKEN/.test(e.message),
+    );
     assert.equal(loadConfig({ HOST: '0.0.0.0', CS_INGEST_TOKEN: 'x', CS_API_TOKEN: 'y' }).host, '0.0.0.0');
     assert.equal(loadConfig({}).host, '127.0.0.1');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: path.join(repoRoot, 'exporter'), env: { ...process.env, HOST: '0.0.0.0', CS_INGEST_TOKEN: '', CS_API_TOKEN: '' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      cwd: path.join(repoRoot, 'exporter'),
+      env: { ...process.env, HOST: '0.0.0.0', CS_INGEST_TOKEN: '', CS_API_TOKEN: '' },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /configuration error: HOST=0\.0\.0\.0 is not loopback/);
   });
@@ -58,7 +65,14 @@ describe('start-up, settings and shutdown', () => {
     const port = await freePort();
     const child = spawn('npm', ['start', '--silent'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: String(port), CS_DATA_DIR: dataDir, CS_EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        CS_DATA_DIR: dataDir,
+        CS_EMBEDDED_PG_PORT: String(await freePort()),
+        DATABASE_URL: '',
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -28,7 +28,9 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(pkg)) as Binaries;
   } catch (err) {
-    throw new Error(`the embedded Postgres has no binaries for ${process.platform}-${process.arch} (${pkg}): set DATABASE_URL to use your own Postgres (${String(err)})`);
+    throw new Error(
+      `the embedded Postgres has no binaries for ${process.platform}-${process.arch} (${pkg}): set DATABASE_URL to use your own Postgres (${String(err)})`,
+    );
   }
 }
 
@@ -53,7 +55,9 @@ function run(cmd: string, args: string[], user: { uid?: number; gid?: number }):
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} failed (exit ${code}): ${output.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} failed (exit ${code}): ${output.trim()}`)),
+    );
   });
 }
 
@@ -109,7 +113,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     const pwfile = path.join(tmpdir(), `cs-pg-${process.pid}-${randomBytes(4).toString('hex')}`);
     writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
     try {
-      await run(bin.initdb, [`--pgdata=${pgdata}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], user);
+      await run(
+        bin.initdb,
+        [`--pgdata=${pgdata}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+        user,
+      );
     } finally {
       rmSync(pwfile, { force: true });
     }
@@ -130,17 +138,24 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   child.on('exit', () => (exited = true));
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   try {
-    await waitFor(async () => {
-      if (exited) throw new Error(`the embedded Postgres exited at start-up; see ${path.join(root, 'postgres.log')} (is port ${port} taken? set CS_EMBEDDED_PG_PORT)`);
-      const client = new pg.Client({ connectionString: url });
-      try {
-        await client.connect();
-        await client.end();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60_000, 'the embedded Postgres to accept connections');
+    await waitFor(
+      async () => {
+        if (exited)
+          throw new Error(
+            `the embedded Postgres exited at start-up; see ${path.join(root, 'postgres.log')} (is port ${port} taken? set CS_EMBEDDED_PG_PORT)`,
+          );
+        const client = new pg.Client({ connectionString: url });
+        try {
+          await client.connect();
+          await client.end();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      'the embedded Postgres to accept connections',
+    );
   } catch (err) {
     if (!exited) child.kill('SIGINT');
     throw err;

@@ -43,7 +43,16 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
     }
   });
 
-  app.use('/api/v1', ingestRouter({ writer: ctx.writer, timezone: ctx.config.timezone, ingestToken: ctx.config.ingestToken, stats: ctx.ingestStats, log: ctx.log }));
+  app.use(
+    '/api/v1',
+    ingestRouter({
+      writer: ctx.writer,
+      timezone: ctx.config.timezone,
+      ingestToken: ctx.config.ingestToken,
+      stats: ctx.ingestStats,
+      log: ctx.log,
+    }),
+  );
   for (const add of ext.open ?? []) add(app, ctx);
 
   const api = Router();
@@ -59,7 +68,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const status: number = err.status ?? err.statusCode ?? 500;
     let message: string;
-    if (err.type === 'entity.too.large') message = `body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB limit: send the events in smaller batches`;
+    if (err.type === 'entity.too.large')
+      message = `body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB limit: send the events in smaller batches`;
     else if (err.type === 'entity.parse.failed') message = `body is not valid JSON: ${err.message}`;
     else if (status < 500 && err.expose) message = err.message;
     else {

@@ -13,11 +13,17 @@ export function requireBearer(token: string | undefined, what: string): RequestH
     const header = req.get('authorization') ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m) {
-      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: `missing bearer token: send "Authorization: Bearer <${what}>"` });
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer')
+        .json({ error: `missing bearer token: send "Authorization: Bearer <${what}>"` });
       return;
     }
     if (!sameSecret(m[1].trim(), token)) {
-      res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token"').json({ error: `wrong bearer token: it does not match ${what}` });
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer error="invalid_token"')
+        .json({ error: `wrong bearer token: it does not match ${what}` });
       return;
     }
     next();

@@ -18,7 +18,13 @@ export interface IngestAnswer {
   rejected: { index: number; error: string }[];
 }
 
-export function ingestRouter(opts: { writer: EventWriter; timezone: string; ingestToken?: string; stats: IngestStats; log: Logger }): Router {
+export function ingestRouter(opts: {
+  writer: EventWriter;
+  timezone: string;
+  ingestToken?: string;
+  stats: IngestStats;
+  log: Logger;
+}): Router {
   const router = Router();
 
   const requireEventContentType: RequestHandler = (req, res, next) => {
@@ -67,7 +73,9 @@ export function ingestRouter(opts: { writer: EventWriter; timezone: string; inge
         outcomes = await opts.writer.write(valid);
       } catch (err) {
         opts.log.error({ err }, 'storing events failed');
-        res.status(503).json({ error: `the database did not store this request, nothing of it was accepted; retry later (${(err as Error).message})` });
+        res
+          .status(503)
+          .json({ error: `the database did not store this request, nothing of it was accepted; retry later (${(err as Error).message})` });
         return;
       }
       outcomes.forEach((o, i) => {

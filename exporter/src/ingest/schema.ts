@@ -5,15 +5,29 @@
 import { Type, type TSchema, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 
 export const AGENT_STATUSES = [
-  'online', 'break', 'busy', 'rest', 'meeting', 'training', 'meal', 'restroom',
-  'discussion', 'outbound', 'custom', 'hosted', 'offline',
+  'online',
+  'break',
+  'busy',
+  'rest',
+  'meeting',
+  'training',
+  'meal',
+  'restroom',
+  'discussion',
+  'outbound',
+  'custom',
+  'hosted',
+  'offline',
 ] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 const id = (description: string) => Type.String({ minLength: 1, maxLength: 128, description });
 const optText = (description: string, maxLength = 10_000) => Type.Optional(Type.String({ maxLength, description }));
 const oneOf = <T extends readonly string[]>(values: T, description: string) =>
-  Type.Union(values.map((v) => Type.Literal(v)), { description: `one of ${values.join(', ')} (${description})` });
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description: `one of ${values.join(', ')} (${description})` },
+  );
 const time = (description: string) =>
   Type.Union([Type.String({ format: 'rfc3339' }), Type.Integer({ minimum: 0, maximum: 8.64e15 })], {
     description: `an RFC 3339 time with offset, like 2026-11-23T09:30:00+08:00, or epoch milliseconds (${description})`,
@@ -44,13 +58,38 @@ export const typeFields = {
     seat: optText('工位号', 64),
     remark: optText('离线备注', 2000),
   },
-  'agent.log': { agentId: id('agent id'), platform: optText('所属平台', 200), operation: Type.String({ minLength: 1, maxLength: 2000, description: '操作' }) },
-  'session.start': { sessionId: id('session id'), userId: Type.Optional(id('user id; absent for 匿名用户')), region: optText('归属地', 200) },
-  'session.queue': { sessionId: id('session id'), groupId: id('skill group id'), via: oneOf(['direct', 'transfer', 'overflow'] as const, 'how the session entered the queue') },
-  'session.answer': { sessionId: id('session id'), groupId: id('skill group id'), agentId: id('agent id'), manual: Type.Optional(Type.Boolean({ description: '手动接入' })) },
+  'agent.log': {
+    agentId: id('agent id'),
+    platform: optText('所属平台', 200),
+    operation: Type.String({ minLength: 1, maxLength: 2000, description: '操作' }),
+  },
+  'session.start': {
+    sessionId: id('session id'),
+    userId: Type.Optional(id('user id; absent for 匿名用户')),
+    region: optText('归属地', 200),
+  },
+  'session.queue': {
+    sessionId: id('session id'),
+    groupId: id('skill group id'),
+    via: oneOf(['direct', 'transfer', 'overflow'] as const, 'how the session entered the queue'),
+  },
+  'session.answer': {
+    sessionId: id('session id'),
+    groupId: id('skill group id'),
+    agentId: id('agent id'),
+    manual: Type.Optional(Type.Boolean({ description: '手动接入' })),
+  },
   'session.abandon': { sessionId: id('session id'), groupId: id('skill group id') },
-  'session.reject': { sessionId: id('session id'), groupId: id('skill group id'), reason: oneOf(['busy', 'off_hours', 'no_agent', 'other'] as const, 'why the request for a human failed') },
-  'session.transfer': { sessionId: id('session id'), agentId: id('agent whose part ends'), reason: oneOf(['manual', 'timeout'] as const, 'transfer reason') },
+  'session.reject': {
+    sessionId: id('session id'),
+    groupId: id('skill group id'),
+    reason: oneOf(['busy', 'off_hours', 'no_agent', 'other'] as const, 'why the request for a human failed'),
+  },
+  'session.transfer': {
+    sessionId: id('session id'),
+    agentId: id('agent whose part ends'),
+    reason: oneOf(['manual', 'timeout'] as const, 'transfer reason'),
+  },
   'session.message': {
     sessionId: id('session id'),
     from: oneOf(['user', 'agent', 'robot', 'system'] as const, 'sender'),
@@ -58,14 +97,23 @@ export const typeFields = {
     text: optText('message text', 100_000),
   },
   'session.invite': { sessionId: id('session id'), agentId: id('agent who invited the rating') },
-  'session.rate': { sessionId: id('session id'), score: Type.Integer({ minimum: 1, maximum: 5, description: 'rating 1–5 (5 非常满意 … 1 非常不满意)' }) },
+  'session.rate': {
+    sessionId: id('session id'),
+    score: Type.Integer({ minimum: 1, maximum: 5, description: 'rating 1–5 (5 非常满意 … 1 非常不满意)' }),
+  },
   'session.end': { sessionId: id('session id'), by: Type.Optional(oneOf(['user', 'agent', 'system'] as const, 'who ended it')) },
   'session.summary': {
     sessionId: id('服务记录ID'),
     agentId: id('agent id'),
     channel: oneOf(['online', 'inbound_call', 'manual_outbound', 'system_outbound'] as const, 'service channel'),
     state: optText('小记状态', 200),
-    category: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 10, description: 'category path, top level first' })),
+    category: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        minItems: 1,
+        maxItems: 10,
+        description: 'category path, top level first',
+      }),
+    ),
     remark: optText('备注', 10_000),
   },
   'ticket.create': {
@@ -92,7 +140,9 @@ export function eventSchema(type: EventType): TObject {
 
 type Obj<P> = TObject<P extends TProperties ? P : never>;
 /** A validated event of type `K`. */
-export type EventOf<K extends EventType> = Static<Obj<Omit<typeof commonFields, 'type'>>> & { type: K } & Static<Obj<(typeof typeFields)[K]>>;
+export type EventOf<K extends EventType> = Static<Obj<Omit<typeof commonFields, 'type'>>> & { type: K } & Static<
+    Obj<(typeof typeFields)[K]>
+  >;
 /** Any valid event. */
 export type ContractEvent = { [K in EventType]: EventOf<K> }[EventType];
 

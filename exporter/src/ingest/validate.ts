@@ -85,7 +85,10 @@ export function validateEvent(raw: unknown, timezone: string, nowMs = Date.now()
   const event = raw as ContractEvent;
   const timeMs = toMs(event.time);
   if (timeMs > nowMs + MAX_FUTURE_MS) {
-    return { ok: false, error: `time: ${new Date(timeMs).toISOString()} is more than 24 hours in the future; check the producer's clock and that epoch times are in milliseconds` };
+    return {
+      ok: false,
+      error: `time: ${new Date(timeMs).toISOString()} is more than 24 hours in the future; check the producer's clock and that epoch times are in milliseconds`,
+    };
   }
   return {
     ok: true,

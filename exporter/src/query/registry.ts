@@ -1,0 +1,159 @@
+/**
+ * POST /api/v1/query: one request shape for every report of the catalog
+ * (api.md). The request is checked here and the answer shaped into data
+ * frames here; components only register how a report's rows are computed.
+ */
+import type { Router } from 'express';
+import { REPORTS, findReport, type MetricDef, type ReportDef } from '../catalog.js';
+import type { AppContext } from '../http/app.js';
+import { dayStartMs, isDay, localDay } from '../time.js';
+
+/** A checked query, ready for a report handler. */
+export interface ReportQuery {
+  report: ReportDef;
+  tenant: string;
+  /** Inclusive local days; undefined for live reports. */
+  from?: string;
+  to?: string;
+  /** The requested metrics, in the order asked (all of the report's when none were named). */
+  metrics: MetricDef[];
+  groups: string[];
+  agents: string[];
+  /** Report-specific filters (`filters` of the body), checked by the handler. */
+  filters: Record<string, unknown>;
+}
+
+/** One row: dimension ids and metric ids to values (times as epoch ms). */
+export type Row = Record<string, unknown>;
+
+export interface ReportResult {
+  rows: Row[];
+  /** True when a day in the range is not final yet (today, or not rolled up). */
+  provisional?: boolean;
+}
+
+export type ReportHandler = (q: ReportQuery, ctx: AppContext) => Promise<ReportResult> | ReportResult;
+
+/** A 400 whose message is shown to the user as is. */
+export class QueryError extends Error {
+  readonly status = 400;
+}
+
+const MAX_RANGE_DAYS = 400;
+
+function day(value: unknown, field: string, tz: string): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return localDay(value, tz);
+  if (typeof value === 'string' && isDay(value)) return value;
+  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${JSON.stringify(value)}`);
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new QueryError(`${field}: must be an array of strings`);
+  return value as string[];
+}
+
+/** Checks a request body against api.md and the catalog. */
+export function parseQuery(body: unknown, tz: string): ReportQuery {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new QueryError('body must be a JSON object like {"report": "group_daily", "from": "2026-11-01", "to": "2026-11-07"}');
+  const b = body as Record<string, unknown>;
+  if (typeof b.report !== 'string') throw new QueryError(`report: is required; one of ${REPORTS.map((r) => r.id).join(', ')}`);
+  const report = findReport(b.report);
+  if (!report) throw new QueryError(`report: unknown report "${b.report}"; one of ${REPORTS.map((r) => r.id).join(', ')}`);
+  const tenant = b.tenant === undefined ? 'default' : b.tenant;
+  if (typeof tenant !== 'string' || tenant === '') throw new QueryError('tenant: must be a non-empty string');
+
+  const names = stringList(b.metrics, 'metrics');
+  const metrics =
+    names.length === 0
+      ? report.metrics
+      : names.map((id) => {
+          const m = report.metrics.find((x) => x.id === id);
+          if (!m)
+            throw new QueryError(
+              `metrics: "${id}" is not a metric of ${report.id}; its metrics are ${report.metrics.map((x) => x.id).join(', ')}`,
+            );
+          return m;
+        });
+
+  let from: string | undefined;
+  let to: string | undefined;
+  if (report.grain !== 'live') {
+    if (b.from === undefined || b.to === undefined)
+      throw new QueryError(`from and to: are required for ${report.id} (inclusive local days, YYYY-MM-DD)`);
+    from = day(b.from, 'from', tz);
+    to = day(b.to, 'to', tz);
+    if (to < from) throw new QueryError(`to (${to}) is before from (${from})`);
+    const days = Math.round((dayStartMs(to, tz) - dayStartMs(from, tz)) / 86_400_000) + 1;
+    if (days > MAX_RANGE_DAYS) throw new QueryError(`the range ${from} … ${to} spans ${days} days; at most ${MAX_RANGE_DAYS} are allowed`);
+  }
+  const filters = b.filters === undefined ? {} : b.filters;
+  if (filters === null || typeof filters !== 'object' || Array.isArray(filters)) throw new QueryError('filters: must be an object');
+  return {
+    report,
+    tenant,
+    from,
+    to,
+    metrics,
+    groups: stringList(b.groups, 'groups'),
+    agents: stringList(b.agents, 'agents'),
+    filters: filters as Record<string, unknown>,
+  };
+}
+
+/** A Grafana data frame in JSON (api.md). */
+export interface Frame {
+  name: string;
+  fields: { name: string; type: string; values: unknown[]; config: { displayName: string; unit?: string } }[];
+}
+
+/** Shapes rows into one frame: dimensions first, then the requested metrics. */
+export function toFrame(q: ReportQuery, rows: Row[]): Frame {
+  const metricIds = new Set(q.metrics.map((m) => m.id));
+  // A list report's columns are all metrics; a dimension also listed as a metric is not repeated.
+  const dims = q.report.dimensions.filter((d) => !metricIds.has(d.id));
+  return {
+    name: q.report.name,
+    fields: [
+      ...dims.map((d) => ({ name: d.id, type: d.type, values: rows.map((r) => r[d.id] ?? null), config: { displayName: d.name } })),
+      ...q.metrics.map((m) => ({
+        name: m.id,
+        type: m.type,
+        values: rows.map((r) => r[m.id] ?? null),
+        config: { displayName: m.name, unit: m.unit },
+      })),
+    ],
+  };
+}
+
+/** Report handlers by report id (components contribute them). */
+export type ReportHandlers = Record<string, ReportHandler>;
+
+/** The /query route over `handlers`; a catalog report without a handler answers 501. */
+export function queryRoutes(handlers: ReportHandlers): (api: Router, ctx: AppContext) => void {
+  for (const id of Object.keys(handlers)) if (!findReport(id)) throw new Error(`no report "${id}" in the catalog`);
+  return (api, ctx) => {
+    api.post('/query', async (req, res, next) => {
+      try {
+        const q = parseQuery(req.body, ctx.config.timezone);
+        const handler = handlers[q.report.id];
+        if (!handler) {
+          res.status(501).json({ error: `report ${q.report.id} is not available in this exporter yet` });
+          return;
+        }
+        const result = await handler(q, ctx);
+        res.json({
+          frames: [toFrame(q, result.rows)],
+          meta: { provisional: result.provisional ?? false, report: q.report.id, tenant: q.tenant, from: q.from ?? null, to: q.to ?? null },
+        });
+      } catch (err) {
+        if (err instanceof QueryError) res.status(400).json({ error: err.message });
+        else next(err);
+      }
+    });
+    api.get('/reports', (_req, res) => {
+      res.json({ reports: REPORTS.map((r) => ({ ...r, available: r.id in handlers })) });
+    });
+  };
+}
