@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REPORTS } from '@cs-data-ops/exporter/catalog';
+import { allDashboards, relativePath, render, GENERATED_DIR } from '../src/index.js';
+import { isPlugin, isProm, targets } from './walk.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dashboards = allDashboards();
+
+test('committed dashboard JSON is what the builders generate (run `npm run generate -w dashboards` when this fails)', () => {
+  const expected = new Map(dashboards.map((d) => [relativePath(d), render(d)]));
+  const committed = readdirSync(join(root, GENERATED_DIR), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+  assert.deepEqual(committed.sort(), [...expected.keys()].sort(), 'generated/ holds exactly one file per dashboard');
+  for (const [path, json] of expected) assert.equal(readFileSync(join(root, path), 'utf8'), json, `${path} is stale`);
+});
+
+test('dashboards sit in the folders 监控 and 报表 under unique, readable uids', () => {
+  const uids = dashboards.map((d) => d.uid);
+  assert.equal(new Set(uids).size, uids.length);
+  for (const d of dashboards) {
+    assert.match(d.uid, /^cs-[a-z-]+$/);
+    assert.equal(d.dashboard.uid, d.uid);
+  }
+  assert.deepEqual(new Set(dashboards.map((d) => d.folder)), new Set(['监控', '报表']));
+});
+
+test('every metric of the catalog is queried by some dashboard', () => {
+  const plugin = targets(dashboards).filter(isPlugin);
+  const missing: string[] = [];
+  for (const report of REPORTS) {
+    // The sessions list query returns every field of the sessions report; it has no metric list.
+    if (report.id === 'sessions') {
+      if (!plugin.some((t) => t.target.queryType === 'sessions')) missing.push('sessions (no sessions query)');
+      continue;
+    }
+    for (const m of report.metrics) {
+      const found = plugin.some((t) => t.target.report === report.id && (t.target.metrics as string[]).includes(m.id));
+      if (!found) missing.push(`${report.id}.${m.id}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+test('every Prometheus series of the contract and every recording rule is on some graph', () => {
+  const exprs = targets(dashboards)
+    .filter(isProm)
+    .map((t) => String(t.target.expr));
+  const names = [
+    'cs_queue_length',
+    'cs_queue_longest_wait_seconds',
+    'cs_conversations_active',
+    'cs_agents',
+    'cs_sessions_inflow_total',
+    'cs_sessions_answered_total',
+    'cs_sessions_abandoned_total',
+    'cs_sessions_rejected_total',
+    'cs_transfers_total',
+    'cs_queue_wait_seconds_bucket',
+    'cs_ratings_total',
+    'cs_parts_ended_total',
+    'cs_part_duration_seconds_total',
+    'cs_agent_status',
+    'cs_agent_active_sessions',
+    'cs_agent_status_since_timestamp_seconds',
+    'cs_exporter_events_ingested_total',
+    'cs_exporter_events_rejected_total',
+    'cs_exporter_last_event_timestamp_seconds',
+    'cs_exporter_ingest_lag_seconds',
+    'cs_exporter_scrape_duration_seconds',
+    ...[
+      'answer_rate:ratio_rate5m',
+      'answered_20s_rate:ratio_rate5m',
+      'abandon_rate:ratio_rate5m',
+      'avg_satisfaction:ratio_rate1h',
+      'relative_satisfaction:ratio_rate1h',
+    ].flatMap((r) => [`tenant_group:cs_${r}`, `tenant:cs_${r}`]),
+  ];
+  const missing = names.filter((n) => !exprs.some((e) => new RegExp(`(^|[^a-z_:])${n}([^a-z_:]|$)`).test(e)));
+  assert.deepEqual(missing, []);
+  for (const e of exprs) assert.match(e, /tenant="\$tenant"|cs_exporter_/, `${e} must stay within the URL's tenant`);
+});
+
+test('every variable a query or link uses is defined on its dashboard, so a shared link opens the same view', () => {
+  const builtin = new Set(['__from', '__to', '__value', '__data', '__url_time_range', '__all']);
+  for (const d of dashboards) {
+    const defined = new Set((d.dashboard.templating?.list ?? []).map((v) => v.name));
+    const text = JSON.stringify({ panels: d.dashboard.panels, links: d.dashboard.links, vars: d.dashboard.templating });
+    const used = new Set([...text.matchAll(/\$\{([a-zA-Z_]+)|\$([a-zA-Z_]+)/g)].map((m) => m[1] ?? m[2]));
+    for (const name of used) if (!builtin.has(name)) assert.ok(defined.has(name), `${d.uid} uses $${name} without defining it`);
+    for (const v of d.dashboard.templating?.list ?? []) assert.notEqual(v.skipUrlSync, true, `${d.uid}: $${v.name} must be in the URL`);
+    assert.ok(defined.has('tenant'), `${d.uid} has no tenant variable`);
+  }
+});
+
+test('links between dashboards point at dashboards that exist; 监控 and 报表 link to each other', () => {
+  const uids = new Set(dashboards.map((d) => d.uid));
+  for (const d of dashboards) {
+    const text = JSON.stringify(d.dashboard);
+    for (const [, uid] of text.matchAll(/\/d\/([a-z-]+)/g)) assert.ok(uids.has(uid), `${d.uid} links to unknown ${uid}`);
+    const tagLinks = (d.dashboard.links ?? []).filter((l) => l.type === 'dashboards').flatMap((l) => l.tags);
+    assert.deepEqual(tagLinks.sort(), ['cs-报表', 'cs-监控'], `${d.uid} links to both sections`);
+  }
+  for (const d of dashboards) assert.ok(d.dashboard.tags?.includes(d.folder === '监控' ? 'cs-监控' : 'cs-报表'));
+});
+
+test('监控 refreshes every 5–10 s, 报表 never on its own', () => {
+  for (const d of dashboards) {
+    if (d.folder === '监控') assert.ok(['5s', '10s'].includes(String(d.dashboard.refresh)), `${d.uid} refresh ${d.dashboard.refresh}`);
+    else assert.ok(!d.dashboard.refresh, `${d.uid} must not auto-refresh`);
+  }
+});
+
+test('every 报表 table offers its download through the datasource proxy, with the range and the tenant', () => {
+  for (const d of dashboards.filter((x) => x.folder === '报表' && x.uid !== 'cs-session-detail')) {
+    const urls = (d.dashboard.links ?? []).map((l) => l.url ?? '').filter((u) => u.includes('/export?'));
+    assert.ok(urls.length > 0, `${d.uid} has no export link`);
+    for (const u of urls) {
+      assert.match(
+        u,
+        /^\/api\/datasources\/proxy\/uid\/cs-exporter\/api\/v1\/export\?report=[a-z_]+&from=\$\{__from:date:YYYY-MM-DD\}&to=\$\{__to:date:YYYY-MM-DD\}&format=(xlsx|csv)&tenant=\$\{tenant\}/,
+      );
+    }
+  }
+  const reportsWithTables = new Set(REPORTS.filter((r) => r.section === '报表').map((r) => r.id));
+  const exported = new Set(
+    dashboards
+      .flatMap((d) => JSON.stringify(d.dashboard).match(/export\?report=[a-z_]+/g) ?? [])
+      .map((s) => s.slice('export?report='.length)),
+  );
+  assert.deepEqual(
+    [...reportsWithTables].filter((r) => !exported.has(r)),
+    [],
+    'every 报表 report can be downloaded',
+  );
+});
+
+test('the sessions list links each row to the 详情 dashboard with its session id', () => {
+  const list = dashboards.find((d) => d.uid === 'cs-sessions')!;
+  assert.match(JSON.stringify(list.dashboard), /\/d\/cs-session-detail\?var-tenant=\$\{tenant\}&var-session=\$\{__value\.raw\}/);
+  const detail = dashboards.find((d) => d.uid === 'cs-session-detail')!;
+  const parts = targets([detail]).map((t) => [t.target.queryType, t.target.part, t.target.sessionId]);
+  for (const part of ['summary', 'legs', 'transcript'])
+    assert.ok(
+      parts.some(([q, p, s]) => q === 'session' && p === part && s === '${session}'),
+      part,
+    );
+});
