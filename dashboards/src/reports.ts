@@ -135,14 +135,14 @@ function tickets(): GeneratedDashboard {
 const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&revisit=${revisit}&remark=${remark}';
 
 function satisfactionVariable() {
-  // Scores as values, labels as text; "All" means no satisfaction filter (unrated sessions included).
+  // Scores as values, labels as text. All means no filter at all (the plugin drops a variable at All),
+  // so unrated sessions stay in the list.
   const values = [5, 4, 3, 2, 1].map((s) => `${SATISFACTION_LABELS[s]} : ${s}`).join(',');
   return new dashboard.CustomVariableBuilder('satisfaction')
     .label('满意度')
     .values(values)
     .multi(true)
     .includeAll(true)
-    .allValue('')
     .current({ text: ['All'], value: ['$__all'] });
 }
 

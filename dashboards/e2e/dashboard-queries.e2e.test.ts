@@ -1,0 +1,236 @@
+/**
+ * Executes every query of every generated dashboard against the real thing: an exporter on a real
+ * Postgres fed with the events of scenario.ts, and a real Prometheus scraping it every second with the
+ * project's recording rules. PromQL goes to Prometheus; plugin queries go through the plugin's own
+ * DataSource (datasource-plugin/src/datasource.ts) and its testkit, which follows plugin.json's route
+ * the way Grafana's proxy does. Grafana itself is the only stand-in (see preload.cjs).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { findReport } from '@cs-data-ops/exporter/catalog';
+import { startEmbeddedPostgres } from '../../exporter/src/db/embedded.js';
+import { startExporter, type Exporter } from '../../exporter/src/exporter.js';
+import { loadConfig } from '../../exporter/src/config.js';
+import { createLogger } from '../../exporter/src/log.js';
+import { dayStartMs, localDay } from '../../exporter/src/time.js';
+import { freePort } from '../../exporter/test/helpers/exporter.js';
+import * as kit from '../../datasource-plugin/test/testkit.ts';
+import { allDashboards } from '../src/index.js';
+import { isPlugin, isProm, targets, type Target } from '../test/walk.js';
+
+const repo = join(import.meta.dirname, '..', '..');
+const TZ = 'Asia/Shanghai';
+const API_TOKEN = 'e2e-api-token';
+const dashboards = allDashboards();
+
+let tmp: string;
+let stopPg = async () => {};
+let exporter: Exporter;
+let prom: ChildProcess | undefined;
+let promUrl: string;
+let scenarioInfo: ReturnType<typeof import('./scenario.js').scenario>;
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-'));
+  let databaseUrl = process.env.TEST_DATABASE_URL;
+  if (!databaseUrl) {
+    const pg = await startEmbeddedPostgres(join(tmp, 'pg'), await freePort(), createLogger('warn'));
+    databaseUrl = pg.url;
+    stopPg = () => pg.stop();
+  }
+  exporter = await startExporter(
+    { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
+    createLogger('silent'),
+  );
+
+  const { scenario } = await import('./scenario.js');
+  scenarioInfo = scenario(
+    Date.now(),
+    (ms) => localDay(ms, TZ),
+    (day) => dayStartMs(day, TZ),
+  );
+  const posted = await fetch(`${exporter.url}/api/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(scenarioInfo.events),
+  });
+  const ack = (await posted.json()) as { accepted: number; rejected: unknown[] };
+  assert.deepEqual(ack.rejected, [], 'the scenario is valid');
+  assert.equal(ack.accepted, scenarioInfo.events.length);
+  // Yesterday is a finished day: its reports are final once rolled up.
+  const rolled = await fetch(`${exporter.url}/api/v1/rollups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+    body: JSON.stringify({ date: scenarioInfo.yesterday, tenant: 'default' }),
+  });
+  assert.equal(rolled.status, 200, await rolled.text());
+
+  // Prometheus with the compose config's rule files, scraping this exporter every second.
+  const composeCfg = parse(readFileSync(join(repo, 'provisioning/prometheus/prometheus.compose.yml'), 'utf8'));
+  const promPort = await freePort();
+  promUrl = `http://127.0.0.1:${promPort}`;
+  const cfg = {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: (composeCfg.rule_files as string[]).map((f) => join(repo, 'provisioning/prometheus', f)),
+    scrape_configs: [{ job_name: 'cs-exporter', static_configs: [{ targets: [new URL(exporter.url).host] }] }],
+  };
+  writeFileSync(join(tmp, 'prometheus.yml'), JSON.stringify(cfg));
+  let out = '';
+  prom = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(tmp, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(tmp, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  prom.stdout!.on('data', (c) => (out += c));
+  prom.stderr!.on('data', (c) => (out += c));
+  await until(`Prometheus ready\n${out}`, 30_000, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+
+  process.env.CC_EXPORTER_URL = exporter.url;
+  process.env.CC_API_TOKEN = API_TOKEN;
+  kit.installBackendSrv();
+});
+
+after(async () => {
+  if (prom && prom.exitCode === null) {
+    prom.kill('SIGTERM');
+    await new Promise((r) => prom!.once('exit', r));
+  }
+  await exporter?.close();
+  await stopPg();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function promQuery(expr: string): Promise<unknown[]> {
+  const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await r.json()) as { status: string; error?: string; data: { result: unknown[] } };
+  if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
+  return body.data.result;
+}
+
+test('every PromQL expression of the dashboards returns data from Prometheus', async () => {
+  // The variables as a shared link without filters gives them: the default tenant, every group.
+  const exprs = [
+    ...new Set(
+      targets(dashboards)
+        .filter(isProm)
+        .map((t) => String(t.target.expr)),
+    ),
+  ];
+  assert.ok(exprs.length > 20);
+  const pending = new Set(exprs);
+  // Rates and the 5m recording rules need a few scrapes; wait until every expression has answered.
+  await until(`PromQL results for:\n${[...pending].join('\n')}`, 60_000, async () => {
+    for (const e of [...pending]) {
+      const result = await promQuery(e.replaceAll('$tenant', 'default').replaceAll('$group', '.*'));
+      if (result.length > 0) pending.delete(e);
+    }
+    return pending.size === 0 ? true : undefined;
+  });
+  // The figures the alert rules watch are the scenario's: s4 is queued in 售后 (aftersales).
+  const queue = (await promQuery('cs_queue_length{tenant="default", group="aftersales"}')) as { value: [number, string] }[];
+  assert.equal(queue[0].value[1], '1');
+});
+
+/** The template variables of a dashboard as a shared link sets them: tenant default, All for the lists, the scenario's session. */
+async function templateFor(dashboardUid: string, ds: ReturnType<typeof kit.makeDataSource>): Promise<kit.FakeTemplateSrv> {
+  const d = dashboards.find((x) => x.uid === dashboardUid)!.dashboard;
+  const vars: { name: string; current: string[]; options: string[]; multi?: boolean }[] = [];
+  for (const v of d.templating?.list ?? []) {
+    if (v.type === 'query') {
+      const found = await ds.metricFindQuery(v.query as never);
+      assert.ok(found.length > 0, `${dashboardUid}: variable ${v.name} lists something`);
+      vars.push({
+        name: v.name,
+        multi: !!v.multi,
+        options: found.map((f) => String(f.value)),
+        current: v.includeAll ? ['$__all'] : [String(found[0].value)],
+      });
+    } else if (v.type === 'custom') {
+      const options = String(v.query)
+        .split(',')
+        .map((o) => (o.includes(' : ') ? o.split(' : ')[1] : o).trim());
+      vars.push({ name: v.name, multi: !!v.multi, options, current: v.includeAll ? ['$__all'] : [options[0]] });
+    } else {
+      const value = v.name === 'session' ? scenarioInfo.sessionId : String(v.query ?? '');
+      vars.push({ name: v.name, options: [value], current: [value] });
+    }
+  }
+  return new kit.FakeTemplateSrv(vars);
+}
+
+const SESSION_PART_FIELDS: Record<string, string[]> = {
+  legs: ['group_id', 'group_name', 'via', 'queued_at', 'answered_at', 'ended_at', 'outcome', 'wait_seconds', 'agent_id'],
+  parts: ['agent_id', 'agent_name', 'group_id', 'started_at', 'ended_at', 'ended_by'],
+  transcript: ['time', 'from', 'agent_id', 'text'],
+};
+
+/** The fields a user must find in the answer of a query. */
+function expectedFields(t: Target['target']): string[] {
+  switch (t.queryType) {
+    case 'report':
+    case 'live': {
+      const def = findReport(String(t.report))!;
+      const metrics = t.metrics as string[];
+      return t.format === 'timeseries' ? ['time', ...metrics] : [...def.dimensions.map((d) => d.id), ...metrics];
+    }
+    case 'sessions':
+      return findReport('sessions')!.metrics.map((m) => m.id);
+    case 'session':
+      return t.part === 'summary' ? findReport('sessions')!.metrics.map((m) => m.id) : SESSION_PART_FIELDS[String(t.part)];
+  }
+  throw new Error(`unknown query type ${String(t.queryType)}`);
+}
+
+test('every plugin query of the dashboards returns frames with its fields, through the plugin', async () => {
+  const from = new Date(dayStartMs(scenarioInfo.yesterday, TZ)).toISOString();
+  const to = new Date().toISOString();
+  const failures: string[] = [];
+  for (const d of dashboards) {
+    const ds0 = kit.makeDataSource({ timezone: TZ });
+    const ds = kit.makeDataSource({ timezone: TZ }, await templateFor(d.uid, ds0));
+    for (const t of targets([d]).filter(isPlugin)) {
+      const where = `${t.dashboard} / ${t.panel} / ${t.target.refId} (${String(t.target.queryType)} ${String(t.target.report ?? t.target.part ?? '')})`;
+      const res = await ds.query(kit.request([t.target as never], from, to));
+      if (res.errors?.length) {
+        failures.push(`${where}: ${res.errors.map((e) => e.message).join('; ')}`);
+        continue;
+      }
+      const frames = res.data as { fields: { name: string }[]; length: number }[];
+      if (!frames.length || frames.every((f) => f.length === 0)) {
+        failures.push(`${where}: no rows`);
+        continue;
+      }
+      const names = new Set(frames.flatMap((f) => f.fields.map((x) => x.name)));
+      const missing = expectedFields(t.target).filter((f) => !names.has(f));
+      if (missing.length) failures.push(`${where}: missing fields ${missing.join(', ')}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+});
