@@ -60,7 +60,7 @@ function overview(): GeneratedDashboard {
   const b = reportDashboard(UID.reportOverview, '总览', '服务总量与客服日志。报表 T+1，今日数据为临时值。', ['overview', 'agent_log'])
     .withPanel(
       statPanel('服务总量 (所选时间段)', CsQueryBuilder.report('overview', ['service_total']), { w: 6, h: 8 }).reduceOptions(
-        new common.ReduceDataOptionsBuilder().calcs(['sum']).values(false).fields('/^service_total$/'),
+        new common.ReduceDataOptionsBuilder().calcs(['sum']).values(false),
       ),
     )
     .withPanel(
