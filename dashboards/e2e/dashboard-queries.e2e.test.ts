@@ -20,9 +20,13 @@ import { loadConfig } from '../../exporter/src/config.js';
 import { createLogger } from '../../exporter/src/log.js';
 import { dayStartMs, localDay } from '../../exporter/src/time.js';
 import { freePort } from '../../exporter/test/helpers/exporter.js';
-import * as kit from '../../datasource-plugin/test/testkit.ts';
+import { createRequire } from 'node:module';
 import { allDashboards } from '../src/index.js';
 import { isPlugin, isProm, targets, type Target } from '../test/walk.js';
+
+// The plugin package is CommonJS (its testkit reads __dirname): load it through require, as jest does.
+const require = createRequire(import.meta.url);
+const kit = require('../../datasource-plugin/test/testkit.ts') as typeof import('../../datasource-plugin/test/testkit.ts');
 
 const repo = join(import.meta.dirname, '..', '..');
 const TZ = 'Asia/Shanghai';
@@ -55,9 +59,14 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-'));
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
-    const pg = await startEmbeddedPostgres(join(tmp, 'pg'), await freePort(), createLogger('warn'));
+    // Its own temp dir, as the exporter's test runner does: the server runs as the postgres user, which must reach it.
+    const pgDir = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-pg-'));
+    const pg = await startEmbeddedPostgres(pgDir, await freePort(), createLogger('warn'));
     databaseUrl = pg.url;
-    stopPg = () => pg.stop();
+    stopPg = async () => {
+      await pg.stop();
+      rmSync(pgDir, { recursive: true, force: true });
+    };
   }
   exporter = await startExporter(
     { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
