@@ -54,8 +54,9 @@ function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' |
 
 export const groupVariable = () => pluginVariable('group', '技能组', 'groups');
 export const agentVariable = () => pluginVariable('agent', '客服', 'agents');
+// One category at a time (the exporter filters by one path prefix); All, the default, means no filter.
 export const categoryVariable = () =>
-  pluginVariable('category', '类目', 'categories').multi(false).includeAll(false).current({ text: '', value: '' });
+  pluginVariable('category', '类目', 'categories').multi(false).current({ text: 'All', value: '$__all' });
 
 export function textVariable(name: string, label: string) {
   return new dashboard.TextBoxVariableBuilder(name).label(label).defaultValue('').current({ text: '', value: '' });

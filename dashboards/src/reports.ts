@@ -149,8 +149,9 @@ function satisfactionVariable() {
 function revisitVariable() {
   return new dashboard.CustomVariableBuilder('revisit')
     .label('24小时内复访')
-    .values('全部 : ,是 : yes,否 : no')
-    .current({ text: '全部', value: '' });
+    .values('是 : yes,否 : no')
+    .includeAll(true)
+    .current({ text: 'All', value: '$__all' });
 }
 
 function sessions(): GeneratedDashboard {
