@@ -67,8 +67,9 @@ test('docker-compose: the exporter listens beyond loopback with both tokens, on 
   assert.equal(pg.POSTGRES_USER, 'cs');
   assert.equal(pg.POSTGRES_DB, 'cs_data_ops');
   assert.equal(env.CS_SIMULATE, '1');
-  // Grafana's datasource provisioning reads the same API token the exporter demands.
+  // Grafana's datasource provisioning reads the same API token the exporter demands, and the same zone.
   assert.equal(compose.services.grafana.environment!.CS_API_TOKEN, env.CS_API_TOKEN);
+  assert.equal(compose.services.grafana.environment!.CS_TIMEZONE, env.CS_TIMEZONE);
 });
 
 test('docker-compose: Grafana loads the unsigned plugin, the provisioning and the generated dashboards', () => {
@@ -87,6 +88,7 @@ test('Grafana datasources: the plugin (cs-exporter) on the exporter service with
   assert.equal(byUid['cs-exporter'].type, PLUGIN_ID);
   assert.equal(byUid['cs-exporter'].jsonData.url, 'http://exporter:9470');
   assert.equal(byUid['cs-exporter'].secureJsonData.apiToken, '$CS_API_TOKEN');
+  assert.equal(byUid['cs-exporter'].jsonData.timezone, '$CS_TIMEZONE');
   assert.equal(byUid.prometheus.type, 'prometheus');
   assert.equal(byUid.prometheus.url, 'http://prometheus:9090');
   assert.ok(compose.services.exporter.ports!.some((p) => p.endsWith(':9470')));
