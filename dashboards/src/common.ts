@@ -276,8 +276,14 @@ export function finish(d: dashboard.Dashboard): dashboard.Dashboard {
     if (links)
       (p as dashboard.Panel).links = links.map(({ title, url, targetBlank }) => ({ title, url, targetBlank }) as dashboard.DashboardLink);
     for (const inner of (p as dashboard.RowPanel).panels ?? []) inner.id = id++;
-    const targets = (p as dashboard.Panel).targets as { refId?: string }[] | undefined;
+    const targets = (p as dashboard.Panel).targets as { refId?: string; datasource?: { type?: string; uid?: string } }[] | undefined;
     targets?.forEach((t, i) => (t.refId ??= String.fromCharCode(65 + i)));
+    // A panel without a datasource would run on the default one (the plugin), whatever its queries say.
+    const panel = p as dashboard.Panel;
+    if (targets?.length && !panel.datasource) {
+      const uids = new Set(targets.map((t) => t.datasource?.uid));
+      panel.datasource = uids.size === 1 ? targets[0].datasource : { type: 'datasource', uid: '-- Mixed --' };
+    }
   }
   return d;
 }

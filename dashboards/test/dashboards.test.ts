@@ -108,6 +108,19 @@ test('links between dashboards point at dashboards that exist; 监控 and 报表
   for (const d of dashboards) assert.ok(d.dashboard.tags?.includes(d.folder === '监控' ? 'cs-监控' : 'cs-报表'));
 });
 
+test('every panel runs its queries on their own datasource', () => {
+  for (const d of dashboards)
+    for (const p of (d.dashboard.panels ?? []) as {
+      title: string;
+      datasource?: { uid?: string };
+      targets?: { datasource?: { uid?: string } }[];
+    }[]) {
+      if (!p.targets?.length) continue;
+      const uids = new Set(p.targets.map((t) => t.datasource?.uid));
+      assert.equal(p.datasource?.uid, uids.size === 1 ? [...uids][0] : '-- Mixed --', `${d.uid} / ${p.title}`);
+    }
+});
+
 test('监控 refreshes every 5–10 s, 报表 never on its own', () => {
   for (const d of dashboards) {
     if (d.folder === '监控') assert.ok(['5s', '10s'].includes(String(d.dashboard.refresh)), `${d.uid} refresh ${d.dashboard.refresh}`);
