@@ -40,6 +40,17 @@ let prom: ChildProcess | undefined;
 let promUrl: string;
 let scenarioInfo: ReturnType<typeof import('./scenario.js').scenario>;
 
+async function postEvents(events: Record<string, unknown>[]): Promise<void> {
+  const posted = await fetch(`${exporter.url}/api/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  const ack = (await posted.json()) as { accepted: number; rejected: unknown[] };
+  assert.deepEqual(ack.rejected, [], 'the events are valid');
+  assert.equal(ack.accepted, events.length);
+}
+
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -79,14 +90,7 @@ before(async () => {
     (ms) => localDay(ms, TZ),
     (day) => dayStartMs(day, TZ),
   );
-  const posted = await fetch(`${exporter.url}/api/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(scenarioInfo.events),
-  });
-  const ack = (await posted.json()) as { accepted: number; rejected: unknown[] };
-  assert.deepEqual(ack.rejected, [], 'the scenario is valid');
-  assert.equal(ack.accepted, scenarioInfo.events.length);
+  await postEvents(scenarioInfo.events);
   // Yesterday is a finished day: its reports are final once rolled up.
   const rolled = await fetch(`${exporter.url}/api/v1/rollups`, {
     method: 'POST',
@@ -120,6 +124,14 @@ before(async () => {
   prom.stdout!.on('data', (c) => (out += c));
   prom.stderr!.on('data', (c) => (out += c));
   await until(`Prometheus ready\n${out}`, 30_000, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+  await until(`a first scrape of the exporter\n${out}`, 30_000, async () =>
+    (await promQuery('up{job="cs-exporter"} == 1')).length ? true : undefined,
+  );
+  const { burst } = await import('./scenario.js');
+  for (const tag of ['b1', 'b2']) {
+    await postEvents(burst(Date.now(), tag));
+    await new Promise((r) => setTimeout(r, 1500));
+  }
 
   process.env.CC_EXPORTER_URL = exporter.url;
   process.env.CC_API_TOKEN = API_TOKEN;

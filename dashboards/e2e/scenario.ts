@@ -103,3 +103,28 @@ export function scenario(now: number, localDay: (ms: number) => string, dayStart
   ];
   return { events, yesterday, today, sessionId: 's1' };
 }
+
+/**
+ * A burst of activity at `now`, sent once Prometheus has scraped the exporter: counters then grow
+ * between two scrapes, so rates and the ratio recording rules have a value, not only a series.
+ */
+export function burst(now: number, tag: string): Record<string, unknown>[] {
+  let n = 0;
+  const ev = (ms: number, e: Record<string, unknown>) => ({ id: `dash-e2e-${tag}-${++n}`, time: ms, ...e });
+  const s = (x: string) => `${tag}-${x}`;
+  return [
+    ev(now - 9000, { type: 'session.start', sessionId: s('a'), userId: `${tag}-u` }),
+    ev(now - 9000, { type: 'session.queue', sessionId: s('a'), groupId: 'presales', via: 'direct' }),
+    ev(now - 8000, { type: 'session.answer', sessionId: s('a'), groupId: 'presales', agentId: 'a1' }),
+    ev(now - 7000, { type: 'session.transfer', sessionId: s('a'), agentId: 'a1', reason: 'manual' }),
+    ev(now - 7000, { type: 'session.queue', sessionId: s('a'), groupId: 'aftersales', via: 'transfer' }),
+    ev(now - 6000, { type: 'session.answer', sessionId: s('a'), groupId: 'aftersales', agentId: 'a2' }),
+    ev(now - 5000, { type: 'session.rate', sessionId: s('a'), score: 3 }),
+    ev(now - 4000, { type: 'session.end', sessionId: s('a'), by: 'user' }),
+    ev(now - 3000, { type: 'session.start', sessionId: s('b') }),
+    ev(now - 3000, { type: 'session.queue', sessionId: s('b'), groupId: 'presales', via: 'direct' }),
+    ev(now - 2000, { type: 'session.abandon', sessionId: s('b'), groupId: 'presales' }),
+    ev(now - 1000, { type: 'session.start', sessionId: s('c') }),
+    ev(now - 1000, { type: 'session.reject', sessionId: s('c'), groupId: 'aftersales', reason: 'busy' }),
+  ];
+}
