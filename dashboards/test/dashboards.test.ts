@@ -3,15 +3,17 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPORTS } from '@cs-data-ops/exporter/catalog';
+import { findReport, REPORTS } from '@cs-data-ops/exporter/catalog';
 import { allDashboards, relativePath, render, GENERATED_DIR } from '../src/index.js';
 import { isPlugin, isProm, targets } from './walk.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dashboards = allDashboards();
+const built = allDashboards();
+// The other checks read the dashboards as Grafana will: the JSON, not the builders' objects.
+const dashboards = built.map((d) => ({ ...d, dashboard: JSON.parse(render(d)) as typeof d.dashboard }));
 
 test('committed dashboard JSON is what the builders generate (run `npm run generate -w dashboards` when this fails)', () => {
-  const expected = new Map(dashboards.map((d) => [relativePath(d), render(d)]));
+  const expected = new Map(built.map((d) => [relativePath(d), render(d)]));
   const committed = readdirSync(join(root, GENERATED_DIR), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(root.length + 1));
@@ -44,6 +46,44 @@ test('every metric of the catalog is queried by some dashboard', () => {
     }
   }
   assert.deepEqual(missing, []);
+});
+
+test('every plugin query names a report and metrics the catalog knows, in the plugin query model, for the URL tenant', () => {
+  const problems: string[] = [];
+  for (const { dashboard, panel, target: t } of targets(dashboards).filter(isPlugin)) {
+    const where = `${dashboard} / ${panel}`;
+    if (t.datasource?.type !== 'csdataops-contactcenter-datasource') problems.push(`${where}: datasource type ${t.datasource?.type}`);
+    if (t.tenant !== '${tenant}') problems.push(`${where}: tenant ${String(t.tenant)}`);
+    if ('_implementsDataqueryVariant' in t) problems.push(`${where}: SDK marker leaked into the JSON`);
+    switch (t.queryType) {
+      case 'report':
+      case 'live': {
+        const def = findReport(String(t.report));
+        if (!def) {
+          problems.push(`${where}: unknown report ${String(t.report)}`);
+          break;
+        }
+        if ((t.queryType === 'live') !== (def.grain === 'live'))
+          problems.push(`${where}: ${def.id} is not a ${String(t.queryType)} report`);
+        for (const m of t.metrics as string[])
+          if (!def.metrics.some((x) => x.id === m)) problems.push(`${where}: ${def.id} has no metric ${m}`);
+        if (t.queryType === 'report' && !['table', 'timeseries'].includes(String(t.format)))
+          problems.push(`${where}: format ${String(t.format)}`);
+        if ((t.groups as string[]).length && !def.filters.includes('groups')) problems.push(`${where}: ${def.id} cannot filter by group`);
+        if (((t.agents as string[] | undefined) ?? []).length && !def.filters.includes('agents'))
+          problems.push(`${where}: ${def.id} cannot filter by agent`);
+        break;
+      }
+      case 'sessions':
+        break;
+      case 'session':
+        if (!['summary', 'legs', 'parts', 'transcript'].includes(String(t.part))) problems.push(`${where}: part ${String(t.part)}`);
+        break;
+      default:
+        problems.push(`${where}: queryType ${String(t.queryType)}`);
+    }
+  }
+  assert.deepEqual(problems, []);
 });
 
 test('every Prometheus series of the contract and every recording rule is on some graph', () => {
