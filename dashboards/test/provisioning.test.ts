@@ -131,6 +131,9 @@ test('Grafana alerting: queue length and wait rules on Prometheus, routed to the
       if (q.model.expression) assert.ok(refs.has(q.model.expression), `${r.uid}: ${q.refId} reads ${q.model.expression}`);
     }
     if (r.annotations.__dashboardUid__) assert.ok(uids.has(r.annotations.__dashboardUid__));
+    // Grafana expands $VAR in provisioned rules except in annotations: a $ elsewhere would be eaten.
+    const { annotations: _, ...interpolated } = r as Record<string, unknown>;
+    assert.doesNotMatch(JSON.stringify(interpolated), /\$/, `${r.uid}: no $ outside annotations`);
   }
   const n = yaml('provisioning/grafana/alerting/cs-notifications.yml');
   const points = new Set(n.contactPoints.map((c: { name: string }) => c.name));
