@@ -22,8 +22,10 @@ export function scenario(now: number, localDay: (ms: number) => string, dayStart
   let n = 0;
   const ev = (ms: number, e: Record<string, unknown>) => ({ id: `dash-e2e-${++n}`, time: ms, ...e });
   const y = (h: number, m = 0) => yStart + h * HOUR + m * MIN;
-  // Today's events stay a few minutes in the past but after local midnight, whatever the hour.
-  const t = (minutesAgo: number) => Math.max(todayStart + 1000, now - minutesAgo * MIN);
+  // Today's events sit in the last half hour, squeezed (in the same order) after local midnight when
+  // the test runs just after it, so they stay today's and keep their order.
+  const span = Math.min(31 * MIN, now - todayStart - 1000);
+  const t = (minutesAgo: number) => now - (minutesAgo / 31) * span;
 
   const events = [
     ev(y(8), { type: 'group.upsert', groupId: 'presales', name: '售前咨询' }),
