@@ -192,6 +192,24 @@ function liveAgents(): GeneratedDashboard {
   return { folder: '监控', uid: UID.liveAgents, dashboard: finish(b.build()) };
 }
 
+/** The group's own live figures, for the repeated per-group row (the repeat scopes $group to one id). */
+function overviewGroupStats() {
+  const metrics = ['queue_length', 'longest_wait_seconds', 'in_conversation', 'agents_online', 'answer_rate'];
+  const defs = findReport('live_groups')!.metrics;
+  const p = statPanel('实时', CsQueryBuilder.live('live_groups', metrics, { groups: VAR_GROUPS }), { w: 8, h: 6 });
+  for (const id of metrics) {
+    const props: dashboard.DynamicConfigValue[] = [{ id: 'unit', value: defs.find((m) => m.id === id)!.unit }];
+    const steps = stepsFor(id);
+    if (steps)
+      props.push({
+        id: 'thresholds',
+        value: { mode: dashboard.ThresholdsMode.Absolute, steps: steps.map(([value, color]) => ({ value, color })) },
+      });
+    p.overrideByName(id, props);
+  }
+  return p;
+}
+
 function liveGroups(): GeneratedDashboard {
   const metrics = ids('live_groups');
   const b = base(UID.liveGroups, '在线技能组监控', '监控', '按技能组的实时指标与趋势。')
@@ -260,6 +278,31 @@ function liveGroups(): GeneratedDashboard {
         stack: true,
         min: 0,
       }),
+    );
+  // One row per selected group, repeated by Grafana: each group's figures side by side with its own queue.
+  const G = 'tenant="$tenant", group="$group"';
+  b.withRow(row('技能组：${group:text}').repeat('group'))
+    .withPanel(overviewGroupStats())
+    .withPanel(
+      graphPanel(
+        '排队量 / 最长等待',
+        [promQuery(`sum(cs_queue_length{${G}})`, '排队量'), promQuery(`max(cs_queue_longest_wait_seconds{${G}})`, '最长等待 (秒)')],
+        {
+          w: 8,
+          h: 6,
+          min: 0,
+        },
+      ),
+    )
+    .withPanel(
+      graphPanel(
+        '接通率 / 放弃率 (5分钟)',
+        [
+          promQuery(`tenant_group:cs_answer_rate:ratio_rate5m{${G}}`, '接通率'),
+          promQuery(`tenant_group:cs_abandon_rate:ratio_rate5m{${G}}`, '排队放弃率'),
+        ],
+        { unit: 'percentunit', steps: SERVICE_LEVEL, w: 8, h: 6, min: 0, max: 1 },
+      ),
     );
   return { folder: '监控', uid: UID.liveGroups, dashboard: finish(b.build()) };
 }
