@@ -1,0 +1,204 @@
+/** The live_* report figures (metrics.md, "Monitoring"), computed from a tenant's live state at `nowMs`. */
+import { key, unkey } from './derive.js';
+import { agentStatusView, type AgentStatusView, type TenantLive } from './state.js';
+
+type Row = Record<string, unknown>;
+
+const ratio = (num: number, den: number): number | null => (den === 0 ? null : num / den);
+
+/** Sums the counters of `kind` whose first label passes `match`. */
+function sum(t: TenantLive, kind: string, match: (labels: string[]) => boolean = () => true): number {
+  let n = 0;
+  for (const [k, v] of t.counters) {
+    const parts = unkey(k);
+    if (parts[0] === kind && match(parts.slice(1))) n += v;
+  }
+  return n;
+}
+
+function ratings(t: TenantLive, kind: 'rating' | 'a_rating', who: string | null) {
+  let all = 0;
+  let three = 0;
+  let four = 0;
+  for (const [k, v] of t.counters) {
+    const [kd, id, score] = unkey(k);
+    if (kd !== kind || (who !== null && id !== who)) continue;
+    all += v;
+    if (Number(score) >= 3) three += v;
+    if (Number(score) >= 4) four += v;
+  }
+  return { all, avg: ratio(three, all), relative: ratio(four, all) };
+}
+
+/** Agents by status class among `agentIds`. */
+function agentCounts(views: AgentStatusView[]) {
+  let online = 0;
+  let other = 0;
+  let offline = 0;
+  for (const v of views) {
+    if (v.status === 'online') online++;
+    else if (v.status === 'offline') offline++;
+    else other++;
+  }
+  return { agents_online: online, agents_break: other, agents_offline: offline };
+}
+
+export interface CurrentFigures {
+  queueLength: number;
+  longestWaitSeconds: number;
+  inConversation: number;
+}
+
+/** Queued sessions and open parts now, per group (and '' for the tenant). */
+export function currentByGroup(t: TenantLive, nowMs: number): Map<string, CurrentFigures> {
+  const out = new Map<string, CurrentFigures>();
+  const at = (g: string) => {
+    let f = out.get(g);
+    if (!f) out.set(g, (f = { queueLength: 0, longestWaitSeconds: 0, inConversation: 0 }));
+    return f;
+  };
+  at('');
+  for (const d of t.openSessions(nowMs)) {
+    if (d.queued) {
+      const wait = Math.max(0, (nowMs - d.queued.queuedAtMs) / 1000);
+      for (const g of [d.queued.groupId, '']) {
+        const f = at(g);
+        f.queueLength++;
+        f.longestWaitSeconds = Math.max(f.longestWaitSeconds, wait);
+      }
+    }
+    if (d.openPart) {
+      at(d.openPart.groupId).inConversation++;
+      at('').inConversation++;
+    }
+  }
+  return out;
+}
+
+/** Open parts per agent now: all, and those picked up manually. */
+export function partsByAgent(t: TenantLive, nowMs: number): Map<string, { all: number; manual: number }> {
+  const out = new Map<string, { all: number; manual: number }>();
+  for (const d of t.openSessions(nowMs)) {
+    if (!d.openPart) continue;
+    const f = out.get(d.openPart.agentId) ?? { all: 0, manual: 0 };
+    f.all++;
+    if (d.openPart.manual) f.manual++;
+    out.set(d.openPart.agentId, f);
+  }
+  return out;
+}
+
+export function statusViews(t: TenantLive, dayFromMs: number, nowMs: number): Map<string, AgentStatusView> {
+  return new Map([...t.agents.values()].map((a) => [a.agentId, agentStatusView(a, dayFromMs, nowMs)]));
+}
+
+/** live_overview: one row for the tenant. */
+export function overviewRow(t: TenantLive, dayFromMs: number, nowMs: number): Row {
+  const cur = currentByGroup(t, nowMs).get('')!;
+  const r = ratings(t, 'rating', null);
+  const inflow = t.counters.get(key('t_inflow')) ?? 0;
+  const answered = t.counters.get(key('t_answered')) ?? 0;
+  const transfers = sum(t, 'transfers');
+  const abandoned = sum(t, 'abandoned');
+  return {
+    in_conversation: cur.inConversation,
+    longest_wait_seconds: cur.longestWaitSeconds,
+    avg_satisfaction: r.avg,
+    relative_satisfaction: r.relative,
+    avg_talk_seconds: ratio(sum(t, 'part_secs'), sum(t, 'parts')),
+    ...agentCounts([...statusViews(t, dayFromMs, nowMs).values()]),
+    queue_length: cur.queueLength,
+    inflow,
+    answered,
+    answer_rate: ratio(answered, inflow),
+    transfers,
+    transfer_rate: ratio(transfers, answered),
+    abandoned,
+    abandon_rate: ratio(abandoned, inflow),
+    transfer_failed: sum(t, 'rejected'),
+  };
+}
+
+/** live_groups: one row per known group (or the ones asked for). */
+export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only: string[]): Row[] {
+  const cur = currentByGroup(t, nowMs);
+  const views = statusViews(t, dayFromMs, nowMs);
+  const ids = only.length > 0 ? only : t.groupIds();
+  return ids.map((g) => {
+    const c = cur.get(g) ?? { queueLength: 0, longestWaitSeconds: 0, inConversation: 0 };
+    const inGroup = (labels: string[]) => labels[0] === g;
+    const r = ratings(t, 'rating', g);
+    const inflow = sum(t, 'inflow', inGroup);
+    const answered = sum(t, 'answered', inGroup);
+    const transfers = sum(t, 'transfers', inGroup);
+    const abandoned = sum(t, 'abandoned', inGroup);
+    const members = [...t.agents.values()].filter((a) => a.groups.includes(g)).map((a) => views.get(a.agentId)!);
+    return {
+      group_id: g,
+      group_name: t.groupName(g),
+      in_conversation: c.inConversation,
+      longest_wait_seconds: c.longestWaitSeconds,
+      avg_satisfaction: r.avg,
+      relative_satisfaction: r.relative,
+      avg_talk_seconds: ratio(sum(t, 'part_secs', inGroup), sum(t, 'parts', inGroup)),
+      ...agentCounts(members),
+      queue_length: c.queueLength,
+      inflow,
+      answered,
+      answer_rate: ratio(answered, inflow),
+      transfers,
+      transfer_rate: ratio(transfers, answered),
+      abandoned,
+      abandon_rate: ratio(abandoned, inflow),
+      transfer_failed: sum(t, 'rejected', inGroup),
+    };
+  });
+}
+
+export interface AgentFilter {
+  groups: string[];
+  agents: string[];
+  /** Substring of the name or 工号. */
+  name?: string;
+}
+
+/** live_agents: one row per known agent passing `filter`, by 工号 then id. */
+export function agentRows(t: TenantLive, dayFromMs: number, nowMs: number, filter: AgentFilter): Row[] {
+  const parts = partsByAgent(t, nowMs);
+  const needle = filter.name?.trim().toLowerCase();
+  return [...t.agents.values()]
+    .filter((a) => filter.groups.length === 0 || a.groups.some((g) => filter.groups.includes(g)))
+    .filter((a) => filter.agents.length === 0 || filter.agents.includes(a.agentId))
+    .filter((a) => !needle || (a.name ?? '').toLowerCase().includes(needle) || (a.workNo ?? '').toLowerCase().includes(needle))
+    .sort((x, y) => (x.workNo ?? x.agentId).localeCompare(y.workNo ?? y.agentId) || x.agentId.localeCompare(y.agentId))
+    .map((a) => {
+      const v = agentStatusView(a, dayFromMs, nowMs);
+      const p = parts.get(a.agentId) ?? { all: 0, manual: 0 };
+      const r = ratings(t, 'a_rating', a.agentId);
+      const answered = t.counters.get(key('a_answered', a.agentId)) ?? 0;
+      const mine = (labels: string[]) => labels[0] === a.agentId;
+      return {
+        agent_id: a.agentId,
+        name: a.name ?? a.agentId,
+        work_no: a.workNo ?? null,
+        seat: v.seat,
+        status: v.status,
+        status_label: v.statusLabel,
+        status_seconds: v.sinceMs === null ? null : Math.max(0, (nowMs - v.sinceMs) / 1000),
+        in_conversation: p.all,
+        manual_in_conversation: p.manual,
+        max_sessions: a.maxSessions ?? null,
+        answered,
+        transfers_manual: sum(t, 'a_transfers', (l) => mine(l) && l[1] === 'manual'),
+        transfers_timeout: sum(t, 'a_transfers', (l) => mine(l) && l[1] === 'timeout'),
+        avg_satisfaction: r.avg,
+        relative_satisfaction: r.relative,
+        avg_talk_seconds: ratio(sum(t, 'a_part_secs', mine), answered),
+        last_offline_at: v.lastOfflineAtMs,
+        offline_seconds: v.offlineSeconds,
+        first_online_at: v.firstOnlineAtMs,
+        online_seconds: v.onlineSeconds,
+        offline_remark: v.offlineRemark,
+      };
+    });
+}
