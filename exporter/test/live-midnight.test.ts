@@ -37,7 +37,16 @@ describe('Live monitoring across the local midnight', () => {
   });
 
   const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k]]));
-  const KEYS = ['inflow', 'answered', 'answer_rate', 'abandoned', 'queue_length', 'longest_wait_seconds', 'in_conversation', 'avg_talk_seconds'];
+  const KEYS = [
+    'inflow',
+    'answered',
+    'answer_rate',
+    'abandoned',
+    'queue_length',
+    'longest_wait_seconds',
+    'in_conversation',
+    'avg_talk_seconds',
+  ];
 
   it('When it is 23:59, then yesterday evening is "today"', async () => {
     const [o] = await liveRows(exporter.url, { report: 'live_overview' });
@@ -56,7 +65,7 @@ describe('Live monitoring across the local midnight', () => {
     assert.deepEqual(pick(a, ['first_online_at', 'online_seconds']), { first_online_at: B - 2 * H, online_seconds: 7140 });
   });
 
-  it('When the clock passes local midnight, then today\'s counters start from zero but queues and conversations carry on', async () => {
+  it("When the clock passes local midnight, then today's counters start from zero but queues and conversations carry on", async () => {
     clock.ms = B + 60 * S;
     const [o] = await liveRows(exporter.url, { report: 'live_overview' });
     assert.deepEqual(pick(o, KEYS), {
@@ -74,7 +83,7 @@ describe('Live monitoring across the local midnight', () => {
     assert.deepEqual(pick(a, ['first_online_at', 'online_seconds', 'status_seconds']), {
       first_online_at: B,
       online_seconds: 60,
-      status_seconds: 2 * H / S + 60,
+      status_seconds: (2 * H) / S + 60,
     });
     const m = await scrape(exporter.url);
     assert.equal(m.get(series('cs_sessions_inflow_total', { tenant: 'default', group: 'g1', via: 'direct' })), undefined);
@@ -82,7 +91,7 @@ describe('Live monitoring across the local midnight', () => {
     assert.equal(m.get(series('cs_queue_length', { tenant: 'default', group: 'g1' })), 1);
   });
 
-  it('When yesterday\'s waiting session is answered and the talk ends after midnight, then they count today', async () => {
+  it("When yesterday's waiting session is answered and the talk ends after midnight, then they count today", async () => {
     await post(exporter.url, [
       // m2 answered 00:00:30 (wait 150 s: its leg entered yesterday, so today's inflow stays 0).
       [B + 30 * S, { type: 'session.answer', sessionId: 'm2', groupId: 'g1', agentId: 'a1' }],

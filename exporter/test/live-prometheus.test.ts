@@ -134,7 +134,10 @@ describe('A real Prometheus scraping the exporter', { skip }, () => {
     // Queued now: s2, s3, s6, s7; the longest is still s2.
     assert.equal(await until('cs_queue_length{tenant="default",group="g1"}', (v) => v === 4), 4);
     assert.equal(await instant('cs_queue_longest_wait_seconds{tenant="default",group="g1"}'), 90);
-    const rate = await until('tenant_group:cs_answer_rate:ratio_rate5m{tenant="default",group="g1"}', (v) => v !== undefined && Math.abs(v - 0.5) < 1e-9);
+    const rate = await until(
+      'tenant_group:cs_answer_rate:ratio_rate5m{tenant="default",group="g1"}',
+      (v) => v !== undefined && Math.abs(v - 0.5) < 1e-9,
+    );
     assert.ok(rate !== undefined && Math.abs(rate - 0.5) < 1e-9, `answer rate ${rate}, expected 0.5`);
     // No agent-less queue: a1 is online, so this alert stays silent.
     assert.equal(await instant('ALERTS{alertname="CsQueuedWithNoAgentOnline"}'), undefined);

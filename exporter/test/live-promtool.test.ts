@@ -50,8 +50,18 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
 
   it('When an alert names a runbook section, then docs/runbook.md has that section', () => {
     const runbook = readFileSync(path.join(promDir, '../../docs/runbook.md'), 'utf8');
-    const anchors = new Set([...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
-    const urls = [...readFileSync(path.join(promDir, 'rules/cs-alerts.yml'), 'utf8').matchAll(/runbook_url: 'docs\/runbook\.md#([a-z0-9-]+)'/g)];
+    const anchors = new Set(
+      [...runbook.matchAll(/^## (.+)$/gm)].map((m) =>
+        m[1]
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    const urls = [
+      ...readFileSync(path.join(promDir, 'rules/cs-alerts.yml'), 'utf8').matchAll(/runbook_url: 'docs\/runbook\.md#([a-z0-9-]+)'/g),
+    ];
     assert.equal(urls.length, 7);
     for (const [, anchor] of urls) assert.ok(anchors.has(anchor), `docs/runbook.md has no section #${anchor}`);
   });

@@ -295,12 +295,13 @@ describe('Live monitoring: a morning in two skill groups', () => {
     assert.deepEqual(await liveRows(exporter.url, { report: 'live_groups', groups: ['g2'] }), [GROUPS[1]]);
   });
 
-  it('When live_agents is asked, then each agent shows status, durations and today\'s work', async () => {
+  it("When live_agents is asked, then each agent shows status, durations and today's work", async () => {
     assert.deepEqual(await liveRows(exporter.url, { report: 'live_agents' }), AGENTS);
   });
 
   it('When live_agents is filtered by group or by name / 工号, then only those agents come back', async () => {
-    const ids = async (body: Record<string, unknown>) => (await liveRows(exporter.url, { report: 'live_agents', ...body })).map((r) => r.agent_id);
+    const ids = async (body: Record<string, unknown>) =>
+      (await liveRows(exporter.url, { report: 'live_agents', ...body })).map((r) => r.agent_id);
     assert.deepEqual(await ids({ groups: ['g2'] }), ['a2', 'a3']);
     assert.deepEqual(await ids({ filters: { name: '李' } }), ['a2']);
     assert.deepEqual(await ids({ filters: { name: '1003' } }), ['a3']);

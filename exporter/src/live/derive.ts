@@ -88,7 +88,17 @@ export interface Derived {
 
 /** Replays `events` (sorted with compareEvents) into legs, parts and the current state. */
 export function deriveSession(events: SessionEvent[]): Derived {
-  const d: Derived = { legs: [], parts: [], queued: null, openPart: null, ended: false, rejects: [], transfers: [], abandons: [], rating: null };
+  const d: Derived = {
+    legs: [],
+    parts: [],
+    queued: null,
+    openPart: null,
+    ended: false,
+    rejects: [],
+    transfers: [],
+    abandons: [],
+    rating: null,
+  };
   let servedByHuman = false;
   let lastRate: SessionEvent | null = null;
   const closePart = (t: number, by: string) => {

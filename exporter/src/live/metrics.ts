@@ -77,7 +77,8 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): Registr
         push('cs_queue_longest_wait_seconds', { tenant, group: g }, c.longestWaitSeconds);
         push('cs_conversations_active', { tenant, group: g }, c.inConversation);
         const byStatus = new Map<string, number>(AGENT_STATUSES.map((s) => [s, 0]));
-        for (const a of t.agents.values()) if (a.groups.includes(g)) byStatus.set(views.get(a.agentId)!.status, byStatus.get(views.get(a.agentId)!.status)! + 1);
+        for (const a of t.agents.values())
+          if (a.groups.includes(g)) byStatus.set(views.get(a.agentId)!.status, byStatus.get(views.get(a.agentId)!.status)! + 1);
         for (const [status, n] of byStatus) push('cs_agents', { tenant, group: g, status }, n);
       }
       countersOf(t, counter);
@@ -114,14 +115,22 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): Registr
     ['cs_queue_length', 'gauge', 'Sessions now queued in the skill group (当前排队量).'],
     ['cs_queue_longest_wait_seconds', 'gauge', 'Longest current wait among sessions now queued in the group; 0 when none (最长等待时间).'],
     ['cs_conversations_active', 'gauge', 'Sessions now in a part with an agent of the group (对话中用户数).'],
-    ['cs_agents', 'gauge', "Members of the group by current status (在线/小休/离线人数)."],
+    ['cs_agents', 'gauge', 'Members of the group by current status (在线/小休/离线人数).'],
     ['cs_sessions_inflow_total', 'counter', 'Legs entered into the group today, by how they entered (流入量). Resets at local midnight.'],
     ['cs_sessions_answered_total', 'counter', 'Legs of the group answered today (接通量). Resets at local midnight.'],
     ['cs_sessions_abandoned_total', 'counter', 'Queued legs of the group given up today (排队放弃量). Resets at local midnight.'],
-    ['cs_sessions_rejected_total', 'counter', 'Requests for a human in the group that failed today (转人工失败量). Resets at local midnight.'],
-    ['cs_transfers_total', 'counter', "Parts of the group ended by a transfer today (转接量). Resets at local midnight."],
+    [
+      'cs_sessions_rejected_total',
+      'counter',
+      'Requests for a human in the group that failed today (转人工失败量). Resets at local midnight.',
+    ],
+    ['cs_transfers_total', 'counter', 'Parts of the group ended by a transfer today (转接量). Resets at local midnight.'],
     ['cs_queue_wait_seconds', 'histogram', 'Queue wait of the legs answered today (answer − queue entry). Resets at local midnight.'],
-    ['cs_ratings_total', 'counter', "Today's ratings credited to the group of the session's last answered leg, by score. Resets at local midnight."],
+    [
+      'cs_ratings_total',
+      'counter',
+      "Today's ratings credited to the group of the session's last answered leg, by score. Resets at local midnight.",
+    ],
     ['cs_parts_ended_total', 'counter', 'Parts (conversations with an agent) of the group that ended today. Resets at local midnight.'],
     ['cs_part_duration_seconds_total', 'counter', 'Total duration of the parts counted in cs_parts_ended_total.'],
     ['cs_agent_status', 'gauge', "1 for the agent's current status."],

@@ -100,7 +100,8 @@ export class TenantLive {
           remark: ev.remark as string | undefined,
         };
         let i = a.statuses.length;
-        while (i > 0 && (a.statuses[i - 1].timeMs > c.timeMs || (a.statuses[i - 1].timeMs === c.timeMs && a.statuses[i - 1].seq > seq))) i--;
+        while (i > 0 && (a.statuses[i - 1].timeMs > c.timeMs || (a.statuses[i - 1].timeMs === c.timeMs && a.statuses[i - 1].seq > seq)))
+          i--;
         a.statuses.splice(i, 0, c);
         this.pruneStatuses(a);
         return;

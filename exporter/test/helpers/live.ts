@@ -25,7 +25,11 @@ export async function post(url: string, events: [number, Record<string, unknown>
 
 /** The rows of a live report, as objects keyed by field id. */
 export async function liveRows(url: string, body: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-  const r = await fetch(`${url}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${url}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await r.json()) as any;
   if (r.status !== 200) throw new Error(`query ${JSON.stringify(body)} answered ${r.status}: ${JSON.stringify(json)}`);
   const fields = json.frames[0].fields as { name: string; values: unknown[] }[];
