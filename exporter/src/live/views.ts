@@ -6,28 +6,42 @@ type Row = Record<string, unknown>;
 
 const ratio = (num: number, den: number): number | null => (den === 0 ? null : num / den);
 
-/** Sums the counters of `kind` whose first label passes `match`. */
-function sum(t: TenantLive, kind: string, match: (labels: string[]) => boolean = () => true): number {
-  let n = 0;
-  for (const [k, v] of t.counters) {
-    const parts = unkey(k);
-    if (parts[0] === kind && match(parts.slice(1))) n += v;
+/** Today's counters grouped by kind and first label (a group or an agent), built once per request. */
+class CounterIndex {
+  private readonly byKind = new Map<string, Map<string, [string[], number][]>>();
+  constructor(t: TenantLive) {
+    for (const [k, v] of t.counters) {
+      const [kind, first, ...rest] = unkey(k);
+      let byFirst = this.byKind.get(kind);
+      if (!byFirst) this.byKind.set(kind, (byFirst = new Map()));
+      const list = byFirst.get(first ?? '') ?? [];
+      list.push([rest, v]);
+      byFirst.set(first ?? '', list);
+    }
   }
-  return n;
-}
-
-function ratings(t: TenantLive, kind: 'rating' | 'a_rating', who: string | null) {
-  let all = 0;
-  let three = 0;
-  let four = 0;
-  for (const [k, v] of t.counters) {
-    const [kd, id, score] = unkey(k);
-    if (kd !== kind || (who !== null && id !== who)) continue;
-    all += v;
-    if (Number(score) >= 3) three += v;
-    if (Number(score) >= 4) four += v;
+  /** Sum of `kind` for `first` (every one when null) whose further labels pass `match`. */
+  sum(kind: string, first: string | null = null, match: (rest: string[]) => boolean = () => true): number {
+    const byFirst = this.byKind.get(kind);
+    if (!byFirst) return 0;
+    const lists = first === null ? [...byFirst.values()] : [byFirst.get(first) ?? []];
+    let n = 0;
+    for (const list of lists) for (const [rest, v] of list) if (match(rest)) n += v;
+    return n;
   }
-  return { all, avg: ratio(three, all), relative: ratio(four, all) };
+  /** Ratings (`rating` by group, `a_rating` by agent): 3–5 and 4–5 shares. */
+  ratings(kind: 'rating' | 'a_rating', who: string | null) {
+    const all = this.sum(kind, who);
+    return {
+      avg: ratio(
+        this.sum(kind, who, ([score]) => Number(score) >= 3),
+        all,
+      ),
+      relative: ratio(
+        this.sum(kind, who, ([score]) => Number(score) >= 4),
+        all,
+      ),
+    };
+  }
 }
 
 /** Agents by status class among `agentIds`. */
@@ -95,17 +109,18 @@ export function statusViews(t: TenantLive, dayFromMs: number, nowMs: number): Ma
 /** live_overview: one row for the tenant. */
 export function overviewRow(t: TenantLive, dayFromMs: number, nowMs: number): Row {
   const cur = currentByGroup(t, nowMs).get('')!;
-  const r = ratings(t, 'rating', null);
+  const c = new CounterIndex(t);
+  const r = c.ratings('rating', null);
   const inflow = t.counters.get(key('t_inflow')) ?? 0;
   const answered = t.counters.get(key('t_answered')) ?? 0;
-  const transfers = sum(t, 'transfers');
-  const abandoned = sum(t, 'abandoned');
+  const transfers = c.sum('transfers');
+  const abandoned = c.sum('abandoned');
   return {
     in_conversation: cur.inConversation,
     longest_wait_seconds: cur.longestWaitSeconds,
     avg_satisfaction: r.avg,
     relative_satisfaction: r.relative,
-    avg_talk_seconds: ratio(sum(t, 'part_secs'), sum(t, 'parts')),
+    avg_talk_seconds: ratio(c.sum('part_secs'), c.sum('parts')),
     ...agentCounts([...statusViews(t, dayFromMs, nowMs).values()]),
     queue_length: cur.queueLength,
     inflow,
@@ -115,7 +130,7 @@ export function overviewRow(t: TenantLive, dayFromMs: number, nowMs: number): Ro
     transfer_rate: ratio(transfers, answered),
     abandoned,
     abandon_rate: ratio(abandoned, inflow),
-    transfer_failed: sum(t, 'rejected'),
+    transfer_failed: c.sum('rejected'),
   };
 }
 
@@ -123,15 +138,15 @@ export function overviewRow(t: TenantLive, dayFromMs: number, nowMs: number): Ro
 export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only: string[]): Row[] {
   const cur = currentByGroup(t, nowMs);
   const views = statusViews(t, dayFromMs, nowMs);
+  const counters = new CounterIndex(t);
   const ids = only.length > 0 ? only : t.groupIds();
   return ids.map((g) => {
     const c = cur.get(g) ?? { queueLength: 0, longestWaitSeconds: 0, inConversation: 0 };
-    const inGroup = (labels: string[]) => labels[0] === g;
-    const r = ratings(t, 'rating', g);
-    const inflow = sum(t, 'inflow', inGroup);
-    const answered = sum(t, 'answered', inGroup);
-    const transfers = sum(t, 'transfers', inGroup);
-    const abandoned = sum(t, 'abandoned', inGroup);
+    const r = counters.ratings('rating', g);
+    const inflow = counters.sum('inflow', g);
+    const answered = counters.sum('answered', g);
+    const transfers = counters.sum('transfers', g);
+    const abandoned = counters.sum('abandoned', g);
     const members = [...t.agents.values()].filter((a) => a.groups.includes(g)).map((a) => views.get(a.agentId)!);
     return {
       group_id: g,
@@ -140,7 +155,7 @@ export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only:
       longest_wait_seconds: c.longestWaitSeconds,
       avg_satisfaction: r.avg,
       relative_satisfaction: r.relative,
-      avg_talk_seconds: ratio(sum(t, 'part_secs', inGroup), sum(t, 'parts', inGroup)),
+      avg_talk_seconds: ratio(counters.sum('part_secs', g), counters.sum('parts', g)),
       ...agentCounts(members),
       queue_length: c.queueLength,
       inflow,
@@ -150,7 +165,7 @@ export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only:
       transfer_rate: ratio(transfers, answered),
       abandoned,
       abandon_rate: ratio(abandoned, inflow),
-      transfer_failed: sum(t, 'rejected', inGroup),
+      transfer_failed: counters.sum('rejected', g),
     };
   });
 }
@@ -165,6 +180,7 @@ export interface AgentFilter {
 /** live_agents: one row per known agent passing `filter`, by 工号 then id. */
 export function agentRows(t: TenantLive, dayFromMs: number, nowMs: number, filter: AgentFilter): Row[] {
   const parts = partsByAgent(t, nowMs);
+  const counters = new CounterIndex(t);
   const needle = filter.name?.trim().toLowerCase();
   return [...t.agents.values()]
     .filter((a) => filter.groups.length === 0 || a.groups.some((g) => filter.groups.includes(g)))
@@ -174,9 +190,8 @@ export function agentRows(t: TenantLive, dayFromMs: number, nowMs: number, filte
     .map((a) => {
       const v = agentStatusView(a, dayFromMs, nowMs);
       const p = parts.get(a.agentId) ?? { all: 0, manual: 0 };
-      const r = ratings(t, 'a_rating', a.agentId);
+      const r = counters.ratings('a_rating', a.agentId);
       const answered = t.counters.get(key('a_answered', a.agentId)) ?? 0;
-      const mine = (labels: string[]) => labels[0] === a.agentId;
       return {
         agent_id: a.agentId,
         name: a.name ?? a.agentId,
@@ -189,11 +204,11 @@ export function agentRows(t: TenantLive, dayFromMs: number, nowMs: number, filte
         manual_in_conversation: p.manual,
         max_sessions: a.maxSessions ?? null,
         answered,
-        transfers_manual: sum(t, 'a_transfers', (l) => mine(l) && l[1] === 'manual'),
-        transfers_timeout: sum(t, 'a_transfers', (l) => mine(l) && l[1] === 'timeout'),
+        transfers_manual: counters.sum('a_transfers', a.agentId, ([reason]) => reason === 'manual'),
+        transfers_timeout: counters.sum('a_transfers', a.agentId, ([reason]) => reason === 'timeout'),
         avg_satisfaction: r.avg,
         relative_satisfaction: r.relative,
-        avg_talk_seconds: ratio(sum(t, 'a_part_secs', mine), answered),
+        avg_talk_seconds: ratio(counters.sum('a_part_secs', a.agentId), answered),
         last_offline_at: v.lastOfflineAtMs,
         offline_seconds: v.offlineSeconds,
         first_online_at: v.firstOnlineAtMs,
