@@ -322,7 +322,19 @@ describe('Live monitoring: a morning in two skill groups', () => {
     // Events stored by this process (after the restart): sessionsB.
     assert.equal(m.get(series('cs_exporter_events_ingested_total')), sessionsB.length);
     assert.equal(m.get(series('cs_exporter_events_rejected_total')), 0);
+    // The last batch of the tenant (sessionsB) was received at T + 600 and its oldest event is at T + 100.
+    assert.equal(m.get(series('cs_exporter_ingest_lag_seconds', { tenant: 'default' })), 500);
     assert.ok(m.get(series('cs_exporter_scrape_duration_seconds'))! >= 0);
+    // A refused event shows in the exporter's own counter and changes no figure.
+    const bad = await fetch(`${exporter.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'bad-1', type: 'session.queue', time: at(590), sessionId: 's99', groupId: 'g1', via: 'teleport' }),
+    });
+    assert.equal(bad.status, 400);
+    const after = await scrape(exporter.url);
+    assert.equal(after.get(series('cs_exporter_events_rejected_total')), 1);
+    assert.equal(after.get(series('cs_sessions_inflow_total', { tenant: 'default', group: 'g1', via: 'direct' })), 6);
   });
 
   it('When another tenant sends events, then nothing crosses over', async () => {

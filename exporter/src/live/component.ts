@@ -39,11 +39,11 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
       ctxRef?.writer.off('accepted', onAccepted);
     },
     open(app, ctx) {
-      const registry = createMetricsRegistry(live, ctx);
+      const metrics = createMetricsRegistry(live, ctx);
       app.get('/metrics', async (_req, res, next) => {
         try {
-          const body = await registry.metrics();
-          res.set('Content-Type', registry.contentType).send(body);
+          const body = await metrics.render();
+          res.set('Content-Type', metrics.registry.contentType).send(body);
         } catch (err) {
           next(err);
         }

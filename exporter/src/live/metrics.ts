@@ -47,12 +47,17 @@ class Monotonic {
   }
 }
 
-export function createMetricsRegistry(live: LiveState, ctx: AppContext): Registry {
+/** The registry, and `render` to take one consistent snapshot of the live state and expose it. */
+export interface LiveMetrics {
+  registry: Registry;
+  render(): Promise<string>;
+}
+
+export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMetrics {
   const registry = new Registry();
   const mono = new Monotonic();
   // One snapshot per scrape: every family reads the same moment.
   let snapshot: Map<string, Sample[]> | null = null;
-  let snapshotAt = 0;
 
   const collect = (): Map<string, Sample[]> => {
     const started = performance.now();
@@ -103,12 +108,9 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): Registr
     type,
     aggregator: 'sum',
     async get() {
-      // The first family asked in a scrape takes the snapshot; prom-client asks them all at once.
-      if (!snapshot || performance.now() - snapshotAt > 50) {
-        snapshot = collect();
-        snapshotAt = performance.now();
-      }
-      return { name, help, type, aggregator: 'sum', values: snapshot.get(name) ?? [] };
+      // Outside render() (registry.getMetricsAsJSON...), each family reads a fresh state.
+      const values = (snapshot ?? collect()).get(name) ?? [];
+      return { name, help, type, aggregator: 'sum', values };
     },
   });
   const families: [string, MetricType, string][] = [
@@ -143,7 +145,17 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): Registr
     ['cs_exporter_scrape_duration_seconds', 'gauge', 'Time taken to build this exposition.'],
   ];
   for (const [name, type, help] of families) registry.registerMetric(family(name, type, help) as never);
-  return registry;
+  return {
+    registry,
+    async render() {
+      snapshot = collect();
+      try {
+        return await registry.metrics();
+      } finally {
+        snapshot = null;
+      }
+    },
+  };
 }
 
 /** Today's counters of one tenant as counter and histogram samples. */
