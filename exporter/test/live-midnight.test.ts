@@ -112,7 +112,26 @@ describe('Live monitoring across the local midnight', () => {
       in_conversation: 1, // m2
       avg_talk_seconds: 290,
     });
+    // a1 switches to a custom status at 00:00:55: it shows its own label and counts as 小休人数.
+    await post(exporter.url, [[B + 55 * S, { type: 'agent.status', agentId: 'a1', status: 'custom', label: '培训复盘' }]]);
+    const [a] = await liveRows(exporter.url, { report: 'live_agents' });
+    assert.deepEqual(pick(a, ['status', 'status_label', 'status_seconds', 'online_seconds']), {
+      status: 'custom',
+      status_label: '培训复盘',
+      status_seconds: 5, // 00:01:00 − 00:00:55
+      online_seconds: 60, // a custom status is work time too
+    });
+    const [g] = await liveRows(exporter.url, { report: 'live_groups' });
+    assert.deepEqual(pick(g, ['agents_online', 'agents_break', 'agents_offline']), {
+      agents_online: 0,
+      agents_break: 1,
+      agents_offline: 0,
+    });
+    assert.deepEqual(await liveRows(exporter.url, { report: 'live_groups', groups: ['nope'] }), []);
     const m = await scrape(exporter.url);
+    assert.equal(m.get(series('cs_agents', { tenant: 'default', group: 'g1', status: 'custom' })), 1);
+    assert.equal(m.get(series('cs_agents', { tenant: 'default', group: 'g1', status: 'online' })), 0);
+    assert.equal(m.get(series('cs_agent_status', { tenant: 'default', agent: 'a1', status: 'custom' })), 1);
     // The 150 s wait lands in the le=180 bucket, not le=120.
     assert.equal(m.get(series('cs_queue_wait_seconds_bucket', { tenant: 'default', group: 'g1', le: '120' })), 0);
     assert.equal(m.get(series('cs_queue_wait_seconds_bucket', { tenant: 'default', group: 'g1', le: '180' })), 1);

@@ -139,7 +139,7 @@ export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only:
   const cur = currentByGroup(t, nowMs);
   const views = statusViews(t, dayFromMs, nowMs);
   const counters = new CounterIndex(t);
-  const ids = only.length > 0 ? only : t.groupIds();
+  const ids = t.groupIds().filter((g) => only.length === 0 || only.includes(g));
   return ids.map((g) => {
     const c = cur.get(g) ?? { queueLength: 0, longestWaitSeconds: 0, inConversation: 0 };
     const r = counters.ratings('rating', g);
