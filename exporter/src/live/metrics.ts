@@ -82,8 +82,11 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
         push('cs_queue_longest_wait_seconds', { tenant, group: g }, c.longestWaitSeconds);
         push('cs_conversations_active', { tenant, group: g }, c.inConversation);
         const byStatus = new Map<string, number>(AGENT_STATUSES.map((s) => [s, 0]));
-        for (const a of t.agents.values())
-          if (a.groups.includes(g)) byStatus.set(views.get(a.agentId)!.status, byStatus.get(views.get(a.agentId)!.status)! + 1);
+        for (const a of t.agents.values()) {
+          if (!a.groups.includes(g)) continue;
+          const status = views.get(a.agentId)!.status;
+          byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        }
         for (const [status, n] of byStatus) push('cs_agents', { tenant, group: g, status }, n);
       }
       countersOf(t, counter);

@@ -44,7 +44,7 @@ class CounterIndex {
   }
 }
 
-/** Agents by status class among `agentIds`. */
+/** Agents now online, in another non-offline status, and offline. */
 function agentCounts(views: AgentStatusView[]) {
   let online = 0;
   let other = 0;
