@@ -43,7 +43,7 @@ interface Fresh extends Arrival {
 }
 
 function freshArrivals(o: SimOptions, roster: Roster, day: string): Fresh[] {
-  const rng = new Rng(o.seed, o.tenant, roster.tag, day, 'arrivals');
+  const rng = new Rng(o.seed, o.tenant, day, 'arrivals');
   const start = dayStartMs(day, o.timezone);
   const end = dayStartMs(addDays(day, 1), o.timezone);
   const startsPerHourAtMax = ((roster.peakPerHour / HUMAN_SHARE) * CURVE_MAX) / 1.3;
@@ -87,7 +87,7 @@ export function arrivalsOf(o: SimOptions, roster: Roster, day: string): Arrival[
   const all: Arrival[] = today.map(({ returnAt: _r, ...a }) => a);
   for (const src of [...yesterday, ...today]) {
     if (src.returnAt === undefined || src.returnAt < start || src.returnAt >= end) continue;
-    const r = new Rng(o.seed, o.tenant, roster.tag, day, 'return', src.key, src.t);
+    const r = new Rng(o.seed, o.tenant, day, 'return', src.key, src.t);
     // A returning visitor usually follows up on the same matter.
     const groupId = r.chance(0.7) ? src.groupId : r.weighted(roster.groups, (g) => g.share).id;
     all.push({ t: src.returnAt, key: `r${src.t}-${src.key}`, userId: src.userId, region: src.region, groupId, wantsHuman: r.chance(0.85) });
