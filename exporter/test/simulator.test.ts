@@ -1,16 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simulateDay, type SimEvent, type TimedEvent } from '../src/simulator/day.js';
 import { DEFAULT_OPTIONS, type SimOptions } from '../src/simulator/roster.js';
 import { checkAgentLimits, checkSessionLifecycles, checkTickets } from '../src/simulator/lifecycle.js';
-import { Poster } from '../src/simulator/runner.js';
+import { Poster, Simulation } from '../src/simulator/runner.js';
 import { validateEvent } from '../src/ingest/validate.js';
 import { EVENT_TYPES } from '../src/ingest/schema.js';
-import { localHour } from '../src/time.js';
+import { dayStartMs, localHour } from '../src/time.js';
 import { freshDatabase } from './helpers/db.js';
 import { exporterRoot, startTestExporter } from './helpers/exporter.js';
 
@@ -150,6 +150,32 @@ describe('simulator: against a real exporter', () => {
     assert.deepEqual([post.accepted, post.duplicates], [events.length, 1000]);
   });
 
+  it('When the simulation runs live, then it sends today up to now at once and each later event once its time has come', async () => {
+    const db = await freshDatabase();
+    cleanup.push(() => db.drop());
+    const exporter = await startTestExporter(db.url);
+    cleanup.push(() => exporter.close());
+    const size = { seed: 3, tenants: 1, groups: 4, agents: 6, traffic: 1, timezone: TZ };
+    const all = simulateDay({ ...DEFAULT_OPTIONS, seed: 3, groups: 4, agents: 6 }, DAY).events;
+    // A clock we move by hand: 10:00 local on DAY, then ten minutes later.
+    let now = dayStartMs(DAY, TZ) + 10 * 3600_000;
+    const stored = async () => (await db.pool.query('SELECT count(*)::int AS n FROM events')).rows[0].n as number;
+    const until = async (n: number) => {
+      for (let i = 0; i < 60 && (await stored()) < n; i++) await new Promise((r) => setTimeout(r, 100));
+      return stored();
+    };
+    const sim = new Simulation({ size, days: 0, follow: true, post: new Poster(exporter.url, undefined), now: () => now });
+    const dueAt = (t: number) => all.filter((e) => e.ms <= t).length;
+    assert.equal(await until(dueAt(now)), dueAt(now));
+    now += 10 * 60_000;
+    assert.equal(await until(dueAt(now)), dueAt(now));
+    assert.ok(dueAt(now) > dueAt(now - 10 * 60_000), 'the ten minutes held events');
+    await sim.stop();
+    now += 3600_000;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await stored(), dueAt(now - 3600_000), 'nothing is sent after stop()');
+  });
+
   it('When the exporter runs with the simulator on, then health answers at once, simulated events arrive, and close() stops it cleanly', async () => {
     const db = await freshDatabase();
     cleanup.push(() => db.drop());
@@ -167,6 +193,28 @@ describe('simulator: against a real exporter', () => {
     const closing = Date.now();
     await exporter.close();
     assert.ok(Date.now() - closing < 15_000, 'close() waited for the simulator only as long as its batch in flight');
+  });
+
+  it('When `cs-exporter simulate --backfill 1d` runs against an exporter, then it sends yesterday and today so far, all accepted, and exits', async () => {
+    const db = await freshDatabase();
+    cleanup.push(() => db.drop());
+    const exporter = await startTestExporter(db.url, { ingestToken: 'cli-token' });
+    cleanup.push(() => exporter.close());
+    const args = ['--import', 'tsx', 'src/cli.ts', 'simulate', '--target', exporter.url, '--token', 'cli-token'];
+    const child = spawn(process.execPath, [...args, '--agents', '4', '--groups', '2', '--seed', '9', '--backfill', '1d'], {
+      cwd: exporterRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (c) => (err += c));
+    const code = await new Promise((r) => child.on('exit', r));
+    assert.equal(code, 0, err);
+    const m = /accepted (\d+), duplicates 0, rejected 0/.exec(err);
+    assert.ok(m, err);
+    const n = (await db.pool.query('SELECT count(*)::int AS n, count(DISTINCT day)::int AS days FROM events')).rows[0];
+    assert.equal(n.n, Number(m[1]));
+    assert.ok(n.days >= 2, `events on ${n.days} days`);
+    assert.match(err, /backfilled \d+ events in [\d.]+ s \(\d+ events\/s\)/);
   });
 
   it('When `cs-exporter simulate --out` runs, then it writes valid NDJSON events', () => {
