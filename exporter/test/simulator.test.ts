@@ -7,7 +7,7 @@ import path from 'node:path';
 import { simulateDay, type SimEvent, type TimedEvent } from '../src/simulator/day.js';
 import { DEFAULT_OPTIONS, type SimOptions } from '../src/simulator/roster.js';
 import { checkAgentLimits, checkSessionLifecycles, checkTickets } from '../src/simulator/lifecycle.js';
-import { Poster, Simulation } from '../src/simulator/runner.js';
+import { DaySource, Poster, Simulation, tenantOptions } from '../src/simulator/runner.js';
 import { validateEvent } from '../src/ingest/validate.js';
 import { EVENT_TYPES } from '../src/ingest/schema.js';
 import { dayStartMs, localHour } from '../src/time.js';
@@ -124,6 +124,58 @@ describe('simulator: one seeded day', () => {
       c.map((e) => e.event.time),
       a.map((e) => e.event.time),
     );
+  });
+});
+
+describe('simulator: lifecycle checker and tenants', () => {
+  const ev = (sec: number, type: string, fields: Record<string, unknown>) => ({
+    id: `x${sec}${type}`,
+    type,
+    time: 1_763_600_000_000 + sec * 1000,
+    ...fields,
+  });
+
+  it('When sessions break their lifecycle or an agent goes over its limit, then the checkers name the session and the agent', () => {
+    const events = [
+      ev(0, 'agent.upsert', { agentId: 'a1', name: '张三', maxSessions: 1 }),
+      ev(1, 'session.start', { sessionId: 's1' }),
+      ev(2, 'session.answer', { sessionId: 's1', groupId: 'g1', agentId: 'a1' }),
+      ev(3, 'session.start', { sessionId: 's2' }),
+      ev(4, 'session.queue', { sessionId: 's2', groupId: 'g1', via: 'direct' }),
+      ev(5, 'session.answer', { sessionId: 's2', groupId: 'g1', agentId: 'a1' }),
+      ev(6, 'session.start', { sessionId: 's3' }),
+      ev(7, 'session.queue', { sessionId: 's3', groupId: 'g1', via: 'direct' }),
+      ev(8, 'session.end', { sessionId: 's3', by: 'user' }),
+      ev(9, 'session.message', { sessionId: 's4', from: 'user' }),
+      ev(10, 'ticket.close', { ticketId: 't1' }),
+    ];
+    const problems = checkSessionLifecycles(events, { complete: true });
+    assert.ok(
+      problems.some((p) => p.startsWith('s1: session.answer') && /while bot/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(problems.some((p) => p.startsWith('s3: session.end') && /while queued/.test(p)));
+    assert.ok(problems.some((p) => p.startsWith('s4: session.message') && /never started/.test(p)));
+    assert.ok(problems.some((p) => p === 's2: never ended (last state serving)'));
+    assert.deepEqual(checkAgentLimits(events), ['a1: 2 sessions at 2025-11-20T00:53:25.000Z, limit 1']);
+    assert.deepEqual(checkTickets(events), ['t1: ticket.close while not created']);
+  });
+
+  it('When several tenants are simulated, then each has its own events under its own tenant, with default first', () => {
+    const size = { seed: 1, tenants: 2, groups: 3, agents: 5, traffic: 1, timezone: TZ };
+    assert.deepEqual(
+      tenantOptions(size).map((o) => o.tenant),
+      ['default', 'tenant2'],
+    );
+    const events = new DaySource(tenantOptions(size)).day(DAY);
+    const tenants = new Set(events.map((e) => e.event.tenant ?? 'default'));
+    assert.deepEqual([...tenants].sort(), ['default', 'tenant2']);
+    assert.ok(
+      events.every((e, i) => i === 0 || events[i - 1].ms <= e.ms),
+      'merged in time order',
+    );
+    const t2 = events.filter((e) => e.event.tenant === 'tenant2').map((e) => e.event);
+    assert.deepEqual(checkSessionLifecycles(t2, { complete: true }), []);
   });
 });
 
