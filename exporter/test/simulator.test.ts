@@ -13,6 +13,7 @@ import { EVENT_TYPES } from '../src/ingest/schema.js';
 import { dayStartMs, localHour } from '../src/time.js';
 import { freshDatabase } from './helpers/db.js';
 import { exporterRoot, startTestExporter } from './helpers/exporter.js';
+import { loadConfig } from '../src/config.js';
 
 const DAY = '2026-11-20';
 const TZ = 'Asia/Shanghai';
@@ -159,6 +160,15 @@ describe('simulator: lifecycle checker and tenants', () => {
     assert.ok(problems.some((p) => p === 's2: never ended (last state serving)'));
     assert.deepEqual(checkAgentLimits(events), ['a1: 2 sessions at 2025-11-20T00:53:25.000Z, limit 1']);
     assert.deepEqual(checkTickets(events), ['t1: ticket.close while not created']);
+  });
+
+  it('When the simulator settings are given, then they are read, defaulted and checked by name', () => {
+    const d = loadConfig({});
+    assert.deepEqual([d.simulateDays, d.simulateAgents, d.simulateSeed], [2, 40, 1]);
+    const c = loadConfig({ CS_SIMULATE_DAYS: '7', CS_SIMULATE_AGENTS: '200', CS_SIMULATE_SEED: '42' });
+    assert.deepEqual([c.simulateDays, c.simulateAgents, c.simulateSeed], [7, 200, 42]);
+    assert.throws(() => loadConfig({ CS_SIMULATE_AGENTS: 'many' }), /CS_SIMULATE_AGENTS must be a whole number/);
+    assert.throws(() => loadConfig({ CS_SIMULATE_DAYS: '-1' }), /CS_SIMULATE_DAYS must be a whole number from 0 to 90/);
   });
 
   it('When several tenants are simulated, then each has its own events under its own tenant, with default first', () => {
