@@ -3,6 +3,7 @@
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { startExporter, openDatabase } from './exporter.js';
+import { simulateCommand } from './simulator/cli.js';
 
 const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
 
@@ -11,10 +12,11 @@ Usage:
   cs-exporter start      what \`npm start\` runs: serve, with the simulator on unless CS_SIMULATE=0,
                          and a note of where to look
   cs-exporter migrate    apply pending database migrations and exit
+  cs-exporter simulate   run the contact-center simulator against an exporter (simulate --help)
   cs-exporter help       this text
 
 Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_SIMULATE,
-CS_DATA_DIR (embedded Postgres data, default .data), CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL.`;
+CS_SIMULATE_DAYS, CS_SIMULATE_AGENTS, CS_SIMULATE_SEED, CS_DATA_DIR (embedded Postgres data, default .data), CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL.`;
 
 async function serve(config: Config, banner: boolean): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -29,7 +31,7 @@ async function serve(config: Config, banner: boolean): Promise<void> {
       `    metrics:  ${exporter.url}/metrics`,
       `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
       config.simulate
-        ? '    simulator: not built yet; waiting for events from your platform'
+        ? `    simulator: on (${config.simulateAgents} agents, seed ${config.simulateSeed}): backfilling ${config.simulateDays} past days and today, then live; CS_SIMULATE=0 turns it off`
         : '    simulator: off (CS_SIMULATE=0); waiting for events',
       '  Ctrl-C stops it.',
       '',
@@ -75,6 +77,8 @@ async function main(argv: string[]): Promise<void> {
       log.info('migrations are up to date');
       return;
     }
+    case 'simulate':
+      return simulateCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
