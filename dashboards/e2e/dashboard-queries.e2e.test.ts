@@ -91,13 +91,6 @@ before(async () => {
     (day) => dayStartMs(day, TZ),
   );
   await postEvents(scenarioInfo.events);
-  // Yesterday is a finished day: its reports are final once rolled up.
-  const rolled = await fetch(`${exporter.url}/api/v1/rollups`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
-    body: JSON.stringify({ date: scenarioInfo.yesterday, tenant: 'default' }),
-  });
-  assert.equal(rolled.status, 200, await rolled.text());
 
   // Prometheus with the compose config's rule files, scraping this exporter every second.
   const composeCfg = parse(readFileSync(join(repo, 'provisioning/prometheus/prometheus.compose.yml'), 'utf8'));
@@ -232,6 +225,13 @@ function expectedFields(t: Target['target']): string[] {
 }
 
 test('every plugin query of the dashboards returns frames with its fields, through the plugin', async () => {
+  // Yesterday is a finished day: its reports are final once rolled up.
+  const rolled = await fetch(`${exporter.url}/api/v1/rollups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+    body: JSON.stringify({ date: scenarioInfo.yesterday, tenant: 'default' }),
+  });
+  assert.equal(rolled.status, 200, await rolled.text());
   const from = new Date(dayStartMs(scenarioInfo.yesterday, TZ)).toISOString();
   const to = new Date().toISOString();
   const failures: string[] = [];
