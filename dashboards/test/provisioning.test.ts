@@ -67,6 +67,7 @@ test('docker-compose: the exporter listens beyond loopback with both tokens, on 
   assert.equal(pg.POSTGRES_USER, 'cs');
   assert.equal(pg.POSTGRES_DB, 'cs_data_ops');
   assert.equal(env.CS_SIMULATE, '1');
+  assert.match(env.CS_SIMULATE_DAYS, /^\$\{CS_SIMULATE_DAYS:-\d+\}$/, 'history for the 报表 at first start');
   // Grafana's datasource provisioning reads the same API token the exporter demands, and the same zone.
   assert.equal(compose.services.grafana.environment!.CS_API_TOKEN, env.CS_API_TOKEN);
   assert.equal(compose.services.grafana.environment!.CS_TIMEZONE, env.CS_TIMEZONE);
