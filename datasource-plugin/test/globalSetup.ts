@@ -9,7 +9,8 @@ function newestMtime(dir: string): number {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+    if (e.isDirectory()) t = Math.max(t, newestMtime(p));
+    else if (!/\.test\.tsx?$/.test(e.name)) t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }

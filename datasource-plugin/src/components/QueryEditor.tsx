@@ -107,6 +107,11 @@ export function QueryEditor({ query: raw, onChange, onRunQuery, datasource }: Pr
           onChange={(tenant) => change({ ...query, tenant: tenant || undefined })}
         />
       </InlineFieldRow>
+      {(groups.error || agents.error) && (
+        <div role="status" style={{ fontSize: 12, opacity: 0.8, marginBottom: 4 }}>
+          技能组/客服列表未加载 (lists not loaded; variables and typed ids still work): {groups.error ?? agents.error}
+        </div>
+      )}
       {query.queryType === 'report' && <ReportFields query={query} change={change} groups={groups} agents={agents} />}
       {query.queryType === 'live' && <LiveFields query={query} change={change} groups={groups} />}
       {query.queryType === 'sessions' && <SessionsFields query={query} change={change} groups={groups} agents={agents} />}
