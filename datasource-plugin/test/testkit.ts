@@ -144,15 +144,12 @@ export const apiToken = () => process.env.CC_API_TOKEN ?? '';
 
 let n = 0;
 /** A data source instance as Grafana builds it: url = the proxy path; jsonData/secureJsonData feed the route. */
-export function makeDataSource(
-  opts: { url?: string; token?: string; timezone?: string } = {},
-  templateSrv: FakeTemplateSrv = new FakeTemplateSrv()
-): DataSource {
+export function makeSettings(opts: { url?: string; token?: string; timezone?: string } = {}): DataSourceInstanceSettings<CCOptions> {
   const uid = `cs-exporter-${++n}`;
   const dsUrl = `/api/datasources/proxy/uid/${uid}`;
   const jsonData: CCOptions = { url: opts.url ?? exporterUrl(), ...(opts.timezone ? { timezone: opts.timezone } : {}) };
   instances.set(dsUrl, { jsonData, secureJsonData: { apiToken: opts.token ?? apiToken() } });
-  const settings = {
+  return {
     id: n,
     uid,
     type: 'csdataops-contactcenter-datasource',
@@ -163,7 +160,13 @@ export function makeDataSource(
     meta: { id: 'csdataops-contactcenter-datasource' },
     readOnly: false,
   } as unknown as DataSourceInstanceSettings<CCOptions>;
-  return new DataSource(settings, templateSrv as unknown as TemplateSrv);
+}
+
+export function makeDataSource(
+  opts: { url?: string; token?: string; timezone?: string } = {},
+  templateSrv: FakeTemplateSrv = new FakeTemplateSrv()
+): DataSource {
+  return new DataSource(makeSettings(opts), templateSrv as unknown as TemplateSrv);
 }
 
 /** A dashboard request over [from, to] (ISO instants). */
