@@ -191,3 +191,23 @@ export async function freePortUrl(): Promise<string> {
   const { freePort } = await import('./exporter');
   return `http://127.0.0.1:${await freePort()}`;
 }
+
+/** POST JSON straight to the exporter (not through Grafana), e.g. to ingest events; jsdom has no fetch. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let data: unknown = text;
+        try {
+          data = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, data });
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
