@@ -59,7 +59,11 @@ beforeAll(async () => {
   const res = await postJson(`${exporterUrl()}/api/v1/events`, EVENTS);
   expect(res.data).toMatchObject({ accepted: EVENTS.length, rejected: [] });
   // Make the day final where the exporter rolls days up (api.md: POST /api/v1/rollups).
-  const rollup = await postJson(`${exporterUrl()}/api/v1/rollups`, { date: DAY, tenant: TENANT }, { authorization: `Bearer ${apiToken()}` });
+  const rollup = await postJson(
+    `${exporterUrl()}/api/v1/rollups`,
+    { date: DAY, tenant: TENANT },
+    { authorization: `Bearer ${apiToken()}` },
+  );
   expect([200, 204]).toContain(rollup.status);
 });
 
@@ -115,7 +119,9 @@ describe('figures of the scenario', () => {
 
   it('groups filter by multi-value variable', async () => {
     const t = new FakeTemplateSrv([{ name: 'group', multi: true, current: ['g2'], options: ['g1', 'g2'] }]);
-    const res = await makeDataSource({}, t).query(request([{ ...report('group_daily', { groups: ['$group'] }), tenant: TENANT }], FROM, TO));
+    const res = await makeDataSource({}, t).query(
+      request([{ ...report('group_daily', { groups: ['$group'] }), tenant: TENANT }], FROM, TO),
+    );
     expect((res.data[0] as DataFrame).fields.find((x) => x.name === 'group_id')!.values).toEqual(['g2']);
   });
 
@@ -199,13 +205,13 @@ describe('variable queries', () => {
       expect.arrayContaining([
         { text: '售前', value: 'g1' },
         { text: '售后', value: 'g2' },
-      ])
+      ]),
     );
     expect(await find('agents')).toEqual(
       expect.arrayContaining([
         { text: '张三 (1001)', value: 'a1' },
         { text: '李四 (1002)', value: 'a2' },
-      ])
+      ]),
     );
     expect((await find('categories')).map((c) => c.value)).toContain('退款');
     expect(await find('ticket_types')).toEqual([{ text: '退款', value: '退款' }]);

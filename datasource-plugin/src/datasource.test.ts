@@ -32,13 +32,17 @@ describe('Save & test', () => {
     const r = await makeDataSource().testDatasource();
     expect(r.status).toBe('success');
     // Every report of the catalog (the exporter answers from the same module); whether handlers exist varies by build.
-    expect(r.message).toMatch(new RegExp(`^Connected to the exporter at http://127\\.0\\.0\\.1:\\d+: ${REPORTS.length} reports, \\d+ available now\\.$`));
+    expect(r.message).toMatch(
+      new RegExp(`^Connected to the exporter at http://127\\.0\\.0\\.1:\\d+: ${REPORTS.length} reports, \\d+ available now\\.$`),
+    );
   });
 
   it('says the token is wrong on a 401', async () => {
     const r = await makeDataSource({ token: 'not-the-token' }).testDatasource();
     expect(r.status).toBe('error');
-    expect(r.message).toContain("The exporter refused the API token (401): set the API token in the data source settings to the exporter's CS_API_TOKEN");
+    expect(r.message).toContain(
+      "The exporter refused the API token (401): set the API token in the data source settings to the exporter's CS_API_TOKEN",
+    );
   });
 
   it('says the exporter cannot be reached when nothing listens', async () => {
@@ -46,7 +50,7 @@ describe('Save & test', () => {
     const r = await makeDataSource({ url }).testDatasource();
     expect(r.status).toBe('error');
     expect(r.message).toBe(
-      `Cannot reach the exporter at ${url} (HTTP 502 from Grafana's proxy): is it running, and is the URL in the data source settings right?`
+      `Cannot reach the exporter at ${url} (HTTP 502 from Grafana's proxy): is it running, and is the URL in the data source settings right?`,
     );
   });
 
@@ -63,20 +67,22 @@ describe('query errors are shown on the panel, per query', () => {
     expect(res.errors).toHaveLength(1);
     expect(res.errors![0].refId).toBe('A');
     expect(res.errors![0].message).toMatch(
-      /^The exporter rejected the query of 人工技能组日统计 \(group_daily\): metrics: "no_such_metric" is not a metric of group_daily; its metrics are inflow, answered,/
+      /^The exporter rejected the query of 人工技能组日统计 \(group_daily\): metrics: "no_such_metric" is not a metric of group_daily; its metrics are inflow, answered,/,
     );
   });
 
   it('names an unknown report (400)', async () => {
     const res = await makeDataSource().query(request([report({ report: 'no_such_report' })], FROM, TO));
-    expect(res.errors![0].message).toMatch(/^The exporter rejected the query of no_such_report: report: unknown report "no_such_report"; one of group_daily,/);
+    expect(res.errors![0].message).toMatch(
+      /^The exporter rejected the query of no_such_report: report: unknown report "no_such_report"; one of group_daily,/,
+    );
   });
 
   it('refuses a range over 400 days (400)', async () => {
     // 2025-01-01 … 2026-11-03 local: 365 + 307 = 672 days.
     const res = await makeDataSource().query(request([report()], '2024-12-31T16:00:00.000Z', TO));
     expect(res.errors![0].message).toBe(
-      'The exporter rejected the query of 人工技能组日统计 (group_daily): the range 2025-01-01 … 2026-11-03 spans 672 days; at most 400 are allowed'
+      'The exporter rejected the query of 人工技能组日统计 (group_daily): the range 2025-01-01 … 2026-11-03 spans 672 days; at most 400 are allowed',
     );
   });
 
@@ -94,23 +100,28 @@ describe('query errors are shown on the panel, per query', () => {
 
   it('shows a report the exporter does not serve yet (501) as such', async () => {
     const ds = makeDataSource();
-    const catalog = await ds.request<{ reports: Array<{ id: string; name: string; available: boolean; grain: string }> }>('GET', '/reports');
+    const catalog = await ds.request<{ reports: Array<{ id: string; name: string; available: boolean; grain: string }> }>(
+      'GET',
+      '/reports',
+    );
     const missing = catalog.reports.find((r) => !r.available && r.grain !== 'live' && r.id !== 'sessions');
     if (missing) {
       const res = await ds.query(request([report({ report: missing.id })], FROM, TO));
       expect(res.errors![0].message).toBe(
-        `${missing.name} (${missing.id}) is not available in this exporter yet (501): report ${missing.id} is not available in this exporter yet`
+        `${missing.name} (${missing.id}) is not available in this exporter yet (501): report ${missing.id} is not available in this exporter yet`,
       );
     } else {
       // Every report is served (after the handlers were merged): the wording still has to hold for a 501.
       expect(ds.explain({ status: 501, data: { error: 'x' } }, '服务总量 (overview)').message).toBe(
-        '服务总量 (overview) is not available in this exporter yet (501): x'
+        '服务总量 (overview) is not available in this exporter yet (501): x',
       );
     }
   });
 
   it('says an unknown session was not found (404)', async () => {
-    const res = await makeDataSource().query(request([{ refId: 'S', queryType: 'session', sessionId: 'no-such-session', part: 'summary' }], FROM, TO));
+    const res = await makeDataSource().query(
+      request([{ refId: 'S', queryType: 'session', sessionId: 'no-such-session', part: 'summary' }], FROM, TO),
+    );
     expect(res.errors![0].message).toMatch(/^会话 no-such-session: not found \(404\)/);
   });
 
@@ -135,12 +146,17 @@ describe('template variables reach the exporter', () => {
   it('a metric chosen by variable is what the exporter checks', async () => {
     const ds = makeDataSource({}, vars());
     const res = await ds.query(request([report({ report: '$rep', metrics: ['answered', '$metric'] })], FROM, TO));
-    expect(res.errors![0].message).toMatch(/^The exporter rejected the query of 人工客服日统计 \(agent_daily\): metrics: "bogus_metric" is not a metric of agent_daily/);
+    expect(res.errors![0].message).toMatch(
+      /^The exporter rejected the query of 人工客服日统计 \(agent_daily\): metrics: "bogus_metric" is not a metric of agent_daily/,
+    );
   });
 
   it('multi-value expands, All drops the filter, tenant and days follow the dashboard', () => {
     const ds = makeDataSource({}, vars());
-    const body = ds.reportBody(report({ groups: ['$group', 'g9'], agents: ['$agent'], tenant: '${tenant}', filters: { x: '$session' } }), request([], FROM, TO));
+    const body = ds.reportBody(
+      report({ groups: ['$group', 'g9'], agents: ['$agent'], tenant: '${tenant}', filters: { x: '$session' } }),
+      request([], FROM, TO),
+    );
     expect(body).toEqual({
       report: 'group_daily',
       from: '2026-11-02',
@@ -176,7 +192,9 @@ describe('template variables reach the exporter', () => {
 
   it('live queries leave out the days and pass the name filter', () => {
     const ds = makeDataSource({}, vars());
-    expect(ds.liveBody({ refId: 'L', queryType: 'live', report: 'live_agents', metrics: ['status'], groups: ['$group'], name: '张' })).toEqual({
+    expect(
+      ds.liveBody({ refId: 'L', queryType: 'live', report: 'live_agents', metrics: ['status'], groups: ['$group'], name: '张' }),
+    ).toEqual({
       report: 'live_agents',
       metrics: ['status'],
       groups: ['g1', 'g2'],
@@ -215,7 +233,9 @@ describe('template variables reach the exporter', () => {
     const ds = makeDataSource();
     // {report, metric} from an older version, with a metric the exporter does not know.
     const res = await ds.query(request([{ refId: 'A', report: 'overview', metric: 'bogus' } as unknown as CCQuery], FROM, TO));
-    expect(res.errors![0].message).toMatch(/^The exporter rejected the query of 服务总量 \(overview\): metrics: "bogus" is not a metric of overview/);
+    expect(res.errors![0].message).toMatch(
+      /^The exporter rejected the query of 服务总量 \(overview\): metrics: "bogus" is not a metric of overview/,
+    );
   });
 });
 

@@ -51,7 +51,7 @@ interface QueryAnswer {
 export class ExporterError extends Error {
   constructor(
     message: string,
-    readonly status?: number
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -180,7 +180,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
 
   constructor(
     instanceSettings: DataSourceInstanceSettings<CCOptions>,
-    private readonly templateSrv: TemplateSrv = getTemplateSrv()
+    private readonly templateSrv: TemplateSrv = getTemplateSrv(),
   ) {
     super(instanceSettings);
     this.baseUrl = instanceSettings.url ?? '';
@@ -238,7 +238,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
   async request<T>(method: 'GET' | 'POST', path: string, data?: unknown, what = 'the exporter'): Promise<T> {
     try {
       const res = await lastValueFrom(
-        getBackendSrv().fetch<T>({ method, url: `${this.baseUrl}/api/v1${path}`, data, showErrorAlert: false, showSuccessAlert: false })
+        getBackendSrv().fetch<T>({ method, url: `${this.baseUrl}/api/v1${path}`, data, showErrorAlert: false, showSuccessAlert: false }),
       );
       return res.data;
     } catch (err) {
@@ -247,19 +247,24 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
   }
 
   explain(err: unknown, what: string): ExporterError {
-    const e = err as { status?: number; data?: { error?: string; message?: string; reason?: string }; message?: string; statusText?: string };
+    const e = err as {
+      status?: number;
+      data?: { error?: string; message?: string; reason?: string };
+      message?: string;
+      statusText?: string;
+    };
     const status = e?.status;
     const detail = e?.data?.error ?? e?.data?.reason ?? e?.data?.message ?? e?.statusText ?? e?.message ?? '';
     const where = this.exporterUrl ? ` at ${this.exporterUrl}` : '';
     if (status === undefined || status === 0 || status === 502 || status === 504)
       return new ExporterError(
         `Cannot reach the exporter${where} (${status ? `HTTP ${status} from Grafana's proxy` : 'no answer'}): is it running, and is the URL in the data source settings right?`,
-        status
+        status,
       );
     if (status === 401 || status === 403)
       return new ExporterError(
         `The exporter refused the API token (${status}): set the API token in the data source settings to the exporter's CS_API_TOKEN. ${detail}`.trim(),
-        status
+        status,
       );
     if (status === 400) return new ExporterError(`The exporter rejected the query of ${what}: ${detail}`, status);
     if (status === 404) return new ExporterError(`${what}: not found (404). ${detail}`.trim(), status);
@@ -281,7 +286,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
           const e = err instanceof ExporterError ? err : this.explain(err, 'the query');
           errors.push({ refId: q.refId, message: e.message, status: e.status });
         }
-      })
+      }),
     );
     return errors.length ? { data, errors, error: errors[0] } : { data };
   }
@@ -492,7 +497,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
         'GET',
         '/reports',
         undefined,
-        'the report catalog'
+        'the report catalog',
       );
       const available = catalog.reports.filter((r) => r.available).length;
       return {

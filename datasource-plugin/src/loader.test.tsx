@@ -39,7 +39,7 @@ function loadLikeGrafana(): { deps: string[]; exports: Record<string, any> } {
         const get = PROVIDED[name];
         if (!get) throw new Error(`dist/module.js needs "${name}", which Grafana does not provide to plugins`);
         return get();
-      })
+      }),
     );
   };
   (define as any).amd = {};

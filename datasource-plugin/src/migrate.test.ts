@@ -50,7 +50,16 @@ describe('migrateQuery', () => {
   it('keeps tenant, hide and datasource; drops empty filters; checks format and part', () => {
     const ds = { type: 'csdataops-contactcenter-datasource', uid: 'cs-exporter' };
     expect(
-      m({ refId: 'A', queryType: 'report', report: 'overview', tenant: '${tenant}', hide: true, datasource: ds, filters: { a: '', b: 1 }, format: 'x' })
+      m({
+        refId: 'A',
+        queryType: 'report',
+        report: 'overview',
+        tenant: '${tenant}',
+        hide: true,
+        datasource: ds,
+        filters: { a: '', b: 1 },
+        format: 'x',
+      }),
     ).toEqual({
       refId: 'A',
       queryType: 'report',
@@ -72,9 +81,19 @@ describe('migrateQuery', () => {
   });
 
   it('is idempotent on current queries', () => {
-    const q: CCQuery = { refId: 'A', queryType: 'live', report: 'live_agents', metrics: ['status'], groups: ['g1'], name: '张', tenant: 't' };
+    const q: CCQuery = {
+      refId: 'A',
+      queryType: 'live',
+      report: 'live_agents',
+      metrics: ['status'],
+      groups: ['g1'],
+      name: '张',
+      tenant: 't',
+    };
     expect(migrateQuery(q as any)).toEqual(q);
-    expect(migrateQuery(migrateQuery({ refId: 'Z', report: 'x', metric: 'y' } as any) as any)).toEqual(migrateQuery({ refId: 'Z', report: 'x', metric: 'y' } as any));
+    expect(migrateQuery(migrateQuery({ refId: 'Z', report: 'x', metric: 'y' } as any) as any)).toEqual(
+      migrateQuery({ refId: 'Z', report: 'x', metric: 'y' } as any),
+    );
   });
 });
 

@@ -73,7 +73,7 @@ export function installBackendSrv(): void {
             sub.next(r as FetchResponse<T>);
             sub.complete();
           },
-          (e) => sub.error(e)
+          (e) => sub.error(e),
         );
       }),
   } as any);
@@ -164,7 +164,7 @@ export function makeSettings(opts: { url?: string; token?: string; timezone?: st
 
 export function makeDataSource(
   opts: { url?: string; token?: string; timezone?: string } = {},
-  templateSrv: FakeTemplateSrv = new FakeTemplateSrv()
+  templateSrv: FakeTemplateSrv = new FakeTemplateSrv(),
 ): DataSource {
   return new DataSource(makeSettings(opts), templateSrv as unknown as TemplateSrv);
 }

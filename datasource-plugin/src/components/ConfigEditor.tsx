@@ -18,7 +18,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         interactive
         tooltip="Where Grafana's server reaches cs-exporter, e.g. http://127.0.0.1:9470. Browsers never call it directly: requests go through Grafana's data source proxy."
       >
-        <Input id="config-exporter-url" value={jsonData.url ?? ''} placeholder="http://127.0.0.1:9470" width={40} onChange={setJson('url')} />
+        <Input
+          id="config-exporter-url"
+          value={jsonData.url ?? ''}
+          placeholder="http://127.0.0.1:9470"
+          width={40}
+          onChange={setJson('url')}
+        />
       </InlineField>
       <InlineField
         label="API token"
@@ -50,7 +56,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         interactive
         tooltip="The tenants' day boundaries (the exporter's CS_TIMEZONE): the dashboard range becomes these local days."
       >
-        <Input id="config-timezone" value={jsonData.timezone ?? ''} placeholder={DEFAULT_TIMEZONE} width={40} onChange={setJson('timezone')} />
+        <Input
+          id="config-timezone"
+          value={jsonData.timezone ?? ''}
+          placeholder={DEFAULT_TIMEZONE}
+          width={40}
+          onChange={setJson('timezone')}
+        />
       </InlineField>
     </>
   );

@@ -1,5 +1,5 @@
 import React from 'react';
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { fireEvent, render, screen } from '@testing-library/react';
 import { QueryEditor } from './QueryEditor';
 import { ConfigEditor } from './ConfigEditor';
 import { VariableQueryEditor } from './VariableQueryEditor';
@@ -55,7 +55,15 @@ describe('QueryEditor', () => {
   });
 
   it('offers dashboard variables as filter values', async () => {
-    const { last } = setup({ refId: 'A', queryType: 'report', report: 'group_daily', metrics: [], groups: [], agents: [], format: 'table' });
+    const { last } = setup({
+      refId: 'A',
+      queryType: 'report',
+      report: 'group_daily',
+      metrics: [],
+      groups: [],
+      agents: [],
+      format: 'table',
+    });
     await choose('A-groups', '$group');
     expect(last()).toMatchObject({ report: 'group_daily', groups: ['$group'] });
   });
@@ -100,7 +108,7 @@ describe('QueryEditor', () => {
     const q: CCQuery = { refId: 'A', queryType: 'report', report: 'group_daily', metrics: [], groups: [], agents: [], format: 'table' };
     render(<QueryEditor query={q} onChange={onChange} onRunQuery={() => {}} datasource={makeDataSource({ url })} />);
     expect(await screen.findByRole('status')).toHaveTextContent(
-      `技能组/客服列表未加载 (lists not loaded; variables and typed ids still work): Cannot reach the exporter at ${url}`
+      `技能组/客服列表未加载 (lists not loaded; variables and typed ids still work): Cannot reach the exporter at ${url}`,
     );
     await choose('A-groups', '$group');
     expect(onChange.mock.calls[0][0]).toMatchObject({ groups: ['$group'] });
@@ -121,7 +129,12 @@ describe('ConfigEditor', () => {
 
   it('a configured token is shown as configured and can be reset', () => {
     const onOptionsChange = jest.fn();
-    render(<ConfigEditor options={{ jsonData: { url: 'x' }, secureJsonFields: { apiToken: true }, secureJsonData: {} } as any} onOptionsChange={onOptionsChange} />);
+    render(
+      <ConfigEditor
+        options={{ jsonData: { url: 'x' }, secureJsonFields: { apiToken: true }, secureJsonData: {} } as any}
+        onOptionsChange={onOptionsChange}
+      />,
+    );
     fireEvent.click(screen.getByText('Reset'));
     expect(onOptionsChange.mock.calls[0][0]).toMatchObject({ secureJsonFields: { apiToken: false }, secureJsonData: { apiToken: '' } });
   });

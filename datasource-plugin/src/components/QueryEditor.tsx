@@ -26,8 +26,9 @@ function useOptions(ds: DataSource, kind: CCVariableQuery['kind'], tenant?: stri
   useEffect(() => {
     let live = true;
     ds.metricFindQuery({ kind, tenant }).then(
-      (values) => live && (setLoaded(values.map((v) => ({ label: String(v.text), value: String(v.value ?? v.text) }))), setError(undefined)),
-      (err: Error) => live && setError(err.message)
+      (values) =>
+        live && (setLoaded(values.map((v) => ({ label: String(v.text), value: String(v.value ?? v.text) }))), setError(undefined)),
+      (err: Error) => live && setError(err.message),
     );
     return () => {
       live = false;
@@ -64,7 +65,14 @@ function FilterSelect(props: {
   );
 }
 
-function TextField(props: { label: string; id: string; value?: string; placeholder?: string; tooltip?: string; onChange: (v: string) => void }) {
+function TextField(props: {
+  label: string;
+  id: string;
+  value?: string;
+  placeholder?: string;
+  tooltip?: string;
+  onChange: (v: string) => void;
+}) {
   const [v, setV] = useState(props.value ?? '');
   useEffect(() => setV(props.value ?? ''), [props.value]);
   return (
@@ -90,7 +98,8 @@ export function QueryEditor({ query: raw, onChange, onRunQuery, datasource }: Pr
   const groups = useOptions(datasource, 'groups', query.tenant);
   const agents = useOptions(datasource, 'agents', query.tenant);
 
-  const setType = (t: QueryType) => change(migrateQuery({ refId: query.refId, queryType: t, ...(query.tenant ? { tenant: query.tenant } : {}) } as any));
+  const setType = (t: QueryType) =>
+    change(migrateQuery({ refId: query.refId, queryType: t, ...(query.tenant ? { tenant: query.tenant } : {}) } as any));
 
   return (
     <div>
@@ -122,10 +131,26 @@ export function QueryEditor({ query: raw, onChange, onRunQuery, datasource }: Pr
 
 type Opts = ReturnType<typeof useOptions>;
 
-function MetricsSelect({ id, reportId, metrics, onChange }: { id: string; reportId: string; metrics: string[]; onChange: (m: string[]) => void }) {
+function MetricsSelect({
+  id,
+  reportId,
+  metrics,
+  onChange,
+}: {
+  id: string;
+  reportId: string;
+  metrics: string[];
+  onChange: (m: string[]) => void;
+}) {
   const def = findReport(reportId);
   return (
-    <InlineField label="指标" labelWidth={LW} htmlFor={id} tooltip="empty means all metrics of the report; hover a metric for its definition" grow>
+    <InlineField
+      label="指标"
+      labelWidth={LW}
+      htmlFor={id}
+      tooltip="empty means all metrics of the report; hover a metric for its definition"
+      grow
+    >
       <MultiSelect
         inputId={id}
         allowCustomValue
@@ -168,13 +193,30 @@ function ReportFields({ query, change, groups, agents }: { query: ReportQuery; c
           </InlineField>
         )}
       </InlineFieldRow>
-      <MetricsSelect id={`${query.refId}-metrics`} reportId={query.report} metrics={query.metrics} onChange={(metrics) => change({ ...query, metrics })} />
+      <MetricsSelect
+        id={`${query.refId}-metrics`}
+        reportId={query.report}
+        metrics={query.metrics}
+        onChange={(metrics) => change({ ...query, metrics })}
+      />
       <InlineFieldRow>
         {filters.includes('groups') && (
-          <FilterSelect label="技能组" id={`${query.refId}-groups`} values={query.groups} {...groups} onChange={(g) => change({ ...query, groups: g })} />
+          <FilterSelect
+            label="技能组"
+            id={`${query.refId}-groups`}
+            values={query.groups}
+            {...groups}
+            onChange={(g) => change({ ...query, groups: g })}
+          />
         )}
         {filters.includes('agents') && (
-          <FilterSelect label="客服" id={`${query.refId}-agents`} values={query.agents} {...agents} onChange={(a) => change({ ...query, agents: a })} />
+          <FilterSelect
+            label="客服"
+            id={`${query.refId}-agents`}
+            values={query.agents}
+            {...agents}
+            onChange={(a) => change({ ...query, agents: a })}
+          />
         )}
       </InlineFieldRow>
     </>
@@ -195,10 +237,21 @@ function LiveFields({ query, change, groups }: { query: LiveQuery; change: (q: C
           />
         </InlineField>
       </InlineFieldRow>
-      <MetricsSelect id={`${query.refId}-metrics`} reportId={query.report} metrics={query.metrics} onChange={(metrics) => change({ ...query, metrics })} />
+      <MetricsSelect
+        id={`${query.refId}-metrics`}
+        reportId={query.report}
+        metrics={query.metrics}
+        onChange={(metrics) => change({ ...query, metrics })}
+      />
       {query.report !== 'live_overview' && (
         <InlineFieldRow>
-          <FilterSelect label="技能组" id={`${query.refId}-groups`} values={query.groups} {...groups} onChange={(g) => change({ ...query, groups: g })} />
+          <FilterSelect
+            label="技能组"
+            id={`${query.refId}-groups`}
+            values={query.groups}
+            {...groups}
+            onChange={(g) => change({ ...query, groups: g })}
+          />
           {query.report === 'live_agents' && (
             <TextField
               label="姓名/工号"
@@ -215,12 +268,28 @@ function LiveFields({ query, change, groups }: { query: LiveQuery; change: (q: C
 
 const SCORES: Array<SelectableValue<string>> = [5, 4, 3, 2, 1].map((s) => ({ label: SATISFACTION_LABELS[s], value: String(s) }));
 
-function SessionsFields({ query, change, groups, agents }: { query: SessionsQuery; change: (q: CCQuery) => void; groups: Opts; agents: Opts }) {
+function SessionsFields({
+  query,
+  change,
+  groups,
+  agents,
+}: {
+  query: SessionsQuery;
+  change: (q: CCQuery) => void;
+  groups: Opts;
+  agents: Opts;
+}) {
   const id = (s: string) => `${query.refId}-${s}`;
   return (
     <>
       <InlineFieldRow>
-        <FilterSelect label="技能组" id={id('groups')} values={query.groups} {...groups} onChange={(g) => change({ ...query, groups: g })} />
+        <FilterSelect
+          label="技能组"
+          id={id('groups')}
+          values={query.groups}
+          {...groups}
+          onChange={(g) => change({ ...query, groups: g })}
+        />
         <FilterSelect label="客服" id={id('agents')} values={query.agents} {...agents} onChange={(a) => change({ ...query, agents: a })} />
       </InlineFieldRow>
       <InlineFieldRow>
@@ -244,7 +313,12 @@ function SessionsFields({ query, change, groups, agents }: { query: SessionsQuer
         </InlineField>
       </InlineFieldRow>
       <InlineFieldRow>
-        <TextField label="用户ID" id={id('user')} value={query.userId} onChange={(userId) => change({ ...query, userId: userId || undefined })} />
+        <TextField
+          label="用户ID"
+          id={id('user')}
+          value={query.userId}
+          onChange={(userId) => change({ ...query, userId: userId || undefined })}
+        />
         <TextField
           label="类目"
           id={id('category')}
@@ -254,7 +328,12 @@ function SessionsFields({ query, change, groups, agents }: { query: SessionsQuer
         />
       </InlineFieldRow>
       <InlineFieldRow>
-        <TextField label="备注" id={id('remark')} value={query.remark} onChange={(remark) => change({ ...query, remark: remark || undefined })} />
+        <TextField
+          label="备注"
+          id={id('remark')}
+          value={query.remark}
+          onChange={(remark) => change({ ...query, remark: remark || undefined })}
+        />
         <TextField
           label="最多条数"
           id={id('limit')}

@@ -16,7 +16,8 @@ interface Props {
 }
 
 export function VariableQueryEditor({ query, onChange }: Props) {
-  const q: CCVariableQuery = typeof query === 'string' || !query ? { kind: ((query as string) || 'groups') as CCVariableQuery['kind'] } : query;
+  const q: CCVariableQuery =
+    typeof query === 'string' || !query ? { kind: ((query as string) || 'groups') as CCVariableQuery['kind'] } : query;
   const label = (x: CCVariableQuery) => `${KINDS.find((k) => k.value === x.kind)?.label ?? x.kind}${x.tenant ? ` (${x.tenant})` : ''}`;
   return (
     <>
