@@ -227,8 +227,9 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
     return this.templateSrv.replace(v, scoped, (value: unknown) => (Array.isArray(value) ? value.join(',') : String(value)));
   }
 
+  /** A query without a tenant follows the dashboard's `tenant` variable where there is one. */
   tenant(v: string | undefined, scoped?: ScopedVars): string {
-    const t = this.interpolate(v ?? 'default', scoped).trim();
+    const t = this.interpolate(v || '${tenant}', scoped).trim();
     // '${tenant}' outside a dashboard that defines it stays literal: fall back to the default tenant.
     return t === '' || t.includes('$') ? 'default' : t;
   }
@@ -275,19 +276,20 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
   // ---- queries ----
 
   async query(request: DataQueryRequest<CCQuery>): Promise<DataQueryResponse> {
-    const data: DataFrame[] = [];
-    const errors: DataQueryError[] = [];
     const targets = request.targets.map((t) => migrateQuery(t as any)).filter((t) => filterQuery(t));
-    await Promise.all(
-      targets.map(async (q) => {
+    // One failing query must not blank the others; frames keep the order of the queries.
+    const results = await Promise.all(
+      targets.map(async (q): Promise<DataFrame[] | DataQueryError> => {
         try {
-          data.push(...(await this.runQuery(q, request)));
+          return await this.runQuery(q, request);
         } catch (err) {
           const e = err instanceof ExporterError ? err : this.explain(err, 'the query');
-          errors.push({ refId: q.refId, message: e.message, status: e.status });
+          return { refId: q.refId, message: e.message, status: e.status };
         }
       }),
     );
+    const data = results.filter((r): r is DataFrame[] => Array.isArray(r)).flat();
+    const errors = results.filter((r): r is DataQueryError => !Array.isArray(r));
     return errors.length ? { data, errors, error: errors[0] } : { data };
   }
 
