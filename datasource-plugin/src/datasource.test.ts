@@ -3,12 +3,11 @@
  * what a user sees on "Save & test" and on a panel when things go wrong, and
  * what the exporter receives after template variables are applied.
  */
-import { FieldType } from '@grafana/data';
+import { FieldType, createDataFrame } from '@grafana/data';
 import { FakeTemplateSrv, freePortUrl, installBackendSrv, makeDataSource, request } from '../test/testkit';
 import { toTimeSeries, type DataSource } from './datasource';
 import { REPORTS, findReport } from './catalog';
 import type { CCQuery, ReportQuery, SessionsQuery } from './types';
-import { createDataFrame } from '@grafana/data';
 
 beforeAll(() => installBackendSrv());
 

@@ -290,7 +290,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
     );
     const data = results.filter((r): r is DataFrame[] => Array.isArray(r)).flat();
     const errors = results.filter((r): r is DataQueryError => !Array.isArray(r));
-    return errors.length ? { data, errors, error: errors[0] } : { data };
+    return errors.length ? { data, errors } : { data };
   }
 
   private range(request: Pick<DataQueryRequest, 'range'>): { from: string; to: string } {

@@ -73,17 +73,16 @@ function TextField(props: {
   tooltip?: string;
   onChange: (v: string) => void;
 }) {
-  const [v, setV] = useState(props.value ?? '');
-  useEffect(() => setV(props.value ?? ''), [props.value]);
+  // Uncontrolled, committed on blur; a new value from outside remounts it (key).
   return (
     <InlineField label={props.label} labelWidth={LW} htmlFor={props.id} tooltip={props.tooltip}>
       <Input
+        key={props.value ?? ''}
         id={props.id}
         width={40}
-        value={v}
+        defaultValue={props.value ?? ''}
         placeholder={props.placeholder}
-        onChange={(e) => setV(e.currentTarget.value)}
-        onBlur={() => v !== (props.value ?? '') && props.onChange(v)}
+        onBlur={(e) => e.currentTarget.value !== (props.value ?? '') && props.onChange(e.currentTarget.value)}
       />
     </InlineField>
   );
