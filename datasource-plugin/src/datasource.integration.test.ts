@@ -10,6 +10,9 @@
  *              s2 queued 11:00:00, abandoned 11:01:00.
  *   售后 (g2): s3 queued 12:00:00, answered by 李四 (a2) at 12:00:30, rated 4, ended 12:05:00.
  *   a1 writes a summary for s1 (category 售后/退款) and creates ticket t1 of type 退款.
+ *
+ * Last run green (23/23) on a throwaway merge of this branch with issue-live (c98f0dd) and
+ * issue-reports (8ca064a), 2026-11-27.
  */
 import { FieldType, type DataFrame } from '@grafana/data';
 import { FakeTemplateSrv, apiToken, exporterUrl, installBackendSrv, makeDataSource, postJson, request } from '../test/testkit';
@@ -101,7 +104,12 @@ describe('every T+1 report answers frames with the catalog fields and Chinese na
       expect(frames).toHaveLength(1);
       const names = frames[0].fields.map((f) => f.name);
       for (const m of def.metrics) expect(names).toContain(m.id);
-      for (const m of def.metrics) expect(field(frames[0], m.id).config.displayName).toBe(m.name);
+      for (const m of def.metrics) {
+        const f = field(frames[0], m.id);
+        expect(f.config.displayName).toBe(m.name);
+        expect(f.type).toBe(m.type === 'time' ? FieldType.time : m.type);
+        expect(f.config.unit).toBe(m.unit === 'string' ? undefined : m.unit);
+      }
     });
   }
 });

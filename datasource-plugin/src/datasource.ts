@@ -84,7 +84,8 @@ function wireToFrame(w: WireFrame, refId: string): DataFrame {
       const type = TYPES[f.type] ?? FieldType.other;
       const config: FieldConfig = {};
       if (f.config?.displayName) config.displayName = f.config.displayName;
-      if (f.config?.unit && f.config.unit !== 'string' && type !== FieldType.time) config.unit = f.config.unit;
+      // 'string' is the catalog's word for "no unit"; Grafana has no such unit.
+      if (f.config?.unit && f.config.unit !== 'string') config.unit = f.config.unit;
       return { name: f.name, type, values: type === FieldType.time ? f.values.map(toTime) : f.values, config };
     }),
   });
