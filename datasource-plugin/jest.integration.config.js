@@ -1,0 +1,3 @@
+const config = require('./jest.config');
+
+module.exports = { ...config, testPathIgnorePatterns: ['/node_modules/'], testMatch: ['<rootDir>/src/**/*.integration.test.ts'] };
