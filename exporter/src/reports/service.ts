@@ -13,7 +13,10 @@ const MAX_INLINE_DAYS = 31;
 export interface DayState {
   day: string;
   rolledAt: number | null;
+  /** Latest arrival for the day itself. */
   lastReceivedAt: number;
+  /** Latest arrival for the day or the two after it. */
+  windowReceivedAt: number;
 }
 
 export class RollupService {
@@ -55,6 +58,8 @@ export class RollupService {
     if (s.rolledAt === null) return true;
     if (s.day === today) return s.lastReceivedAt > s.rolledAt && nowMs - s.rolledAt >= this.refreshMs;
     if (s.lastReceivedAt > s.rolledAt) return true;
+    // Arrivals for the next days (today's stream, for yesterday) are picked up at today's pace.
+    if (s.windowReceivedAt > s.rolledAt && nowMs - s.rolledAt >= this.refreshMs) return true;
     const next = dayStartMs(addDays(s.day, 1), this.tz);
     const settle = dayStartMs(addDays(s.day, 2), this.tz);
     if (s.rolledAt < next) return true;
@@ -62,18 +67,30 @@ export class RollupService {
   }
 
   async dayStates(tenant: string | null, from: string, to: string): Promise<(DayState & { tenant: string })[]> {
-    const { rows } = await this.pool.query<{ tenant: string; day: string; rolled_at: Date | null; last_received_at: Date }>(
-      `SELECT d.tenant, d.day, r.rolled_at, d.last_received_at FROM event_days d
+    const { rows } = await this.pool.query<{
+      tenant: string;
+      day: string;
+      rolled_at: Date | null;
+      last_received_at: Date;
+      window_received_at: Date;
+    }>(
+      // A day's figures also depend on the next two days' events (sessions crossing
+      // midnight, late ratings, 24-hour revisits), so their arrivals count as its own.
+      `SELECT d.tenant, d.day, r.rolled_at, d.last_received_at,
+         max(d.last_received_at) OVER (PARTITION BY d.tenant ORDER BY d.day RANGE BETWEEN CURRENT ROW AND interval '2 days' FOLLOWING) AS window_received_at
+       FROM event_days d
        LEFT JOIN report_rollups r ON r.tenant = d.tenant AND r.day = d.day
-       WHERE ($1::text IS NULL OR d.tenant = $1) AND d.day BETWEEN $2 AND $3 ORDER BY d.day, d.tenant`,
+       WHERE ($1::text IS NULL OR d.tenant = $1) AND d.day BETWEEN $2::date AND $3::date + 2 ORDER BY d.day, d.tenant`,
       [tenant, from, to],
     );
-    return rows.map((r) => ({
-      tenant: r.tenant,
-      day: r.day,
-      rolledAt: r.rolled_at?.getTime() ?? null,
-      lastReceivedAt: r.last_received_at.getTime(),
-    }));
+    return rows
+      .filter((r) => r.day <= to)
+      .map((r) => ({
+        tenant: r.tenant,
+        day: r.day,
+        rolledAt: r.rolled_at?.getTime() ?? null,
+        lastReceivedAt: r.last_received_at.getTime(),
+      }));
   }
 
   /** Brings the days of a query's range up to date; true when the answer is provisional. */
