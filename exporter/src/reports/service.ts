@@ -90,6 +90,7 @@ export class RollupService {
         day: r.day,
         rolledAt: r.rolled_at?.getTime() ?? null,
         lastReceivedAt: r.last_received_at.getTime(),
+        windowReceivedAt: r.window_received_at.getTime(),
       }));
   }
 
