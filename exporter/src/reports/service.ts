@@ -58,8 +58,9 @@ export class RollupService {
     if (s.rolledAt === null) return true;
     if (s.day === today) return s.lastReceivedAt > s.rolledAt && nowMs - s.rolledAt >= this.refreshMs;
     if (s.lastReceivedAt > s.rolledAt) return true;
-    // Arrivals for the next days (today's stream, for yesterday) are picked up at today's pace.
-    if (s.windowReceivedAt > s.rolledAt && nowMs - s.rolledAt >= this.refreshMs) return true;
+    // Arrivals for the next days count too; while those days include today (its
+    // stream, for yesterday and the day before) they are picked up at today's pace.
+    if (s.windowReceivedAt > s.rolledAt && (s.day < addDays(today, -2) || nowMs - s.rolledAt >= this.refreshMs)) return true;
     const next = dayStartMs(addDays(s.day, 1), this.tz);
     const settle = dayStartMs(addDays(s.day, 2), this.tz);
     if (s.rolledAt < next) return true;
