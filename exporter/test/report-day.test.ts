@@ -4,26 +4,12 @@ import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { startTestExporter } from './helpers/exporter.js';
 import { postEvents } from './helpers/events.js';
 import type { Exporter } from '../src/exporter.js';
-import { DAY, dayEvents } from './report-fixture.js';
+import { DAY, dayEvents } from './helpers/report-fixture.js';
+import { queryRows, r6 } from './helpers/reports.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
 const at = (s: string) => Date.parse(`${s}+08:00`);
-const r6 = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e6) / 1e6 : v);
-
-export async function queryRows(url: string, body: Record<string, unknown>): Promise<{ rows: Record<string, unknown>[]; meta: any }> {
-  const res = await fetch(`${url}/api/v1/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  assert.equal(res.status, 200, JSON.stringify(json));
-  const fields = json.frames[0].fields as { name: string; values: unknown[] }[];
-  const rows = (fields[0]?.values ?? []).map((_, i) => Object.fromEntries(fields.map((f) => [f.name, r6(f.values[i])])));
-  return { rows, meta: json.meta };
-}
-
 const pick = (rows: Record<string, unknown>[], keys: string[]) => rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k]])));
 
 describe('Reports of a hand-computed day (2026-11-20, Asia/Shanghai)', () => {

@@ -40,9 +40,6 @@ const STATUSES = [
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-// A batch committing just after our snapshot may carry an earlier received_at;
-// dating the rollup a little back makes such a batch mark the day stale.
-const SNAPSHOT_MARGIN_MS = 5_000;
 const FETCH = 5_000;
 const FLUSH = 5_000;
 
@@ -156,7 +153,15 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     // Two rollups of one day at once (scheduler and an on-demand request) run one after the other.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, [tenant, day]);
-    const snap = (await client.query<{ now: Date }>('SELECT now()')).rows[0].now.getTime();
+    // The rollup is dated to the start of the oldest other transaction still open (an
+    // ingest batch not yet committed is invisible to this snapshot but stamps its
+    // events with its own start), so such a batch marks the day stale again.
+    const times = await client.query<{ snap: Date; safe: Date }>(
+      `SELECT now() AS snap, least(now(), (SELECT min(xact_start) FROM pg_stat_activity
+         WHERE pid <> pg_backend_pid() AND datname = current_database() AND xact_start IS NOT NULL)) AS safe`,
+    );
+    const snap = times.rows[0].snap.getTime();
+    const safe = times.rows[0].safe.getTime();
     const cap = Math.min(dayEnd, Math.max(snap, nowMs));
     for (const t of DAY_TABLES) await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND day = $2`, [tenant, day]);
 
@@ -310,7 +315,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     await client.query(
       `INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant, day) DO UPDATE SET rolled_at = EXCLUDED.rolled_at, sessions = EXCLUDED.sessions, duration_ms = EXCLUDED.duration_ms`,
-      [tenant, day, new Date(snap - SNAPSHOT_MARGIN_MS), sessions, Date.now() - began],
+      [tenant, day, new Date(safe), sessions, Date.now() - began],
     );
     await client.query('COMMIT');
   } catch (err) {
