@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { exporterRoot, startTestExporter } from './helpers/exporter.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { postEvents } from './helpers/events.js';
 import type { Exporter } from '../src/exporter.js';
 import { createLogger } from '../src/log.js';
@@ -166,5 +168,21 @@ describe('Rollups: idempotent, on demand, scheduled, and late events', () => {
         r.rows.map((x) => [x.inflow, x.answered, x.answered_20s]),
         [[1, 1, 1]],
       );
+  });
+
+  it('When `cs-exporter rollup` backfills a range, then it recomputes each day with events and says how long it took', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'rollup', '--from', '2026-11-19', '--to', '2026-11-22', '--tenant', 'default'],
+      { cwd: exporterRoot, env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' } },
+    );
+    // The 22nd has no events; the 20th counts S1, S2, S3, S5, S6, S7, S9 and the 21st S6 (its end), not S4, which never asked for a human.
+    assert.deepEqual(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/ in [\d.]+ s$/, '')),
+      ['default 2026-11-19: 0 sessions', 'default 2026-11-20: 7 sessions', 'default 2026-11-21: 1 sessions'],
+    );
   });
 });
