@@ -66,6 +66,6 @@ if (batch.length) await store.insert(batch);
 console.log(`stored ${id} events for ${N} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 await pool.query('ANALYZE events');
 const r = await rollupDay(pool, 'default', DAY, TZ, Date.parse('2030-01-01'));
-console.log(`rollup of ${r.sessions} sessions (${id} events) in ${(r.durationMs / 1000).toFixed(1)} s`);
+console.log(`rollup of ${r.sessions} sessions (${id} events) in ${(r.durationMs / 1000).toFixed(1)} s`, r.phases);
 await pool.end();
 await stop();

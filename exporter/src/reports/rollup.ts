@@ -48,6 +48,8 @@ export interface RollupResult {
   day: string;
   sessions: number;
   durationMs: number;
+  /** Milliseconds per phase (sessions: stream, derive, store facts), for the logs. */
+  phases: Record<string, number>;
 }
 
 const SESSION_EVENTS_SQL = `
@@ -149,6 +151,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
   const dayEnd = dayStartMs(addDays(day, 1), tz);
   const client = await pool.connect();
   let sessions = 0;
+  let donePhases: Record<string, number> = {};
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     // Two rollups of one day at once (scheduler and an on-demand request) run one after the other.
@@ -267,6 +270,12 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       }
     };
 
+    const phases: Record<string, number> = {};
+    let mark = Date.now();
+    const phase = (name: string) => {
+      phases[name] = Date.now() - mark;
+      mark = Date.now();
+    };
     await client.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
       tenant,
       day,
@@ -292,6 +301,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     for (const b of [legs, parts, sess, ends]) await b.flush();
 
     // 24小时内复访: the same user started a session within 24 h after this one ended.
+    phase('sessions');
     // Starts of the day and the two after, joined by user: a hash join, not a scan per session.
     await client.query(
       `CREATE TEMP TABLE tmp_starts ON COMMIT DROP AS
@@ -316,21 +326,26 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       [tenant, day],
     );
 
+    phase('revisit');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
+    phase('status');
     await aggregate(client, tenant, day);
+    phase('aggregate');
     await client.query(
       `INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant, day) DO UPDATE SET rolled_at = EXCLUDED.rolled_at, sessions = EXCLUDED.sessions, duration_ms = EXCLUDED.duration_ms`,
       [tenant, day, new Date(safe), sessions, Date.now() - began],
     );
     await client.query('COMMIT');
+    phase('commit');
+    donePhases = phases;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
     client.release();
   }
-  return { tenant, day, sessions, durationMs: Date.now() - began };
+  return { tenant, day, sessions, durationMs: Date.now() - began, phases: donePhases };
 }
 
 /** Status intervals clipped to [dayStart, cap): work time, time per status, first online, last offline. */
