@@ -209,6 +209,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
   let donePhases: Record<string, number> = {};
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    // The day's session events are sorted by session: in memory, not in temporary files.
+    await client.query(`SET LOCAL work_mem = '256MB'`);
     // Two rollups of one day at once (scheduler and an on-demand request) run one after the other.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, [tenant, day]);
     // The rollup is dated to the start of the oldest other transaction still open (an
