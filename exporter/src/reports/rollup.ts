@@ -333,28 +333,45 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       phases[name] = Date.now() - mark;
       mark = Date.now();
     };
-    await client.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
-      tenant,
-      day,
-      addDays(day, -1),
-      addDays(day, 1),
-    ]);
-    let current: string | null = null;
-    let buffer: SessionEvent[] = [];
-    for (;;) {
-      const { rows } = await client.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
-      for (const r of rows) {
-        if (r.sid !== current) {
-          if (current !== null) await handle(deriveSession(current, buffer));
-          current = r.sid;
-          buffer = [];
+    // The day's events are read on a second connection sharing this transaction's
+    // snapshot, so the next page streams in while this one is derived and written.
+    const exported = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+    const reader = await pool.connect();
+    let readerOk = false;
+    try {
+      await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+      await reader.query(`SET LOCAL work_mem = '256MB'`);
+      await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
+        tenant,
+        day,
+        addDays(day, -1),
+        addDays(day, 1),
+      ]);
+      let current: string | null = null;
+      let buffer: SessionEvent[] = [];
+      let pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
+      for (;;) {
+        const { rows } = await pending;
+        const more = rows.length === FETCH;
+        if (more) pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
+        for (const r of rows) {
+          if (r.sid !== current) {
+            if (current !== null) await handle(deriveSession(current, buffer));
+            current = r.sid;
+            buffer = [];
+          }
+          buffer.push(toEvent(r));
         }
-        buffer.push(toEvent(r));
+        if (!more) break;
       }
-      if (rows.length < FETCH) break;
+      if (current !== null) await handle(deriveSession(current, buffer));
+      await reader.query('COMMIT');
+      readerOk = true;
+    } finally {
+      // A reader left mid-query (an error while a page was in flight) is not reused.
+      reader.release(!readerOk);
     }
-    if (current !== null) await handle(deriveSession(current, buffer));
-    await client.query('CLOSE session_events');
     for (const b of [legs, parts, sess, ends]) await b.flush();
 
     // 24小时内复访: the same user started a session within 24 h after this one ended.

@@ -7,6 +7,8 @@ import type { Pool } from '../db/pool.js';
 import { addDays, dayStartMs, localDay } from '../time.js';
 import { rollupDay, type RollupResult } from './rollup.js';
 
+/** Rollups at once in this process: each holds two connections (writer and reader) of the pool. */
+const MAX_CONCURRENT = 2;
 /** Days rolled up inline before a query answers; a longer backlog is answered provisional. */
 const MAX_INLINE_DAYS = 31;
 
@@ -21,6 +23,8 @@ export interface DayState {
 
 export class RollupService {
   private readonly running = new Map<string, Promise<RollupResult>>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly pool: Pool,
@@ -36,7 +40,7 @@ export class RollupService {
     const key = `${tenant}\u0000${day}`;
     let p = this.running.get(key);
     if (!p) {
-      p = rollupDay(this.pool, tenant, day, this.tz, this.now()).finally(() => this.running.delete(key));
+      p = this.limited(() => rollupDay(this.pool, tenant, day, this.tz, this.now())).finally(() => this.running.delete(key));
       this.running.set(key, p);
       p.then(
         (r) => this.log.debug({ ...r }, 'rollup done'),
@@ -44,6 +48,19 @@ export class RollupService {
       );
     }
     return p;
+  }
+
+  private async limited<T>(run: () => Promise<T>): Promise<T> {
+    // A finishing rollup hands its slot straight to the next waiting one.
+    if (this.active >= MAX_CONCURRENT) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await run();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
   }
 
   /**
