@@ -18,7 +18,6 @@ module.exports = {
   },
   globalSetup: '<rootDir>/test/globalSetup.ts',
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
-  // Needs the exporter's live and report handlers: run with `npm run test:integration`.
-  testPathIgnorePatterns: ['/node_modules/', '\\.integration\\.test\\.ts$'],
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 30000,
 };

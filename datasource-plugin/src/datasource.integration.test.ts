@@ -1,8 +1,6 @@
 /**
- * NEEDS THE LIVE AND REPORTS HANDLERS of the exporter (other branches): on a
- * branch without them every query here answers 501. Run after merging with
- * `npm run test:integration -w datasource-plugin` (jest -c jest.integration.config.js;
- * the same globalSetup starts a real exporter with an embedded Postgres).
+ * Every query type against the exporter's real live and report handlers
+ * (the globalSetup starts a real exporter with an embedded Postgres).
  *
  * One small scenario is ingested into its own tenant, two days ago (local,
  * Asia/Shanghai) so that the day is final:
@@ -10,9 +8,6 @@
  *              s2 queued 11:00:00, abandoned 11:01:00.
  *   售后 (g2): s3 queued 12:00:00, answered by 李四 (a2) at 12:00:30, rated 4, ended 12:05:00.
  *   a1 writes a summary for s1 (category 售后/退款) and creates ticket t1 of type 退款.
- *
- * Last run green (23/23) on a throwaway merge of this branch with issue-live (c98f0dd) and
- * issue-reports (8ca064a), 2026-11-27.
  */
 import { FieldType, type DataFrame } from '@grafana/data';
 import { FakeTemplateSrv, apiToken, exporterUrl, installBackendSrv, makeDataSource, postJson, request } from '../test/testkit';
