@@ -235,6 +235,9 @@ test('every plugin query of the dashboards returns frames with its fields, throu
   const from = new Date(dayStartMs(scenarioInfo.yesterday, TZ)).toISOString();
   const to = new Date().toISOString();
   const failures: string[] = [];
+  // What a user reads on some panels, by "dashboard / panel".
+  const seen = new Map<string, Frame[]>();
+  let checked = 0;
   for (const d of dashboards) {
     const ds0 = kit.makeDataSource({ timezone: TZ });
     const ds = kit.makeDataSource({ timezone: TZ }, await templateFor(d.uid, ds0));
@@ -245,7 +248,9 @@ test('every plugin query of the dashboards returns frames with its fields, throu
         failures.push(`${where}: ${res.errors.map((e) => e.message).join('; ')}`);
         continue;
       }
-      const frames = res.data as { fields: { name: string }[]; length: number }[];
+      const frames = res.data as Frame[];
+      checked++;
+      seen.set(`${t.dashboard} / ${t.panel}`, frames);
       if (!frames.length || frames.every((f) => f.length === 0)) {
         failures.push(`${where}: no rows`);
         continue;
@@ -256,4 +261,42 @@ test('every plugin query of the dashboards returns frames with its fields, throu
     }
   }
   assert.deepEqual(failures, []);
+  assert.ok(checked >= 30, `${checked} plugin queries ran`);
+
+  // 在线监控: s4 waits in 售后服务's queue and s5 talks with 张三; the burst's sessions all ended.
+  const live = seen.get('cs-live-overview / 会话')!;
+  assert.equal(column(live, 'queue_length')[0], 1);
+  assert.equal(column(live, 'in_conversation')[0], 1);
+  // 人工技能组日统计, yesterday: 售前咨询 took s1 and s2 directly (2 legs); 售后服务 took s1 by transfer (1 leg);
+  // s3's reject opened no leg. s1 is credited to 售后服务, its last answered leg.
+  const daily = seen.get('cs-report-online / 人工技能组日统计')!;
+  const yesterdayRows = rows(daily).filter((r) => r.date === scenarioInfo.yesterday);
+  const byGroup = Object.fromEntries(yesterdayRows.map((r) => [r.group_id, r]));
+  assert.deepEqual([byGroup.presales?.inflow, byGroup.presales?.answered], [2, 0]);
+  assert.deepEqual([byGroup.aftersales?.inflow, byGroup.aftersales?.answered], [1, 1]);
+  // 会话记录 lists s1, rated 5; its 详情 shows its three messages and two legs.
+  const list = rows(seen.get('cs-sessions / 会话记录')!);
+  assert.equal(list.find((r) => r.service_id === 's1')?.satisfaction, '非常满意');
+  assert.equal(rows(seen.get('cs-session-detail / 对话记录')!).length, 3);
+  assert.deepEqual(
+    rows(seen.get('cs-session-detail / 服务段')!).map((r) => [r.group_id, r.via]),
+    [
+      ['presales', 'direct'],
+      ['aftersales', 'transfer'],
+    ],
+  );
 });
+
+type Frame = { fields: { name: string; values: unknown[] | { toArray(): unknown[] } }[]; length: number };
+
+function values(f: Frame['fields'][number]): unknown[] {
+  return Array.isArray(f.values) ? f.values : f.values.toArray();
+}
+
+function column(frames: Frame[], name: string): unknown[] {
+  return frames.flatMap((f) => f.fields.filter((x) => x.name === name).flatMap(values));
+}
+
+function rows(frames: Frame[]): Record<string, unknown>[] {
+  return frames.flatMap((f) => Array.from({ length: f.length }, (_, i) => Object.fromEntries(f.fields.map((x) => [x.name, values(x)[i]]))));
+}
