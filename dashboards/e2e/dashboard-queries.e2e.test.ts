@@ -300,3 +300,73 @@ function column(frames: Frame[], name: string): unknown[] {
 function rows(frames: Frame[]): Record<string, unknown>[] {
   return frames.flatMap((f) => Array.from({ length: f.length }, (_, i) => Object.fromEntries(f.fields.map((x) => [x.name, values(x)[i]]))));
 }
+
+/**
+ * A dashboard link as Grafana's link service writes it for the default view (everything at All):
+ * the range as local days, the tenant, each variable by its All value. Only the forms the links use.
+ */
+function interpolateLink(url: string, dashboardUid: string, from: string, to: string): string {
+  const d = dashboards.find((x) => x.uid === dashboardUid)!.dashboard;
+  const vars = new Map((d.templating?.list ?? []).map((v) => [v.name, v]));
+  return url
+    .replace('${__from:date:YYYY-MM-DD}', from)
+    .replace('${__to:date:YYYY-MM-DD}', to)
+    .replace(/\$\{(\w+)(?::csv)?\}/g, (_, name: string) => {
+      const v = vars.get(name);
+      assert.ok(v, `${dashboardUid}: link uses undefined $${name}`);
+      if (name === 'tenant') return 'default';
+      if (v.includeAll) {
+        // Grafana spells All as the allValue when there is one, else as every option.
+        assert.ok(v.allValue !== undefined && v.allValue !== '', `${dashboardUid}: $${name} at All would list every option in a download`);
+        return encodeURIComponent(v.allValue);
+      }
+      return encodeURIComponent(String(v.query ?? ''));
+    });
+}
+
+test('every download link of the 报表 answers a file with its rows, through the plugin route', async () => {
+  const plugin = JSON.parse(readFileSync(join(repo, 'datasource-plugin/src/plugin.json'), 'utf8')) as {
+    routes: { path: string; url: string; headers: { name: string; content: string }[] }[];
+  };
+  const route = plugin.routes.find((r) => r.path === 'api')!;
+  const render = (t: string) => t.replace('{{ .JsonData.url }}', exporter.url).replace('{{ .SecureJsonData.apiToken }}', API_TOKEN);
+  const checked: string[] = [];
+  const csv = new Map<string, string>();
+  for (const d of dashboards.filter((x) => x.folder === '报表')) {
+    const links = [
+      ...(d.dashboard.links ?? []).map((l) => l.url ?? ''),
+      ...((d.dashboard.panels ?? []) as { links?: { url: string }[] }[]).flatMap((p) => (p.links ?? []).map((l) => l.url)),
+    ].filter((u) => u.includes('/api/v1/export?'));
+    for (const link of new Set(links)) {
+      const url = interpolateLink(link, d.uid, scenarioInfo.yesterday, scenarioInfo.today);
+      // Grafana's proxy: /api/datasources/proxy/uid/cs-exporter/<route path>/... → the route's url, with its headers.
+      const prefix = `/api/datasources/proxy/uid/cs-exporter/${route.path}/`;
+      assert.ok(url.startsWith(prefix), url);
+      const target = render(route.url) + '/' + url.slice(prefix.length);
+      const headers = Object.fromEntries(route.headers.map((h) => [h.name, render(h.content)]));
+      const res = await fetch(target, { headers });
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200, `${d.uid}: ${url} → ${res.status} ${body.toString('utf8').slice(0, 300)}`);
+      if (url.includes('format=csv')) {
+        const lines = body
+          .toString('utf8')
+          .replace(/^\uFEFF/, '')
+          .trim()
+          .split(/\r?\n/);
+        assert.match(lines[0], /[\u4e00-\u9fff]/, `${url}: Chinese headers`);
+        assert.ok(lines.length > 1, `${url}: rows`);
+        csv.set(url, lines.join('\n'));
+      } else {
+        assert.equal(body.subarray(0, 2).toString('latin1'), 'PK', `${url}: an xlsx (zip) file`);
+      }
+      checked.push(url);
+    }
+  }
+  // Every 报表 report once in each format, at least.
+  assert.ok(checked.length >= 22, `${checked.length} downloads checked`);
+  // The sessions download with everything at All holds s1 and the rest, like the list.
+  const sessionsCsv = checked.find((u) => u.includes('report=sessions') && u.includes('format=csv'))!;
+  assert.match(sessionsCsv, /satisfaction=%20&/);
+  const text = csv.get(sessionsCsv)!;
+  for (const id of ['s1', 's6', 's5']) assert.match(text, new RegExp(`^${id},`, 'm'), `${id} is in the download`);
+});

@@ -40,8 +40,16 @@ export function tenantVariable() {
     .current({ text: 'default', value: 'default' });
 }
 
-function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' | 'categories' | 'ticket_types') {
-  return new dashboard.QueryVariableBuilder(name)
+/**
+ * All as a blank: the exporter's download reads a blank list as "no filter" (and the plugin drops a
+ * variable at All anyway). Without it Grafana would spell All as every option it knows, and a download
+ * would leave out groups, agents or unrated sessions that the list does not name. Prometheus needs the
+ * enumeration instead (a regex), so 监控 keeps Grafana's default.
+ */
+export const ALL_BLANK = ' ';
+
+function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' | 'categories' | 'ticket_types', section: Folder) {
+  const v = new dashboard.QueryVariableBuilder(name)
     .label(label)
     .datasource(CS_DATASOURCE)
     .query({ kind, tenant: '${tenant}' })
@@ -50,13 +58,11 @@ function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' |
     .multi(true)
     .includeAll(true)
     .current({ text: ['All'], value: ['$__all'] });
+  return section === '报表' ? v.allValue(ALL_BLANK) : v;
 }
 
-export const groupVariable = () => pluginVariable('group', '技能组', 'groups');
-export const agentVariable = () => pluginVariable('agent', '客服', 'agents');
-// One category at a time (the exporter filters by one path prefix); All, the default, means no filter.
-export const categoryVariable = () =>
-  pluginVariable('category', '类目', 'categories').multi(false).current({ text: 'All', value: '$__all' });
+export const groupVariable = (section: Folder) => pluginVariable('group', '技能组', 'groups', section);
+export const agentVariable = (section: Folder) => pluginVariable('agent', '客服', 'agents', section);
 
 export function textVariable(name: string, label: string) {
   return new dashboard.TextBoxVariableBuilder(name).label(label).defaultValue('').current({ text: '', value: '' });

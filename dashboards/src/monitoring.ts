@@ -86,7 +86,7 @@ function queueGraphs() {
 function liveOverview(): GeneratedDashboard {
   const b = base(UID.liveOverview, '在线监控', '监控', '实时指标总览、技能组列表、在线客服列表与排队趋势。"今日"自本地零点起。')
     .withVariable(tenantVariable())
-    .withVariable(groupVariable())
+    .withVariable(groupVariable('监控'))
     .withRow(row('指标总览'))
     .withPanel(overviewStats('会话', ['in_conversation', 'queue_length', 'longest_wait_seconds'], 6))
     .withPanel(overviewStats('今日服务', ['inflow', 'answered', 'answer_rate', 'abandoned', 'abandon_rate'], 10))
@@ -163,7 +163,7 @@ function agentTable(title: string, name: string) {
 function liveAgents(): GeneratedDashboard {
   const b = base(UID.liveAgents, '在线客服监控', '监控', '按技能组与姓名/工号筛选的在线客服状态与今日工作量。')
     .withVariable(tenantVariable())
-    .withVariable(groupVariable())
+    .withVariable(groupVariable('监控'))
     .withVariable(textVariable('name', '姓名/工号'))
     .withPanel(agentTable('在线客服', '${name}'))
     .withPanel(
@@ -214,7 +214,7 @@ function liveGroups(): GeneratedDashboard {
   const metrics = ids('live_groups');
   const b = base(UID.liveGroups, '在线技能组监控', '监控', '按技能组的实时指标与趋势。')
     .withVariable(tenantVariable())
-    .withVariable(groupVariable())
+    .withVariable(groupVariable('监控'))
     .withPanel(tablePanel('技能组', CsQueryBuilder.live('live_groups', metrics, { groups: VAR_GROUPS }), metrics, { h: 8 }));
   for (const g of queueGraphs()) b.withPanel(g);
   b.withPanel(graphPanel('客服状态', [promQuery(`sum by (group, status) (cs_agents{${TG}})`, '{{group}} {{status}}')], { min: 0 }))

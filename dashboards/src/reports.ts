@@ -3,11 +3,11 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import { findReport, SATISFACTION_LABELS } from '@cs-data-ops/exporter/catalog';
 import { CS_DATASOURCE, CsQueryBuilder, VAR_AGENTS, VAR_GROUPS } from './queries.js';
 import {
+  ALL_BLANK,
   AGENT_FILTER,
   agentVariable,
   barPanel,
   base,
-  categoryVariable,
   dashboardUrl,
   exportLink,
   exportPanelLinks,
@@ -50,8 +50,8 @@ function reportTable(report: string, opts: { h?: number; w?: number } = {}) {
 function reportDashboard(uid: string, name: string, description: string, reports: string[]) {
   const b = base(uid, name, '报表', description).withVariable(tenantVariable());
   const filters = new Set(reports.flatMap((r) => findReport(r)!.filters));
-  if (filters.has('groups')) b.withVariable(groupVariable());
-  if (filters.has('agents')) b.withVariable(agentVariable());
+  if (filters.has('groups')) b.withVariable(groupVariable('报表'));
+  if (filters.has('agents')) b.withVariable(agentVariable('报表'));
   for (const r of reports) b.link(exportLink(r, title(r), 'xlsx', exportFilters(r)));
   return b;
 }
@@ -132,7 +132,9 @@ function tickets(): GeneratedDashboard {
   return { folder: '报表', uid: UID.reportTickets, dashboard: finish(b.build()) };
 }
 
-const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&revisit=${revisit}&remark=${remark}';
+// 24小时内复访 stays out of the download: the exporter takes only yes/no there, and Grafana has no
+// spelling of All that it reads as "no filter" (a blank is refused), so the default view could not download.
+const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&remark=${remark}';
 
 function satisfactionVariable() {
   // Scores as values, labels as text. All means no filter at all (the plugin drops a variable at All),
@@ -143,6 +145,7 @@ function satisfactionVariable() {
     .values(values)
     .multi(true)
     .includeAll(true)
+    .allValue(ALL_BLANK)
     .current({ text: ['All'], value: ['$__all'] });
 }
 
@@ -158,11 +161,11 @@ function sessions(): GeneratedDashboard {
   const metrics = ids('sessions');
   const b = base(UID.sessions, '会话记录', '报表', '到达人工的会话，按开始日期。点击服务记录ID查看详情（对话记录与服务段）。')
     .withVariable(tenantVariable())
-    .withVariable(groupVariable())
-    .withVariable(agentVariable())
+    .withVariable(groupVariable('报表'))
+    .withVariable(agentVariable('报表'))
     .withVariable(textVariable('userId', '用户ID'))
     .withVariable(satisfactionVariable())
-    .withVariable(categoryVariable())
+    .withVariable(textVariable('category', '类目 (任一级或路径前缀)'))
     .withVariable(revisitVariable())
     .withVariable(textVariable('remark', '备注'))
     .link(exportLink('sessions', '会话记录', 'xlsx', GROUP_FILTER + AGENT_FILTER + SESSION_FILTERS))
