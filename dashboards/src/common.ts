@@ -208,7 +208,12 @@ export function statPanel(
     .height(opts.h ?? 4);
 }
 
-export function tablePanel(title: string, target: cog.Builder<cog.Dataquery>, metricIds: string[], opts: { w?: number; h?: number } = {}) {
+export function tablePanel(
+  title: string,
+  target: cog.Builder<cog.Dataquery>,
+  metricIds: string[],
+  opts: { w?: number; h?: number; hide?: string[] } = {},
+) {
   const p = new table.PanelBuilder()
     .title(title)
     .datasource(CS_DATASOURCE)
@@ -216,7 +221,18 @@ export function tablePanel(title: string, target: cog.Builder<cog.Dataquery>, me
     .filterable(true)
     .span(opts.w ?? 24)
     .height(opts.h ?? 10);
+  // Ids stay in the data (links use them) but users read the names beside them.
+  for (const id of opts.hide ?? []) p.overrideByName(id, [{ id: 'custom.hidden', value: true }]);
   return colourCells(p, metricIds);
+}
+
+/** The id columns a report's table hides because a name column sits beside them. */
+export function idColumns(dimensions: { id: string }[]): string[] {
+  const ids = new Set(dimensions.map((d) => d.id));
+  return [
+    ...(ids.has('group_id') && ids.has('group_name') ? ['group_id'] : []),
+    ...(ids.has('agent_id') && ids.has('agent_name') ? ['agent_id'] : []),
+  ];
 }
 
 export function graphPanel(

@@ -110,11 +110,9 @@ function liveOverview(): GeneratedDashboard {
   );
   b.withRow(row('技能组列表'))
     .withPanel(
-      tablePanel(
-        '技能组列表',
-        CsQueryBuilder.live('live_groups', ids('live_groups'), { groups: VAR_GROUPS }),
-        ids('live_groups'),
-      ).overrideByName('group_name', [
+      tablePanel('技能组列表', CsQueryBuilder.live('live_groups', ids('live_groups'), { groups: VAR_GROUPS }), ids('live_groups'), {
+        hide: ['group_id'],
+      }).overrideByName('group_name', [
         { id: 'links', value: [{ title: '在线技能组监控', url: dashboardUrl(UID.liveGroups, '&var-group=${__data.fields.group_id}') }] },
       ]),
     )
@@ -215,7 +213,9 @@ function liveGroups(): GeneratedDashboard {
   const b = base(UID.liveGroups, '在线技能组监控', '监控', '按技能组的实时指标与趋势。')
     .withVariable(tenantVariable())
     .withVariable(groupVariable('监控'))
-    .withPanel(tablePanel('技能组', CsQueryBuilder.live('live_groups', metrics, { groups: VAR_GROUPS }), metrics, { h: 8 }));
+    .withPanel(
+      tablePanel('技能组', CsQueryBuilder.live('live_groups', metrics, { groups: VAR_GROUPS }), metrics, { h: 8, hide: ['group_id'] }),
+    );
   for (const g of queueGraphs()) b.withPanel(g);
   b.withPanel(graphPanel('客服状态', [promQuery(`sum by (group, status) (cs_agents{${TG}})`, '{{group}} {{status}}')], { min: 0 }))
     .withPanel(graphPanel('对话中用户数', [promQuery(`sum by (group) (cs_conversations_active{${TG}})`, '{{group}}')], { min: 0 }))

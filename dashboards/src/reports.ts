@@ -15,6 +15,7 @@ import {
   graphPanel,
   GROUP_FILTER,
   groupVariable,
+  idColumns,
   row,
   SERVICE_LEVEL,
   statPanel,
@@ -42,9 +43,15 @@ function reportTable(report: string, opts: { h?: number; w?: number } = {}) {
     groups: def.filters.includes('groups') ? VAR_GROUPS : [],
     agents: def.filters.includes('agents') ? VAR_AGENTS : [],
   });
-  return tablePanel(def.name, q, metrics, opts)
+  const t = tablePanel(def.name, q, metrics, { ...opts, hide: idColumns(def.dimensions) })
     .description(def.description)
     .links(exportPanelLinks(report, def.name, exportFilters(report)));
+  // 报表 → 监控: a group's row opens its live view.
+  if (def.dimensions.some((d) => d.id === 'group_name'))
+    t.overrideByName('group_name', [
+      { id: 'links', value: [{ title: '在线技能组监控', url: dashboardUrl(UID.liveGroups, '&var-group=${__data.fields.group_id}') }] },
+    ]);
+  return t;
 }
 
 function reportDashboard(uid: string, name: string, description: string, reports: string[]) {
