@@ -139,9 +139,7 @@ function tickets(): GeneratedDashboard {
   return { folder: '报表', uid: UID.reportTickets, dashboard: finish(b.build()) };
 }
 
-// 24小时内复访 stays out of the download: the exporter takes only yes/no there, and Grafana has no
-// spelling of All that it reads as "no filter" (a blank is refused), so the default view could not download.
-const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&remark=${remark}';
+const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&revisit=${revisit}&remark=${remark}';
 
 function satisfactionVariable() {
   // Scores as values, labels as text. All means no filter at all (the plugin drops a variable at All),
@@ -161,6 +159,7 @@ function revisitVariable() {
     .label('24小时内复访')
     .values('是 : yes,否 : no')
     .includeAll(true)
+    .allValue(ALL_BLANK)
     .current({ text: 'All', value: '$__all' });
 }
 
