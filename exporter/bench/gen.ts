@@ -4,6 +4,10 @@
  * has a valid lifecycle, but the behaviour is plain, since only the volume
  * and the shape of the work matter to the rollup and query benchmarks.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Pool } from '../src/db/pool.js';
 import { dayStartMs, localDay } from '../src/time.js';
 
 export interface GenOptions {
@@ -102,3 +106,38 @@ export function copyLine(e: GenEvent): string {
 }
 
 export const COPY_EVENTS_SQL = 'COPY events (tenant, id, type, time, day, session_id, body) FROM STDIN WITH (FORMAT csv)';
+
+/**
+ * Loads events straight into the events table with one COPY in one
+ * transaction (the partitions must exist): how a benchmark gets millions of
+ * events in place fast, and the ingest baseline.
+ */
+export async function copyEvents(pool: Pool, events: Iterable<GenEvent>): Promise<number> {
+  const client = await pool.connect();
+  let n = 0;
+  try {
+    await client.query('BEGIN');
+    const source = Readable.from(
+      (function* () {
+        let chunk = '';
+        for (const e of events) {
+          n++;
+          chunk += copyLine(e);
+          if (chunk.length > 1 << 20) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk) yield chunk;
+      })(),
+    );
+    await pipeline(source, client.query(copyFrom(COPY_EVENTS_SQL)));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+  return n;
+}

@@ -3,13 +3,10 @@
  * a plain COPY of the same rows into the same table on the same server: the
  * most this machine's Postgres can take, without validation, dedupe or HTTP.
  */
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { from as copyFrom } from 'pg-copy-streams';
 import { EventStore } from '../src/ingest/store.js';
 import { parseRfc3339 } from '../src/ingest/validate.js';
 import { localDay } from '../src/time.js';
-import { COPY_EVENTS_SQL, copyLine, type GenEvent } from './gen.js';
+import { copyEvents, type GenEvent } from './gen.js';
 import { figure, percentile, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
 
 const BATCH = 5000;
@@ -34,32 +31,12 @@ async function copyBaseline(server: BenchServer, lines: string[], tz: string): P
   const rows = lines.map((l) => toRow(l, tz));
   // Partitions exist before the clock starts: the exporter's are made once per day too.
   await new EventStore(pool).ensurePartitions(rows.map((r) => r.day));
-  const client = await pool.connect();
-  try {
-    const t0 = performance.now();
-    await client.query('BEGIN');
-    const source = Readable.from(
-      (function* () {
-        let chunk = '';
-        for (const r of rows) {
-          chunk += copyLine(r);
-          if (chunk.length > 1 << 20) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        if (chunk) yield chunk;
-      })(),
-    );
-    await pipeline(source, client.query(copyFrom(COPY_EVENTS_SQL)));
-    await client.query('COMMIT');
-    const seconds = (performance.now() - t0) / 1000;
-    const { rows: n } = await client.query<{ n: string }>('SELECT count(*) AS n FROM events');
-    if (Number(n[0].n) !== rows.length) throw new Error(`COPY stored ${n[0].n} of ${rows.length} rows`);
-    return rows.length / seconds;
-  } finally {
-    client.release();
-  }
+  const t0 = performance.now();
+  await copyEvents(pool, rows);
+  const seconds = (performance.now() - t0) / 1000;
+  const { rows: n } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM events');
+  if (Number(n[0].n) !== rows.length) throw new Error(`COPY stored ${n[0].n} of ${rows.length} rows`);
+  return rows.length / seconds;
 }
 
 async function postAll(url: string, lines: string[]): Promise<{ perSecond: number; latencies: number[] }> {

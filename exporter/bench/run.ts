@@ -13,6 +13,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDay } from './gen.js';
 import { benchIngest } from './ingest.js';
+import { benchMemory, benchScrape } from './live.js';
+import { benchQuery, benchRollup } from './reports.js';
 import { benchServer, exporterRoot, type BenchServer, type Figure } from './lib.js';
 import { addDays, localDay } from '../src/time.js';
 
@@ -42,6 +44,10 @@ const SECTIONS: Record<string, Section> = {
     }
     return benchIngest(server, lines, tz);
   },
+  scrape: (server) => benchScrape(server, scale),
+  rollup: (server) => benchRollup(server, scale, yesterday),
+  query: (server) => benchQuery(server, scale, yesterday),
+  memory: (server) => benchMemory(server, scale),
 };
 
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);
