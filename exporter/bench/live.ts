@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Gauge, Registry } from 'prom-client';
+import { validateEvent } from '../src/ingest/validate.js';
+import { LiveState } from '../src/live/state.js';
 import { figure, percentile, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
 
 const STATUSES = ['online', 'online', 'online', 'break', 'busy', 'meal', 'meeting', 'hosted', 'offline'];
@@ -38,6 +40,24 @@ function openSessions(from: number, to: number, agents: number, groups: number, 
     const slot = Math.floor(i / 4);
     const agent = ((slot % Math.floor(agents / 9)) * 9) % agents;
     out.push({ id: id(), type: 'session.answer', time: t + 5_000, sessionId: sid, groupId: `g${agent % groups}`, agentId: `a${agent}` });
+  }
+  return out;
+}
+
+/** Sessions already over (answered, two messages, ended): what the live state keeps for today's figures. */
+function closedSessions(from: number, to: number, agents: number, groups: number, now: number): object[] {
+  const out: object[] = [];
+  for (let i = from; i < to; i++) {
+    const sid = `closed-${i}`;
+    const g = i % groups;
+    const agent = `a${((i % Math.floor(agents / 9)) * 9) % agents}`;
+    const t = now - 3600_000 + (i % 3000) * 1000;
+    out.push({ id: id(), type: 'session.start', time: t, sessionId: sid, userId: `u${i}` });
+    out.push({ id: id(), type: 'session.queue', time: t + 100, sessionId: sid, groupId: `g${g}`, via: 'direct' });
+    out.push({ id: id(), type: 'session.answer', time: t + 5_000, sessionId: sid, groupId: `g${g}`, agentId: agent });
+    out.push({ id: id(), type: 'session.message', time: t + 9_000, sessionId: sid, from: 'user', text: '你好' });
+    out.push({ id: id(), type: 'session.message', time: t + 20_000, sessionId: sid, from: 'agent', agentId: agent, text: '您好' });
+    out.push({ id: id(), type: 'session.end', time: t + 60_000, sessionId: sid, by: 'user' });
   }
   return out;
 }
@@ -136,29 +156,56 @@ export async function benchScrape(server: BenchServer, scale: number): Promise<F
   }
 }
 
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function heapAfterGc(): number {
+  gc!();
+  gc!();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Memory: the live state's own heap per agent and per open session, measured
+ * in this process with forced collections (RSS of a child is too coarse for
+ * bytes per agent), and the RSS of an exporter holding the same center.
+ */
 export async function benchMemory(server: BenchServer, scale: number): Promise<Figure[]> {
-  const step = Math.round(10_000 * scale);
+  if (!gc) throw new Error('run the bench with node --expose-gc (npm run bench does)');
+  const n = Math.round(20_000 * scale);
   const groups = 50;
+  const now = Date.now();
+  const stored = (raw: object[]) =>
+    raw.map((r) => {
+      const v = validateEvent(r, 'Asia/Shanghai', now);
+      if (!v.ok) throw new Error(v.error);
+      return v.event;
+    });
+  const agents = stored(agentEvents(0, n, groups, now));
+  const sessions = stored(openSessions(0, n, n, groups, now));
+  const live = new LiveState('Asia/Shanghai', () => now);
+  const h0 = heapAfterGc();
+  live.apply(agents);
+  const h1 = heapAfterGc();
+  live.apply(sessions);
+  const h2 = heapAfterGc();
+  const perAgent = (h1 - h0) / n;
+  const perSession = (h2 - h1) / n;
+  live.apply(stored(closedSessions(0, n, n, groups, now)));
+  const perClosed = (heapAfterGc() - h2) / n;
+
   const { url: databaseUrl } = await server.database('bench_memory');
   const exporter = await spawnExporter({ DATABASE_URL: databaseUrl });
-  const pid = exporter.child.pid!;
   try {
-    const now = Date.now();
-    // The first step warms up code paths and pools; the slope between the next two is the cost.
-    await post(exporter.url, agentEvents(0, step, groups, now));
-    const r1 = await settledRss(exporter.url, pid);
-    await post(exporter.url, agentEvents(step, 3 * step, groups, now));
-    const r2 = await settledRss(exporter.url, pid);
-    const perAgent = (r2 - r1) / (2 * step);
-    await post(exporter.url, openSessions(0, step, 3 * step, groups, now));
-    const r3 = await settledRss(exporter.url, pid);
-    await post(exporter.url, openSessions(step, 3 * step, 3 * step, groups, now));
-    const r4 = await settledRss(exporter.url, pid);
-    const perSession = (r4 - r3) / (2 * step);
+    const r0 = await settledRss(exporter.url, exporter.child.pid!);
+    await post(exporter.url, agentEvents(0, n, groups, now));
+    await post(exporter.url, openSessions(0, n, n, groups, now));
+    const r1 = await settledRss(exporter.url, exporter.child.pid!);
     return [
-      figure('memory', 'RSS per agent', Math.round(perAgent), 'bytes', ['<=', 2048], `slope from ${step} to ${3 * step} agents`),
-      figure('memory', 'RSS per open session', Math.round(perSession), 'bytes', undefined, `slope from ${step} to ${3 * step} sessions`),
-      figure('memory', 'RSS with everything loaded', Math.round(r4 / 2 ** 20), 'MiB'),
+      figure('memory', 'live state per agent', Math.round(perAgent), 'bytes', ['<=', 2048], `heap after GC, ${n} agents (upsert + status)`),
+      figure('memory', 'live state per open session', Math.round(perSession), 'bytes', undefined, `heap after GC, ${n} sessions (queued or answered)`),
+      figure('memory', 'live state per ended session', Math.round(perClosed), 'bytes', undefined, 'kept 24 h for today\'s figures and late events'),
+      figure('memory', 'exporter RSS idle', Math.round(r0 / 2 ** 20), 'MiB'),
+      figure('memory', 'exporter RSS with the center', Math.round(r1 / 2 ** 20), 'MiB', undefined, `${n} agents, ${n} open sessions`),
     ];
   } finally {
     await exporter.stop();
