@@ -45,7 +45,7 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
           const body = metrics.render();
           // res.end rather than res.send: no ETag (a hash of the whole body) for a text that changes every scrape.
           res.setHeader('Content-Type', metrics.contentType);
-          res.setHeader('Content-Length', Buffer.byteLength(body));
+          res.setHeader('Content-Length', body.length);
           res.end(body);
         } catch (err) {
           next(err);
