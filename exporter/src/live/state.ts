@@ -212,11 +212,14 @@ export class TenantLive {
       if (!s || s.compact || s.dueMs !== dueMs) continue;
       let first = s.events[0].timeMs;
       for (const e of s.events) first = Math.min(first, e.timeMs);
-      const counted: (string | number)[] = s.counted.size === 0 ? NOTHING : [];
+      // Sized exactly: a pushed-to array keeps spare capacity, per session.
+      const counted: (string | number)[] = s.counted.size === 0 ? NOTHING : new Array<string | number>(2 * s.counted.size);
+      let j = 0;
       for (const [k, v] of s.counted) {
         let kept = this.keys.get(k);
         if (kept === undefined) this.keys.set(k, (kept = k));
-        counted.push(kept, v);
+        counted[j++] = kept;
+        counted[j++] = v;
       }
       this.sessions.set(sid, { compact: true, counted, firstEventMs: first, lastEventMs: s.lastEventMs, pending: null });
       this.compactedCount++;
