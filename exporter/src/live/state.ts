@@ -433,6 +433,8 @@ export class LiveState {
   private readonly reloadQueue = new Map<TenantLive, Set<string>>();
   private reloading: Promise<void> | null = null;
   private closed = false;
+  /** Ends the pause before a retry (close() must not wait for it). */
+  private wake: (() => void) | null = null;
 
   constructor(
     readonly timezone: string,
@@ -505,6 +507,7 @@ export class LiveState {
   /** Stops reloading (the pool is about to close). */
   close(): void {
     this.closed = true;
+    this.wake?.();
   }
 
   private queueReload(t: TenantLive, sid: string): void {
@@ -553,7 +556,14 @@ export class LiveState {
         this.opts.onReloadError?.(err);
         failures++;
         // The sessions stay queued (their late events wait with them); retried with a growing pause.
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** failures)).unref());
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(30_000, 250 * 2 ** failures));
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
       }
     }
   }
