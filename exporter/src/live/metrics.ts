@@ -45,6 +45,8 @@ const FAMILIES = [
   ['cs_exporter_scrape_duration_seconds', 'gauge', 'Time taken to build this exposition.'],
 ] as const satisfies readonly (readonly [string, MetricType, string])[];
 
+const STATUS_INDEX = new Map<string, number>(AGENT_STATUSES.map((s, i) => [s, i]));
+
 type FamilyName = (typeof FAMILIES)[number][0];
 const F = Object.fromEntries(FAMILIES.map(([name], i) => [name, i])) as Record<FamilyName, number>;
 
@@ -113,8 +115,8 @@ interface GroupSeries {
   queueLength: string;
   longestWait: string;
   active: string;
-  /** cs_agents prefixes by status. */
-  agents: Map<string, string>;
+  /** cs_agents prefixes, in AGENT_STATUSES order. */
+  agents: string[];
 }
 
 interface AgentSeries {
@@ -193,7 +195,7 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
         queueLength: prefix('cs_queue_length', l),
         longestWait: prefix('cs_queue_longest_wait_seconds', l),
         active: prefix('cs_conversations_active', l),
-        agents: new Map(AGENT_STATUSES.map((s) => [s, prefix('cs_agents', [...l, ['status', s]])])),
+        agents: AGENT_STATUSES.map((s) => prefix('cs_agents', [...l, ['status', s]])),
       };
       ts.groups.set(g, gs);
     }
@@ -298,16 +300,26 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
       }
 
       // Members by status per group, and the per-agent series.
-      const byGroup = new Map<string, Map<string, number>>();
+      const byGroup = new Map<string, number[]>();
+      // Statuses outside events.md's list (none today), by group.
+      let others: Map<string, Map<string, number>> | null = null;
       for (const a of t.agents.values()) {
         const { status, sinceMs } = currentStatus(a, nowMs);
+        const si = STATUS_INDEX.get(status);
         const groups = a.groups;
         for (let i = 0; i < groups.length; i++) {
           const g = groups[i];
           if (i > 0 && groups.indexOf(g) !== i) continue;
-          let counts = byGroup.get(g);
-          if (!counts) byGroup.set(g, (counts = new Map()));
-          counts.set(status, (counts.get(status) ?? 0) + 1);
+          if (si !== undefined) {
+            let counts = byGroup.get(g);
+            if (!counts) byGroup.set(g, (counts = new Array<number>(AGENT_STATUSES.length).fill(0)));
+            counts[si]++;
+          } else {
+            others ??= new Map();
+            let counts = others.get(g);
+            if (!counts) others.set(g, (counts = new Map()));
+            counts.set(status, (counts.get(status) ?? 0) + 1);
+          }
         }
         const as = agentSeries(ts, tenant, a.agentId);
         if (as.statusFor !== status) {
@@ -337,19 +349,19 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
         o(F.cs_queue_longest_wait_seconds, gs.longestWait + num(c?.longestWaitSeconds ?? 0));
         o(F.cs_conversations_active, gs.active + num(c?.inConversation ?? 0));
         const counts = byGroup.get(g);
-        for (const [status, p] of gs.agents) o(F.cs_agents, p + num(counts?.get(status) ?? 0));
-        // A status outside events.md's list (none today) still shows, after the known ones.
-        if (counts)
-          for (const [status, n] of counts)
-            if (!gs.agents.has(status))
-              o(
-                F.cs_agents,
-                prefix('cs_agents', [
-                  ['tenant', tenant],
-                  ['group', g],
-                  ['status', status],
-                ]) + num(n),
-              );
+        for (let i = 0; i < gs.agents.length; i++) o(F.cs_agents, gs.agents[i] + num(counts ? counts[i] : 0));
+        // A status outside events.md's list still shows, after the known ones.
+        const extra = others?.get(g);
+        if (extra)
+          for (const [status, n] of extra)
+            o(
+              F.cs_agents,
+              prefix('cs_agents', [
+                ['tenant', tenant],
+                ['group', g],
+                ['status', status],
+              ]) + num(n),
+            );
       }
 
       // Today's counters; each series holds its highest value of the day.
@@ -412,7 +424,7 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
     const parts: Buffer[] = [];
     for (let f = 0; f < FAMILIES.length; f++) {
       parts.push(HEADERS[f]);
-      if (out[f].length > 0) parts.push(Buffer.from(`\n${out[f].join('\n')}`));
+      if (out[f].length > 0) parts.push(NEWLINE, Buffer.from(out[f].join('\n')));
       parts.push(f + 1 < FAMILIES.length ? BLANK : NEWLINE);
     }
     return Buffer.concat(parts);
