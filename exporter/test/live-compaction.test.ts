@@ -5,7 +5,9 @@ import { liveRows, post, scrape, series, type Clock } from './helpers/live.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
 import { liveComponent } from '../src/live/component.js';
-import type { LiveState } from '../src/live/state.js';
+import { loadLiveState, loadSessions } from '../src/live/load.js';
+import { LiveState } from '../src/live/state.js';
+import { agentRows, groupRows, overviewRow } from '../src/live/views.js';
 import { createLogger } from '../src/log.js';
 import { dayStartMs, localDay } from '../src/time.js';
 
@@ -135,5 +137,48 @@ describe('Live monitoring: ended sessions compacted after the late-event toleran
         ['g2', 0, 1],
       ],
     );
+  });
+});
+
+describe('Live state rebuilt at start-up: ended sessions compacted, late events wait for the session loader', () => {
+  let db: TestDatabase;
+  let reference: { exporter: Exporter; live: LiveState };
+  const clock: Clock = { ms: T + H };
+  before(async () => {
+    db = await freshDatabase();
+    reference = await start(db.url, clock, Infinity);
+    await post(reference.exporter.url, day);
+  });
+  after(async () => {
+    await reference?.exporter.close();
+    await db?.drop();
+  });
+
+  const rows = (live: LiveState) => {
+    const t = live.find('default')!;
+    return {
+      overview: overviewRow(t, live.window.fromMs, clock.ms),
+      groups: groupRows(t, live.window.fromMs, clock.ms, []),
+      agents: agentRows(t, live.window.fromMs, clock.ms, { groups: [], agents: [] }),
+    };
+  };
+
+  it('When the state is rebuilt from Postgres and late events come before a loader is set, then figures wait for it, then match', async () => {
+    // The stored day replayed as at start-up: c1–c3 ended more than 15 minutes ago and are compacted at once.
+    const rebuilt = new LiveState(TZ, () => clock.ms);
+    await loadLiveState(db.pool, rebuilt);
+    assert.equal(rebuilt.find('default')!.compactedCount, 3);
+    const before = rows(reference.live);
+    assert.deepEqual(rows(rebuilt), before);
+
+    reference.exporter.ctx.writer.on('accepted', (events) => rebuilt.apply(events, clock.ms));
+    for (const batch of late) await post(reference.exporter.url, batch);
+    // No loader yet: the late events wait with their sessions, and the figures stay those from before them.
+    assert.deepEqual(rows(rebuilt), before);
+    assert.notDeepEqual(rows(reference.live), before);
+
+    rebuilt.setSessionLoader((tenant, ids, sinceDay) => loadSessions(db.pool, tenant, ids, sinceDay));
+    await rebuilt.settled();
+    assert.deepEqual(rows(rebuilt), rows(reference.live));
   });
 });
