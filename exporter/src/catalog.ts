@@ -39,6 +39,16 @@ export interface ReportDef {
   metrics: MetricDef[];
   /** Filters the report honours. */
   filters: ('groups' | 'agents')[];
+  /** Report-specific filters, passed in the query body's `filters` (and as export query parameters). */
+  extraFilters?: FilterDef[];
+}
+
+/** A report-specific filter: its key in `filters`, its Chinese label, its value type. */
+export interface FilterDef {
+  id: string;
+  name: string;
+  type: 'string' | 'number[]' | 'boolean' | 'number';
+  description: string;
 }
 
 const n = (id: string, name: string, definition: string, unit = 'none'): MetricDef => ({ id, name, definition, unit, type: 'number' });
@@ -291,6 +301,14 @@ export const REPORTS: ReportDef[] = [
     grain: 'list',
     dimensions: [],
     filters: ['groups', 'agents'],
+    extraFilters: [
+      { id: 'userId', name: '用户ID', type: 'string', description: 'exact user id' },
+      { id: 'satisfaction', name: '满意度', type: 'number[]', description: 'scores 1–5 (export: satisfaction=5,4)' },
+      { id: 'category', name: '类目', type: 'string', description: 'a path prefix (售后/退款) or any one level (退款)' },
+      { id: 'revisit', name: '24小时内复访', type: 'boolean', description: 'true or false (export: revisit=yes|no)' },
+      { id: 'remark', name: '备注', type: 'string', description: 'substring of the remark' },
+      { id: 'limit', name: '条数上限', type: 'number', description: 'most rows answered, default 1000 (exports have none)' },
+    ],
     metrics: [
       text('service_id', '服务记录ID', 'the session id'),
       text('state', '状态', 'summary state, or 未小记'),

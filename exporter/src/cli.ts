@@ -3,6 +3,9 @@
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { startExporter, openDatabase } from './exporter.js';
+import { simulateCommand } from './simulator/cli.js';
+import { rollupDay } from './reports/rollup.js';
+import { isDay } from './time.js';
 
 const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
 
@@ -11,10 +14,15 @@ Usage:
   cs-exporter start      what \`npm start\` runs: serve, with the simulator on unless CS_SIMULATE=0,
                          and a note of where to look
   cs-exporter migrate    apply pending database migrations and exit
+  cs-exporter simulate   run the contact-center simulator against an exporter (simulate --help)
+  cs-exporter rollup --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T]
+                         recompute the reports of those days (every tenant with events unless --tenant)
   cs-exporter help       this text
 
 Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_SIMULATE,
-CS_DATA_DIR (embedded Postgres data, default .data), CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL.`;
+CS_SIMULATE_DAYS, CS_SIMULATE_AGENTS, CS_SIMULATE_SEED, CS_DATA_DIR (embedded Postgres data, default .data),
+CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL,
+CS_ROLLUP_INTERVAL_SECONDS (today's report refresh, default 300; 0 = rollups on demand only).`;
 
 async function serve(config: Config, banner: boolean): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -29,7 +37,7 @@ async function serve(config: Config, banner: boolean): Promise<void> {
       `    metrics:  ${exporter.url}/metrics`,
       `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
       config.simulate
-        ? '    simulator: not built yet; waiting for events from your platform'
+        ? `    simulator: on (${config.simulateAgents} agents, seed ${config.simulateSeed}): backfilling ${config.simulateDays} past days and today, then live; CS_SIMULATE=0 turns it off`
         : '    simulator: off (CS_SIMULATE=0); waiting for events',
       '  Ctrl-C stops it.',
       '',
@@ -59,6 +67,35 @@ async function serve(config: Config, banner: boolean): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function backfill(args: string[]): Promise<void> {
+  const opt = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const from = opt('from');
+  const to = opt('to') ?? from;
+  if (!from || !to || !isDay(from) || !isDay(to) || to < from)
+    throw new ConfigError('rollup needs --from YYYY-MM-DD [--to YYYY-MM-DD] (to ≥ from)');
+  const config = loadConfig(process.env);
+  const log = createLogger(config.logLevel);
+  const { pool, embedded } = await openDatabase(config, log);
+  try {
+    const tenant = opt('tenant');
+    const { rows } = await pool.query<{ tenant: string; day: string }>(
+      `SELECT DISTINCT tenant, day::text AS day FROM event_days WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR tenant = $3) ORDER BY day, tenant`,
+      [from, to, tenant ?? null],
+    );
+    for (const r of rows) {
+      const done = await rollupDay(pool, r.tenant, r.day, config.timezone);
+      console.log(`${r.tenant} ${r.day}: ${done.sessions} sessions in ${(done.durationMs / 1000).toFixed(1)} s`);
+    }
+    if (rows.length === 0) console.log(`no events between ${from} and ${to}${tenant ? ` for tenant ${tenant}` : ''}`);
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'help'] = argv;
   switch (command) {
@@ -75,6 +112,10 @@ async function main(argv: string[]): Promise<void> {
       log.info('migrations are up to date');
       return;
     }
+    case 'simulate':
+      return simulateCommand(argv.slice(1));
+    case 'rollup':
+      return backfill(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':

@@ -12,6 +12,12 @@ export interface Config {
   ingestToken?: string;
   apiToken?: string;
   simulate: boolean;
+  /** Simulator: past days backfilled at start-up (CS_SIMULATE_DAYS). */
+  simulateDays: number;
+  /** Simulator: agents per tenant (CS_SIMULATE_AGENTS). */
+  simulateAgents: number;
+  /** Simulator: seed; the same seed gives the same events (CS_SIMULATE_SEED). */
+  simulateSeed: number;
   logLevel: string;
 }
 
@@ -28,6 +34,14 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number (0–65535), got "${raw}"`);
+  return n;
+}
+
+function countSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`${name} must be a whole number from 0 to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -57,6 +71,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     apiToken: empty(env.CS_API_TOKEN),
     simulate:
       env.CS_SIMULATE === undefined || env.CS_SIMULATE === '' ? simulateDefault : env.CS_SIMULATE !== '0' && env.CS_SIMULATE !== 'false',
+    simulateDays: countSetting(env, 'CS_SIMULATE_DAYS', 2, 90),
+    simulateAgents: countSetting(env, 'CS_SIMULATE_AGENTS', 40, 5000),
+    simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
   };
   // An exporter reachable from the network without tokens would let anyone

@@ -71,7 +71,11 @@ describe('POST /api/v1/query: request checks and data frames', () => {
     const r = await query({ report: 'group_daily', from: Date.parse('2026-11-01T16:30:00Z'), to: Date.parse('2026-11-03T01:00:00Z') });
     assert.equal(r.status, 200);
     assert.deepEqual([seen!.from, seen!.to], ['2026-11-02', '2026-11-03']);
-    assert.equal(seen!.metrics.length, 24, 'all 24 metrics of group_daily (8 flow + 2 rated + 10 levels + 2 invited + 2 20s) when none are named');
+    assert.equal(
+      seen!.metrics.length,
+      24,
+      'all 24 metrics of group_daily (8 flow + 2 rated + 10 levels + 2 invited + 2 20s) when none are named',
+    );
   });
 
   const BAD: [string, unknown, RegExp][] = [

@@ -1,0 +1,213 @@
+/**
+ * Stand-ins for the parts of Grafana a frontend data source talks to — the
+ * only things not real in these tests. The backend service follows the
+ * plugin.json route the way Grafana's data source proxy does; the template
+ * service follows Grafana's rules for multi-value and All.
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Observable } from 'rxjs';
+import type { DataQueryRequest, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { dateTime } from '@grafana/data';
+import { setBackendSrv, setTemplateSrv, type BackendSrvRequest, type FetchResponse, type TemplateSrv } from '@grafana/runtime';
+import { DataSource } from '../src/datasource';
+import type { CCOptions, CCQuery } from '../src/types';
+
+export const PROXY_URL = '/api/datasources/proxy/uid/cs-exporter';
+const pluginJson = JSON.parse(readFileSync(path.resolve(__dirname, '../src/plugin.json'), 'utf8'));
+
+interface Instance {
+  jsonData: CCOptions;
+  secureJsonData: { apiToken?: string };
+}
+const instances = new Map<string, Instance>();
+
+function render(template: string, inst: Instance): string {
+  return template
+    .replace(/\{\{\s*\.JsonData\.(\w+)\s*\}\}/g, (_, k) => String((inst.jsonData as any)[k] ?? ''))
+    .replace(/\{\{\s*\.SecureJsonData\.(\w+)\s*\}\}/g, (_, k) => String((inst.secureJsonData as any)[k] ?? ''));
+}
+
+/** Grafana's proxy: `<ds url>/<route path>/rest` → route url + rest, with the route's headers. */
+function proxy(options: BackendSrvRequest): Promise<FetchResponse> {
+  const inst = [...instances.entries()].find(([prefix]) => options.url.startsWith(prefix + '/'));
+  if (!inst) return Promise.reject({ status: 404, statusText: 'Not Found', data: { message: `no data source at ${options.url}` } });
+  const [prefix, instance] = inst;
+  const rest = options.url.slice(prefix.length + 1);
+  const route = (pluginJson.routes ?? []).find((r: { path: string }) => rest === r.path || rest.startsWith(r.path + '/'));
+  if (!route) return Promise.reject({ status: 404, statusText: 'Not Found', data: { message: 'no plugin route matches' } });
+  const target = new URL(render(route.url, instance) + rest.slice(route.path.length));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const h of route.headers ?? []) headers[h.name.toLowerCase()] = render(h.content, instance);
+  const body = options.data === undefined ? undefined : JSON.stringify(options.data);
+  if (body) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = http.request(target, { method: options.method ?? 'GET', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let data: unknown = text;
+        try {
+          data = JSON.parse(text);
+        } catch {}
+        const status = res.statusCode ?? 0;
+        const out = { data, status, statusText: res.statusMessage ?? '', ok: status < 300, url: options.url, config: options } as any;
+        if (status >= 200 && status < 300) resolve(out);
+        else reject(out);
+      });
+    });
+    // What Grafana's proxy answers when the upstream cannot be reached.
+    req.on('error', () => reject({ status: 502, statusText: 'Bad Gateway', data: { message: 'Bad Gateway' }, config: options }));
+    req.end(body);
+  });
+}
+
+export function installBackendSrv(): void {
+  setBackendSrv({
+    fetch: <T>(options: BackendSrvRequest) =>
+      new Observable<FetchResponse<T>>((sub) => {
+        proxy(options).then(
+          (r) => {
+            sub.next(r as FetchResponse<T>);
+            sub.complete();
+          },
+          (e) => sub.error(e),
+        );
+      }),
+  } as any);
+}
+
+export interface Variable {
+  name: string;
+  /** Selected values; ['$__all'] for All. */
+  current: string[];
+  options: string[];
+  multi?: boolean;
+}
+
+/** Grafana's TemplateSrv rules that matter here: $v, ${v}, ${v:fmt}, [[v]]; All = every option; format functions get arrays. */
+export class FakeTemplateSrv implements Partial<TemplateSrv> {
+  constructor(public variables: Variable[] = []) {}
+
+  getVariables(): any[] {
+    return this.variables.map((v) => ({
+      name: v.name,
+      type: 'query',
+      multi: !!v.multi,
+      current: { value: v.multi ? v.current : v.current[0], text: v.current },
+      options: v.options.map((o) => ({ value: o, text: o })),
+    }));
+  }
+
+  containsTemplate(target?: string): boolean {
+    return !!target && /\$\w+|\$\{\w+|\[\[\w+/.test(target);
+  }
+
+  updateTimeRange(): void {}
+
+  replace(target?: string, scopedVars?: ScopedVars, format?: string | Function): string {
+    if (!target) return target ?? '';
+    return target.replace(/\$(\w+)|\$\{(\w+)(?::([^}]+))?\}|\[\[(\w+)\]\]/g, (match, a, b, fmt, c) => {
+      const name = a ?? b ?? c;
+      const scoped = scopedVars?.[name];
+      let value: string | string[];
+      if (scoped) value = scoped.value;
+      else {
+        const v = this.variables.find((x) => x.name === name);
+        if (!v) return match;
+        value = v.current.includes('$__all') ? v.options : v.multi ? v.current : v.current[0];
+      }
+      const f = fmt ?? format;
+      if (typeof f === 'function') return f(value, {}, (x: unknown) => String(x));
+      if (!Array.isArray(value)) return value;
+      if (f === 'csv') return value.join(',');
+      if (f === 'pipe') return value.join('|');
+      if (f === 'json') return JSON.stringify(value);
+      return value.length > 1 ? `{${value.join(',')}}` : (value[0] ?? '');
+    });
+  }
+}
+
+export function installTemplateSrv(t: FakeTemplateSrv = new FakeTemplateSrv()): FakeTemplateSrv {
+  setTemplateSrv(t as unknown as TemplateSrv);
+  return t;
+}
+
+export const exporterUrl = () => {
+  const u = process.env.CC_EXPORTER_URL;
+  if (!u) throw new Error('CC_EXPORTER_URL not set: the jest globalSetup starts the exporter');
+  return u;
+};
+export const apiToken = () => process.env.CC_API_TOKEN ?? '';
+
+let n = 0;
+/** A data source instance as Grafana builds it: url = the proxy path; jsonData/secureJsonData feed the route. */
+export function makeSettings(opts: { url?: string; token?: string; timezone?: string } = {}): DataSourceInstanceSettings<CCOptions> {
+  const uid = `cs-exporter-${++n}`;
+  const dsUrl = `/api/datasources/proxy/uid/${uid}`;
+  const jsonData: CCOptions = { url: opts.url ?? exporterUrl(), ...(opts.timezone ? { timezone: opts.timezone } : {}) };
+  instances.set(dsUrl, { jsonData, secureJsonData: { apiToken: opts.token ?? apiToken() } });
+  return {
+    id: n,
+    uid,
+    type: 'csdataops-contactcenter-datasource',
+    name: 'cs-exporter',
+    url: dsUrl,
+    access: 'proxy',
+    jsonData,
+    meta: { id: 'csdataops-contactcenter-datasource' },
+    readOnly: false,
+  } as unknown as DataSourceInstanceSettings<CCOptions>;
+}
+
+export function makeDataSource(
+  opts: { url?: string; token?: string; timezone?: string } = {},
+  templateSrv: FakeTemplateSrv = new FakeTemplateSrv(),
+): DataSource {
+  return new DataSource(makeSettings(opts), templateSrv as unknown as TemplateSrv);
+}
+
+/** A dashboard request over [from, to] (ISO instants). */
+export function request(targets: CCQuery[], from: string, to: string, scopedVars: ScopedVars = {}): DataQueryRequest<CCQuery> {
+  const range = { from: dateTime(from), to: dateTime(to), raw: { from, to } };
+  return {
+    requestId: 'test',
+    interval: '1h',
+    intervalMs: 3_600_000,
+    range,
+    scopedVars,
+    targets,
+    timezone: 'browser',
+    app: 'dashboard',
+    startTime: Date.now(),
+  } as DataQueryRequest<CCQuery>;
+}
+
+export { freePort } from './exporter';
+/** A URL where nothing listens (a port just freed). */
+export async function freePortUrl(): Promise<string> {
+  const { freePort } = await import('./exporter');
+  return `http://127.0.0.1:${await freePort()}`;
+}
+
+/** POST JSON straight to the exporter (not through Grafana), e.g. to ingest events; jsdom has no fetch. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let data: unknown = text;
+        try {
+          data = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, data });
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

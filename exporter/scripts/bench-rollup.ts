@@ -1,0 +1,71 @@
+// Rollup timing on a synthetic day: `npx tsx scripts/bench-rollup.ts [sessions]`.
+// Uses DATABASE_URL when set (the database is written into!), else an embedded
+// Postgres in a temporary directory. Not part of the tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { createPool } from '../src/db/pool.js';
+import { migrate } from '../src/db/migrate.js';
+import { EventStore } from '../src/ingest/store.js';
+import { validateEvent, type StoredEvent } from '../src/ingest/validate.js';
+import { createLogger } from '../src/log.js';
+import { rollupDay } from '../src/reports/rollup.js';
+import { dayStartMs } from '../src/time.js';
+
+const N = Number(process.argv[2] ?? 50_000);
+const TZ = 'Asia/Shanghai';
+const DAY = '2026-11-10';
+let url = process.env.DATABASE_URL;
+let stop = async () => {};
+if (!url) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cs-bench-pg-'));
+  const pg = await startEmbeddedPostgres(dir, 55_000 + Math.floor(Math.random() * 5000), createLogger('warn'));
+  url = pg.url;
+  stop = async () => {
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+const pool = createPool(url, 4);
+await migrate(pool);
+const store = new EventStore(pool);
+const start = dayStartMs(DAY, TZ);
+let id = 0;
+let batch: StoredEvent[] = [];
+const push = async (e: Record<string, unknown>) => {
+  const v = validateEvent({ id: `b${++id}`, ...e }, TZ, Date.parse('2030-01-01'));
+  if (!v.ok) throw new Error(v.error);
+  batch.push(v.event);
+  if (batch.length >= 20_000) {
+    await store.insert(batch);
+    batch = [];
+  }
+};
+const t0 = Date.now();
+for (let i = 0; i < N; i++) {
+  const s = `s${i}`;
+  const t = start + Math.floor((i / N) * 86_000_000);
+  const g = `g${i % 8}`;
+  const a = `a${i % 200}`;
+  await push({ type: 'session.start', time: t, sessionId: s, userId: `u${i % (N / 2)}` });
+  await push({ type: 'session.queue', time: t + 1000, sessionId: s, groupId: g, via: 'direct' });
+  if (i % 10 === 0) {
+    await push({ type: 'session.abandon', time: t + 30_000, sessionId: s, groupId: g });
+    continue;
+  }
+  await push({ type: 'session.answer', time: t + 15_000, sessionId: s, groupId: g, agentId: a });
+  await push({ type: 'session.message', time: t + 20_000, sessionId: s, from: 'user', text: '你好' });
+  await push({ type: 'session.message', time: t + 30_000, sessionId: s, from: 'agent', agentId: a, text: '您好' });
+  await push({ type: 'session.message', time: t + 60_000, sessionId: s, from: 'user', text: '问题' });
+  await push({ type: 'session.message', time: t + 80_000, sessionId: s, from: 'agent', agentId: a, text: '答复' });
+  if (i % 2 === 0) await push({ type: 'session.rate', time: t + 200_000, sessionId: s, score: 1 + (i % 5) });
+  await push({ type: 'session.end', time: t + 200_000, sessionId: s, by: 'user' });
+}
+if (batch.length) await store.insert(batch);
+console.log(`stored ${id} events for ${N} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+await pool.query('ANALYZE events');
+const r = await rollupDay(pool, 'default', DAY, TZ, Date.parse('2030-01-01'));
+console.log(`rollup of ${r.sessions} sessions (${id} events) in ${(r.durationMs / 1000).toFixed(1)} s`, r.phases);
+await pool.end();
+await stop();

@@ -1,0 +1,124 @@
+/**
+ * When a day must be (re)computed, and one rollup per tenant-day at a time
+ * within this process (the advisory lock in rollupDay covers other processes).
+ */
+import type { Logger } from 'pino';
+import type { Pool } from '../db/pool.js';
+import { addDays, dayStartMs, localDay } from '../time.js';
+import { rollupDay, type RollupResult } from './rollup.js';
+
+/** Rollups at once in this process: each holds two connections (writer and reader) of the pool. */
+const MAX_CONCURRENT = 2;
+/** Days rolled up inline before a query answers; a longer backlog is answered provisional. */
+const MAX_INLINE_DAYS = 31;
+
+export interface DayState {
+  day: string;
+  rolledAt: number | null;
+  /** Latest arrival for the day itself. */
+  lastReceivedAt: number;
+  /** Latest arrival for the day or the two after it. */
+  windowReceivedAt: number;
+}
+
+export class RollupService {
+  private readonly running = new Map<string, Promise<RollupResult>>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly tz: string,
+    private readonly log: Logger,
+    /** Today's rollup is reused on queries while younger than this. */
+    private readonly refreshMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Recomputes a day; concurrent calls for the same day share one run. */
+  rollup(tenant: string, day: string): Promise<RollupResult> {
+    const key = `${tenant}\u0000${day}`;
+    let p = this.running.get(key);
+    if (!p) {
+      p = this.limited(() => rollupDay(this.pool, tenant, day, this.tz, this.now())).finally(() => this.running.delete(key));
+      this.running.set(key, p);
+      p.then(
+        (r) => this.log.debug({ ...r }, 'rollup done'),
+        (err) => this.log.error({ err, tenant, day }, 'rollup failed'),
+      );
+    }
+    return p;
+  }
+
+  private async limited<T>(run: () => Promise<T>): Promise<T> {
+    // A finishing rollup hands its slot straight to the next waiting one.
+    if (this.active >= MAX_CONCURRENT) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await run();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  /**
+   * Whether a day's rollup must be redone now. Past days: never rolled, rolled
+   * while still "today", an event received after the rollup, or not yet
+   * recomputed once the day after has ended (T+2: late ratings, sessions
+   * crossing midnight, 24-hour revisits). Today: when older than the refresh.
+   */
+  needsRollup(s: DayState, nowMs = this.now()): boolean {
+    const today = localDay(nowMs, this.tz);
+    if (s.day > today) return false;
+    if (s.rolledAt === null) return true;
+    if (s.day === today) return s.lastReceivedAt > s.rolledAt && nowMs - s.rolledAt >= this.refreshMs;
+    if (s.lastReceivedAt > s.rolledAt) return true;
+    // Arrivals for the next days count too; while those days include today (its
+    // stream, for yesterday and the day before) they are picked up at today's pace.
+    if (s.windowReceivedAt > s.rolledAt && (s.day < addDays(today, -2) || nowMs - s.rolledAt >= this.refreshMs)) return true;
+    const next = dayStartMs(addDays(s.day, 1), this.tz);
+    const settle = dayStartMs(addDays(s.day, 2), this.tz);
+    if (s.rolledAt < next) return true;
+    return nowMs >= settle && s.rolledAt < settle;
+  }
+
+  async dayStates(tenant: string | null, from: string, to: string): Promise<(DayState & { tenant: string })[]> {
+    const { rows } = await this.pool.query<{
+      tenant: string;
+      day: string;
+      rolled_at: Date | null;
+      last_received_at: Date;
+      window_received_at: Date;
+    }>(
+      // A day's figures also depend on the next two days' events (sessions crossing
+      // midnight, late ratings, 24-hour revisits), so their arrivals count as its own.
+      `SELECT d.tenant, d.day, r.rolled_at, d.last_received_at,
+         max(d.last_received_at) OVER (PARTITION BY d.tenant ORDER BY d.day RANGE BETWEEN CURRENT ROW AND interval '2 days' FOLLOWING) AS window_received_at
+       FROM event_days d
+       LEFT JOIN report_rollups r ON r.tenant = d.tenant AND r.day = d.day
+       WHERE ($1::text IS NULL OR d.tenant = $1) AND d.day BETWEEN $2::date AND $3::date + 2 ORDER BY d.day, d.tenant`,
+      [tenant, from, to],
+    );
+    return rows
+      .filter((r) => r.day <= to)
+      .map((r) => ({
+        tenant: r.tenant,
+        day: r.day,
+        rolledAt: r.rolled_at?.getTime() ?? null,
+        lastReceivedAt: r.last_received_at.getTime(),
+        windowReceivedAt: r.window_received_at.getTime(),
+      }));
+  }
+
+  /** Brings the days of a query's range up to date; true when the answer is provisional. */
+  async ensureRange(tenant: string, from: string, to: string): Promise<boolean> {
+    const nowMs = this.now();
+    const today = localDay(nowMs, this.tz);
+    const due = (await this.dayStates(tenant, from, to)).filter((s) => this.needsRollup(s, nowMs));
+    const inline = due.slice(0, MAX_INLINE_DAYS);
+    for (const s of inline) await this.rollup(tenant, s.day);
+    return to >= today || due.length > inline.length;
+  }
+}
