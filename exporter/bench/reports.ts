@@ -24,6 +24,15 @@ async function loadDays(pool: import('../src/db/pool.js').Pool, days: string[], 
       [day, events.length],
     );
   }
+  // What ingest keeps beside the events: the master data reports take names from.
+  await pool.query(`INSERT INTO master_agents (tenant, agent_id, name, work_no, member_of, time, seq)
+    SELECT DISTINCT ON (tenant, body->>'agentId') tenant, body->>'agentId', body->>'name', body->>'workNo', coalesce(body->'groups', '[]'::jsonb), time, seq
+    FROM events WHERE type = 'agent.upsert' ORDER BY tenant, body->>'agentId', time DESC, seq DESC
+    ON CONFLICT (tenant, agent_id) DO NOTHING`);
+  await pool.query(`INSERT INTO master_groups (tenant, group_id, name, time, seq)
+    SELECT DISTINCT ON (tenant, body->>'groupId') tenant, body->>'groupId', body->>'name', time, seq
+    FROM events WHERE type = 'group.upsert' ORDER BY tenant, body->>'groupId', time DESC, seq DESC
+    ON CONFLICT (tenant, group_id) DO NOTHING`);
   await pool.query('ANALYZE events');
   return total;
 }

@@ -22,14 +22,11 @@ export interface BuildOptions {
   limit: number | null;
 }
 
-// Names are master data: the latest upsert wins, whatever day it came on.
+// Names are master data: the latest upsert wins, whatever day it came on (004_master_data.sql).
 const AGENTS_CTE = `agents AS (
-  SELECT DISTINCT ON (body->>'agentId') body->>'agentId' AS agent_id, body->>'name' AS name, body->>'workNo' AS work_no,
-         coalesce(body->'groups', '[]'::jsonb) AS member_of
-  FROM events WHERE tenant = $1 AND type = 'agent.upsert' ORDER BY body->>'agentId', time DESC, seq DESC)`;
+  SELECT agent_id, name, work_no, member_of FROM master_agents WHERE tenant = $1)`;
 const GROUPS_CTE = `groups_ AS (
-  SELECT DISTINCT ON (body->>'groupId') body->>'groupId' AS group_id, body->>'name' AS name
-  FROM events WHERE tenant = $1 AND type = 'group.upsert' ORDER BY body->>'groupId', time DESC, seq DESC)`;
+  SELECT group_id, name FROM master_groups WHERE tenant = $1)`;
 
 const ratio = (a: number, b: number): number | null => (b ? a / b : null);
 const ms = (v: Date | null | undefined): number | null => (v ? v.getTime() : null);
