@@ -26,6 +26,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Answers are computed per request and some are megabytes: hashing them for an ETag is waste.
+  app.set('etag', false);
 
   app.get('/api/v1/health', async (_req, res) => {
     try {

@@ -113,22 +113,31 @@ function agentDaily(q: ReportQuery, o: BuildOptions): ReportSql {
     // An agent belongs to a group by its master data, or by having served in it that day.
     filter += ` AND (r.groups && $${params.length}::text[] OR coalesce(a.member_of, '[]'::jsonb) ?| $${params.length}::text[])`;
   }
+  // Named columns, times as epoch ms: an all-agents month is tens of thousands of
+  // rows, and parsing timestamps and arrays the answer does not need dominates it.
   const sql = `WITH ${AGENTS_CTE}
-    SELECT r.*, coalesce(a.name, r.agent_id) AS agent_name, a.work_no FROM report_agent_daily r LEFT JOIN agents a USING (agent_id)
+    SELECT r.day, r.agent_id, coalesce(a.name, r.agent_id) AS agent_name, a.work_no,
+      extract(epoch FROM r.first_online_at)::float8 * 1000 AS first_online_ms, extract(epoch FROM r.last_offline_at)::float8 * 1000 AS last_offline_ms,
+      r.work_seconds, r.engaged_seconds, r.status_seconds, r.answered, r.transfer_out, r.parts_ended, r.talk_seconds,
+      r.rated, r.very_satisfied, r.satisfied, r.neutral, r.dissatisfied, r.very_dissatisfied,
+      r.first_response_count, r.first_response_seconds, r.responded_30s, r.no_revisit, r.invited, r.reply_count, r.reply_seconds
+    FROM report_agent_daily r LEFT JOIN agents a USING (agent_id)
     WHERE r.tenant = $1 AND r.day BETWEEN $2 AND $3${filter} ORDER BY r.day, r.agent_id`;
+  const settledDays = new Map<string, boolean>();
   return {
     sql,
     params,
     map: (r) => {
       const workHours = r.work_seconds / 3600;
-      const settled = o.nowMs >= dayStartMs(addDays(r.day, 2), o.tz);
+      let settled = settledDays.get(r.day);
+      if (settled === undefined) settledDays.set(r.day, (settled = o.nowMs >= dayStartMs(addDays(r.day, 2), o.tz)));
       const row: Row = {
         date: r.day,
         agent_id: r.agent_id,
         agent_name: r.agent_name,
         work_no: r.work_no ?? null,
-        first_online_at: ms(r.first_online_at),
-        last_offline_at: ms(r.last_offline_at),
+        first_online_at: r.first_online_ms === null ? null : Math.round(r.first_online_ms),
+        last_offline_at: r.last_offline_ms === null ? null : Math.round(r.last_offline_ms),
         work_hours: workHours,
         answered: r.answered,
         transfer_out: r.transfer_out,
