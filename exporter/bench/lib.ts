@@ -90,7 +90,9 @@ export async function benchServer(): Promise<BenchServer> {
 /** Runs the exporter as its own process (as in production) and waits until it is healthy. */
 export async function spawnExporter(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve'], {
+  // The built exporter, as in production; the bench's smoke test runs the source (no build step).
+  const entry = process.env.BENCH_FROM_SOURCE ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
+  const child = spawn(process.execPath, [...entry, 'serve'], {
     cwd: exporterRoot,
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', CS_SIMULATE: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
