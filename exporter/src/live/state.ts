@@ -93,6 +93,8 @@ export class TenantLive {
   /** One instance of each counter key, shared by the compacted sessions. */
   private readonly keys = new Map<string, string>();
   compactedCount = 0;
+  /** Sessions whose events changed and are not derived yet (see flush). */
+  private readonly dirty = new Map<string, SessionRecord>();
   /** Sessions with a queued leg or an open part. */
   private readonly open = new Set<string>();
   /** Today's counters (see derive.ts `contributions`). */
@@ -180,7 +182,15 @@ export class TenantLive {
     while (i > 0 && compareEvents(s.events[i - 1], se) > 0) i--;
     s.events.splice(i, 0, se);
     s.lastEventMs = Math.max(s.lastEventMs, e.timeMs);
-    this.rederive(sid, s);
+    // Derived once per batch (flush), not once per event: a backfilled session
+    // brings its dozen events in one batch, and deriving is linear in them.
+    this.dirty.set(sid, s);
+  }
+
+  /** Derives the sessions the events applied since the last flush touched. */
+  flush(): void {
+    for (const [sid, s] of this.dirty) this.rederive(sid, s);
+    this.dirty.clear();
   }
 
   private rederive(sid: string, s: SessionRecord): void {
@@ -483,11 +493,14 @@ export class LiveState {
   apply(events: StoredEvent[], receivedAtMs?: number): void {
     this.tick();
     const lag = new Map<string, number>();
+    const touched = new Set<TenantLive>();
     for (const e of events) {
       const t = this.tenant(e.tenant);
       t.apply(e, ++this.seq);
+      touched.add(t);
       if (receivedAtMs !== undefined) lag.set(e.tenant, Math.max(lag.get(e.tenant) ?? 0, (receivedAtMs - e.timeMs) / 1000));
     }
+    for (const t of touched) t.flush();
     for (const [tenant, secs] of lag) this.tenant(tenant).lastLagSeconds = Math.max(0, secs);
     // Within the same day as the tick above, so a compacted session never spans a window change.
     const nowMs = Math.min(this.now(), this.window.toMs - 1);
