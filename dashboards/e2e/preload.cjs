@@ -30,6 +30,7 @@ const repo = path.join(__dirname, '..', '..');
 const map = {
   '@grafana/runtime': path.join(__dirname, 'grafana-runtime-shim.cjs'),
   '@cs-data-ops/exporter/catalog': path.join(repo, 'exporter', 'src', 'catalog.ts'),
+  '@cs-data-ops/exporter/time': path.join(repo, 'exporter', 'src', 'time.ts'),
 };
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
