@@ -19,7 +19,8 @@ Usage:
                          recompute the reports of those days (every tenant with events unless --tenant)
   cs-exporter help       this text
 
-Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_SIMULATE,
+Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_TENANT_INGEST_TOKENS,
+CS_TENANT_API_TOKENS, CS_SIMULATE,
 CS_SIMULATE_DAYS, CS_SIMULATE_AGENTS, CS_SIMULATE_SEED, CS_DATA_DIR (embedded Postgres data, default .data),
 CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL,
 CS_ROLLUP_INTERVAL_SECONDS (today's report refresh, default 300; 0 = rollups on demand only).`;
