@@ -35,7 +35,10 @@ async function serve(config: Config, banner: boolean): Promise<void> {
       `  cs-exporter is up at ${exporter.url}`,
       `    health:   ${exporter.url}/api/v1/health`,
       `    ingest:   POST ${exporter.url}/api/v1/events  (application/json or application/x-ndjson)`,
-      `    metrics:  ${exporter.url}/metrics`,
+      `    metrics:  ${exporter.url}/metrics  (Prometheus config: provisioning/prometheus/prometheus.yml)`,
+      `    reports:  ${exporter.url}/api/v1/reports  (catalog; POST ${exporter.url}/api/v1/query for figures)`,
+      `    live:     curl -s ${exporter.url}/api/v1/query -H 'Content-Type: application/json' -d '{"report":"live_overview"}'`,
+      '    Grafana:  build datasource-plugin/ and load dashboards/generated/ (README, "docker compose")',
       `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
       config.simulate
         ? `    simulator: on (${config.simulateAgents} agents, seed ${config.simulateSeed}): backfilling ${config.simulateDays} past days and today, then live; CS_SIMULATE=0 turns it off`
