@@ -12,3 +12,12 @@ if (typeof window !== 'undefined' && !window.IntersectionObserver) {
     }
   };
 }
+
+// jsdom has no canvas (the scaffold's getContext returns nothing); Grafana's Combobox sizes its menu from
+// measureText, so give it a 2d context that measures roughly 7 px a character.
+HTMLCanvasElement.prototype.getContext = function () {
+  return {
+    font: '',
+    measureText: (text) => ({ width: String(text).length * 7, actualBoundingBoxAscent: 10, actualBoundingBoxDescent: 3 }),
+  };
+};

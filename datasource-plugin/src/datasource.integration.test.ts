@@ -9,11 +9,13 @@
  *   售后 (g2): s3 queued 12:00:00, answered by 李四 (a2) at 12:00:30, rated 4, ended 12:05:00.
  *   a1 writes a summary for s1 (category 售后/退款) and creates ticket t1 of type 退款.
  */
-import { FieldType, type DataFrame } from '@grafana/data';
+import { FieldType, type DataFrame, type DataQueryRequest } from '@grafana/data';
+import { firstValueFrom } from 'rxjs';
 import { FakeTemplateSrv, apiToken, exporterUrl, installBackendSrv, makeDataSource, postJson, request } from '../test/testkit';
 import { findReport, REPORTS } from './catalog';
 import { addDays, localDay, localTimeMs } from './time';
-import type { CCQuery, ReportQuery } from './types';
+import type { CCQuery, CCVariableTarget, ReportQuery } from './types';
+import { CCVariableSupport } from './variables';
 
 const TZ = 'Asia/Shanghai';
 const TENANT = `plugin-it-${Date.now()}`;
@@ -218,5 +220,29 @@ describe('variable queries', () => {
     );
     expect((await find('categories')).map((c) => c.value)).toContain('退款');
     expect(await find('ticket_types')).toEqual([{ text: '退款', value: '退款' }]);
+  });
+
+  it("Grafana's variable runner gets them through the custom variable support, older string queries included", async () => {
+    const support = new CCVariableSupport(ds(), () => null);
+    expect(support.getType()).toBe('custom');
+    // A repeated row or a dashboard sets ${tenant}; a query without a tenant follows it.
+    const run = async (target: unknown) =>
+      (
+        await firstValueFrom(
+          support.query({
+            targets: [target],
+            scopedVars: { tenant: { text: TENANT, value: TENANT } },
+          } as unknown as DataQueryRequest<CCVariableTarget>),
+        )
+      ).data;
+    expect(await run({ refId: 'A', kind: 'groups' })).toEqual(
+      expect.arrayContaining([
+        { text: '售前', value: 'g1' },
+        { text: '售后', value: 'g2' },
+      ]),
+    );
+    expect(await run('ticket_types')).toEqual([{ text: '退款', value: '退款' }]);
+    // A new variable's empty query lists the groups.
+    expect(await run('')).toHaveLength(2);
   });
 });

@@ -4,7 +4,15 @@
  * what the exporter receives after template variables are applied.
  */
 import { FieldType, createDataFrame } from '@grafana/data';
-import { FakeTemplateSrv, freePortUrl, installBackendSrv, makeDataSource, request } from '../test/testkit';
+import {
+  FakeTemplateSrv,
+  freePortUrl,
+  installBackendSrv,
+  makeDataSource,
+  makeScopedDataSource,
+  request,
+  scopedTenant,
+} from '../test/testkit';
 import { toTimeSeries, type DataSource } from './datasource';
 import { REPORTS, findReport } from './catalog';
 import type { CCQuery, ReportQuery, SessionsQuery } from './types';
@@ -127,6 +135,51 @@ describe('query errors are shown on the panel, per query', () => {
   it('skips queries that are not complete instead of failing', async () => {
     const res = await makeDataSource().query(request([{ refId: 'S', queryType: 'session', sessionId: ' ', part: 'legs' }], FROM, TO));
     expect(res).toEqual({ data: [] });
+  });
+});
+
+describe("a tenant's own API token (CS_TENANT_API_TOKENS)", () => {
+  it("passes Save & test: the catalog is no tenant's data", async () => {
+    expect((await makeScopedDataSource().testDatasource()).status).toBe('success');
+  });
+
+  it('reads its own tenant', async () => {
+    const res = await makeScopedDataSource().query(request([report({ tenant: scopedTenant() })], FROM, TO));
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toHaveLength(1);
+  });
+
+  it('shows a query for another tenant as a query error naming both tenants (403), and keeps the other queries', async () => {
+    const res = await makeScopedDataSource().query(
+      request([report({ tenant: 'default' }), report({ refId: 'B', tenant: scopedTenant() })], FROM, TO),
+    );
+    expect(res.errors).toEqual([
+      {
+        refId: 'A',
+        status: 403,
+        message:
+          'This data source\'s API token is for tenant "acme" only, and 人工技能组日统计 (group_daily) asks for tenant "default" (403): ' +
+          'set the query\'s tenant (or the dashboard\'s tenant variable) to "acme", or use a data source whose token opens "default".',
+      },
+    ]);
+    expect(res.data).toHaveLength(1);
+    expect(res.data[0].refId).toBe('B');
+  });
+
+  it('the tenant of the dashboard variable is the one named', async () => {
+    const vars = new FakeTemplateSrv([{ name: 'tenant', current: ['other'], options: ['acme', 'other'] }]);
+    const res = await makeScopedDataSource(vars).query(
+      request([{ refId: 'S', queryType: 'session', sessionId: 's1', part: 'summary' }], FROM, TO),
+    );
+    expect(res.errors![0].message).toMatch(
+      /^This data source's API token is for tenant "acme" only, and 会话 s1 asks for tenant "other" \(403\)/,
+    );
+  });
+
+  it('a variable query for another tenant fails with the same explanation', async () => {
+    await expect(makeScopedDataSource().metricFindQuery({ kind: 'groups', tenant: 'default' })).rejects.toThrow(
+      /^This data source's API token is for tenant "acme" only, and 技能组列表 \(live_groups\) asks for tenant "default" \(403\)/,
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import { getBackendSrv, getTemplateSrv, type TemplateSrv } from '@grafana/runtim
 import { lastValueFrom } from 'rxjs';
 
 import { REPORTS, canBeTimeSeries, findReport, type ReportDef } from './catalog';
-import { filterQuery, migrateQuery } from './migrate';
+import { filterQuery, migrateQuery, migrateVariableQuery } from './migrate';
 import { addDays, localDay, localTimeMs, rangeDays } from './time';
 import {
   DEFAULT_QUERY,
@@ -263,6 +263,13 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
         `Cannot reach the exporter${where} (${status ? `HTTP ${status} from Grafana's proxy` : 'no answer'}): is it running, and is the URL in the data source settings right?`,
         status,
       );
+    // A tenant's own token (CS_TENANT_API_TOKENS) is valid but reads that tenant only.
+    const scoped = status === 403 ? /this token is for tenant "([^"]*)" only; the request asks for tenant "([^"]*)"/.exec(detail) : null;
+    if (scoped)
+      return new ExporterError(
+        `This data source's API token is for tenant "${scoped[1]}" only, and ${what} asks for tenant "${scoped[2]}" (403): set the query's tenant (or the dashboard's tenant variable) to "${scoped[1]}", or use a data source whose token opens "${scoped[2]}".`,
+        status,
+      );
     if (status === 401 || status === 403)
       return new ExporterError(
         `The exporter refused the API token (${status}): set the API token in the data source settings to the exporter's CS_API_TOKEN. ${detail}`.trim(),
@@ -446,7 +453,7 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
   // ---- variables ----
 
   async metricFindQuery(query: CCVariableQuery | string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
-    const q: CCVariableQuery = typeof query === 'string' ? { kind: (query.trim() || 'groups') as CCVariableQuery['kind'] } : query;
+    const q = migrateVariableQuery(query);
     const tenant = this.tenant(q.tenant, options?.scopedVars);
     const today = localDay(Date.now(), this.timezone);
     const last30 = { from: addDays(today, -29), to: today };

@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { render, screen } from '@testing-library/react';
-import { DataSourceApi, DataSourcePlugin } from '@grafana/data';
+import { CustomVariableSupport, DataSourceApi, DataSourcePlugin } from '@grafana/data';
 import { installBackendSrv, installTemplateSrv, makeSettings } from '../test/testkit';
 
 const dist = path.resolve(__dirname, '../dist');
@@ -60,13 +60,18 @@ describe('dist/module.js', () => {
     expect(deps).not.toContain('@cs-data-ops/exporter/catalog');
   });
 
-  it('exposes a DataSourcePlugin with its config, query and variable editors', () => {
+  it('exposes a DataSourcePlugin with its config and query editors, and a variable editor on its data source', () => {
     const { exports } = loadLikeGrafana();
     const plugin = exports.plugin;
     expect(plugin).toBeInstanceOf(DataSourcePlugin);
     expect(typeof plugin.components.ConfigEditor).toBe('function');
     expect(typeof plugin.components.QueryEditor).toBe('function');
-    expect(typeof plugin.components.VariableQueryEditor).toBe('function');
+    // Grafana 12 takes the variable editor from the data source's CustomVariableSupport, not setVariableQueryEditor.
+    expect(plugin.components.VariableQueryEditor).toBeUndefined();
+    const variables = new plugin.DataSourceClass(makeSettings()).variables;
+    expect(variables).toBeInstanceOf(CustomVariableSupport);
+    expect(variables.getType()).toBe('custom');
+    expect(typeof variables.editor).toBe('function');
   });
 
   it('its data source class works against the exporter, through the route', async () => {
@@ -83,7 +88,7 @@ describe('dist/module.js', () => {
     const ds = new exports.plugin.DataSourceClass(makeSettings());
     const QueryEditor = exports.plugin.components.QueryEditor;
     render(<QueryEditor query={{ refId: 'A', report: 'agent_daily' }} onChange={() => {}} onRunQuery={() => {}} datasource={ds} />);
-    expect(screen.getByText('人工客服日统计')).toBeInTheDocument();
+    expect(screen.getByDisplayValue('人工客服日统计')).toBeInTheDocument();
     expect(screen.getByText('时间序列')).toBeInTheDocument();
   });
 });

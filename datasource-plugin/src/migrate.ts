@@ -1,4 +1,4 @@
-import { DEFAULT_QUERY, type CCQuery, type LiveReport, type SessionPart } from './types';
+import { DEFAULT_QUERY, type CCQuery, type CCVariableQuery, type LiveReport, type SessionPart } from './types';
 
 const LIVE: LiveReport[] = ['live_overview', 'live_groups', 'live_agents'];
 const PARTS: SessionPart[] = ['summary', 'legs', 'parts', 'transcript'];
@@ -102,4 +102,16 @@ export function filterQuery(q: CCQuery): boolean {
   if (q.queryType === 'session') return q.sessionId.trim() !== '';
   if (q.queryType === 'report' || q.queryType === 'live') return !!q.report;
   return true;
+}
+
+/**
+ * A variable query as Grafana hands it over: the model `{kind, tenant?}`, a
+ * plain string (the kind) from older dashboards, or '' for a new variable.
+ */
+export function migrateVariableQuery(raw: unknown): CCVariableQuery {
+  if (typeof raw === 'string' || raw === undefined || raw === null)
+    return { kind: ((raw ?? '').trim() || 'groups') as CCVariableQuery['kind'] };
+  const r = raw as Record<string, unknown>;
+  const tenant = str(r.tenant);
+  return { kind: (str(r.kind) ?? 'groups') as CCVariableQuery['kind'], ...(tenant ? { tenant } : {}) };
 }

@@ -66,6 +66,9 @@ export interface CCVariableQuery {
   tenant?: string;
 }
 
+/** The variable query as Grafana's variable editor and runner carry it (they may add a refId). */
+export type CCVariableTarget = CCVariableQuery & DataQuery;
+
 export interface CCOptions extends DataSourceJsonData {
   /** Exporter base URL as Grafana's server reaches it, e.g. http://cs-exporter:9470 */
   url?: string;

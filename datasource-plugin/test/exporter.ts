@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const API_TOKEN = 'plugin-test-token';
+/** A tenant's own token (CS_TENANT_API_TOKENS): it reads tenant SCOPED_TENANT only. */
+export const SCOPED_TENANT = 'acme';
+export const SCOPED_API_TOKEN = 'plugin-test-acme-token';
 export const exporterDir = path.resolve(__dirname, '../../exporter');
 
 export function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { API_TOKEN, startExporterProcess } from './exporter';
+import { API_TOKEN, SCOPED_API_TOKEN, SCOPED_TENANT, startExporterProcess } from './exporter';
 
 const root = path.resolve(__dirname, '..');
 
@@ -27,9 +27,11 @@ function ensureDist(): void {
 
 export default async function globalSetup(): Promise<void> {
   ensureDist();
-  const e = await startExporterProcess();
+  const e = await startExporterProcess({ CS_TENANT_API_TOKENS: `${SCOPED_TENANT}=${SCOPED_API_TOKEN}` });
   // Workers are forked after this, so they inherit these.
   process.env.CC_EXPORTER_URL = e.url;
   process.env.CC_API_TOKEN = API_TOKEN;
+  process.env.CC_SCOPED_TENANT = SCOPED_TENANT;
+  process.env.CC_SCOPED_API_TOKEN = SCOPED_API_TOKEN;
   (globalThis as any).__ccExporter = { pid: e.child.pid, dataDir: e.dataDir };
 }

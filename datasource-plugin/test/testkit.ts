@@ -141,6 +141,9 @@ export const exporterUrl = () => {
   return u;
 };
 export const apiToken = () => process.env.CC_API_TOKEN ?? '';
+/** The tenant that the exporter's second, tenant-scoped token opens, and that token. */
+export const scopedTenant = () => process.env.CC_SCOPED_TENANT ?? '';
+export const scopedApiToken = () => process.env.CC_SCOPED_API_TOKEN ?? '';
 
 let n = 0;
 /** A data source instance as Grafana builds it: url = the proxy path; jsonData/secureJsonData feed the route. */
@@ -167,6 +170,13 @@ export function makeDataSource(
   templateSrv: FakeTemplateSrv = new FakeTemplateSrv(),
 ): DataSource {
   return new DataSource(makeSettings(opts), templateSrv as unknown as TemplateSrv);
+}
+
+/** A second data source instance, as for one customer: its token is that tenant's own (CS_TENANT_API_TOKENS). */
+export function makeScopedDataSource(templateSrv: FakeTemplateSrv = new FakeTemplateSrv()): DataSource {
+  const token = scopedApiToken();
+  if (!token) throw new Error('CC_SCOPED_API_TOKEN not set: the jest globalSetup starts the exporter with a tenant token');
+  return makeDataSource({ token }, templateSrv);
 }
 
 /** A dashboard request over [from, to] (ISO instants). */

@@ -1,21 +1,25 @@
 import React from 'react';
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
 import { QueryEditor } from './QueryEditor';
 import { ConfigEditor } from './ConfigEditor';
 import { VariableQueryEditor } from './VariableQueryEditor';
 import { FakeTemplateSrv, freePortUrl, installBackendSrv, installTemplateSrv, makeDataSource } from '../../test/testkit';
-import type { CCQuery } from '../types';
+import type { CCQuery, CCVariableTarget } from '../types';
 
 beforeAll(() => {
+  // jsdom lays nothing out; the comboboxes' virtual lists render only the rows that fit their measured height.
+  jest.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(400);
+  jest.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(400);
   installBackendSrv();
   installTemplateSrv(new FakeTemplateSrv([{ name: 'group', multi: true, current: ['g1'], options: ['g1', 'g2'] }]));
 });
 
-/** Opens a react-select by its input and clicks the option with this text. */
-async function choose(inputId: string, optionText: string) {
-  const input = document.getElementById(inputId)!;
-  fireEvent.keyDown(input, { key: 'ArrowDown', keyCode: 40 });
-  fireEvent.click(await screen.findByText(optionText));
+/** Types into a combobox as a user would, then clicks the option labelled with this text (the typed text by default). */
+async function choose(inputId: string, typed: string, optionText = typed) {
+  fireEvent.change(document.getElementById(inputId)!, { target: { value: typed } });
+  const hits = (await screen.findAllByRole('option')).filter((o) => within(o).queryByText(optionText) !== null);
+  expect(hits).toHaveLength(1);
+  fireEvent.click(hits[0]);
 }
 
 function setup(query: CCQuery) {
@@ -34,11 +38,11 @@ function setup(query: CCQuery) {
 describe('QueryEditor', () => {
   it('choosing a report and metrics by their Chinese names gives the report query', async () => {
     const { last, onRunQuery } = setup({ refId: 'A' } as CCQuery);
-    await choose('A-report', '人工客服日统计');
+    await choose('A-report', '客服日', '人工客服日统计');
     expect(last()).toMatchObject({ queryType: 'report', report: 'agent_daily', metrics: [] });
-    await choose('A-metrics', '应答量');
+    await choose('A-metrics', '应答', '应答量');
     expect(last()).toMatchObject({ report: 'agent_daily', metrics: ['answered'] });
-    await choose('A-metrics', '平均对话时长_秒');
+    await choose('A-metrics', '对话时长', '平均对话时长_秒');
     expect(last()).toEqual({
       refId: 'A',
       queryType: 'report',
@@ -68,19 +72,49 @@ describe('QueryEditor', () => {
     expect(last()).toMatchObject({ report: 'group_daily', groups: ['$group'] });
   });
 
+  it('takes ids typed in that the lists do not know', async () => {
+    const { last } = setup({
+      refId: 'A',
+      queryType: 'report',
+      report: 'group_daily',
+      metrics: [],
+      groups: ['g1'],
+      agents: [],
+      format: 'table',
+    });
+    await choose('A-groups', 'g-new');
+    expect(last()).toMatchObject({ groups: ['g1', 'g-new'] });
+  });
+
   it('metric definitions are shown with the names', async () => {
     setup({ refId: 'A', queryType: 'report', report: 'group_daily', metrics: [], groups: [], agents: [], format: 'table' });
-    fireEvent.keyDown(document.getElementById('A-metrics')!, { key: 'ArrowDown', keyCode: 40 });
-    expect(await screen.findByText('answered_20s / answered')).toBeInTheDocument();
+    fireEvent.change(document.getElementById('A-metrics')!, { target: { value: '20秒接通' } });
+    const option = await screen.findByRole('option', { name: /^20秒接通率/ });
+    expect(option).toHaveTextContent('answered_20s / answered');
+  });
+
+  it('shows the chosen report and metrics by their Chinese names', () => {
+    setup({
+      refId: 'A',
+      queryType: 'report',
+      report: 'agent_daily',
+      metrics: ['answered'],
+      groups: ['$group'],
+      agents: [],
+      format: 'table',
+    });
+    expect(screen.getByDisplayValue('人工客服日统计')).toBeInTheDocument();
+    expect(screen.getByText('应答量')).toBeInTheDocument();
+    expect(screen.getByText('$group')).toBeInTheDocument();
   });
 
   it('switching to 实时监控 and choosing 在线客服列表 gives a live query', async () => {
     const { last } = setup({ refId: 'A' } as CCQuery);
     fireEvent.click(screen.getByText('实时监控'));
     expect(last()).toEqual({ refId: 'A', queryType: 'live', report: 'live_overview', metrics: [], groups: [] });
-    await choose('A-live', '在线客服列表');
+    await choose('A-live', '客服列表', '在线客服列表');
     expect(last()).toMatchObject({ queryType: 'live', report: 'live_agents' });
-    await choose('A-metrics', '当前状态');
+    await choose('A-metrics', '状态', '当前状态');
     expect(last()).toMatchObject({ report: 'live_agents', metrics: ['status'] });
   });
 
@@ -88,7 +122,7 @@ describe('QueryEditor', () => {
     const { last } = setup({ refId: 'A' } as CCQuery);
     fireEvent.click(screen.getByText('会话记录'));
     expect(last()).toMatchObject({ queryType: 'sessions' });
-    await choose('A-satisfaction', '非常满意');
+    await choose('A-satisfaction', '非常', '非常满意');
     expect(last()).toMatchObject({ queryType: 'sessions', satisfaction: ['5'] });
   });
 
@@ -141,10 +175,35 @@ describe('ConfigEditor', () => {
 });
 
 describe('VariableQueryEditor', () => {
-  it('choosing 类目 asks for categories', async () => {
+  const renderEditor = (query: unknown) => {
     const onChange = jest.fn();
-    render(<VariableQueryEditor query={{ kind: 'groups' }} onChange={onChange} />);
+    const onRunQuery = jest.fn();
+    render(
+      <VariableQueryEditor query={query as CCVariableTarget} onChange={onChange} onRunQuery={onRunQuery} datasource={makeDataSource()} />,
+    );
+    return { onChange, onRunQuery };
+  };
+
+  it('choosing 类目 asks for categories', async () => {
+    const { onChange, onRunQuery } = renderEditor({ refId: 'A', kind: 'groups' });
+    expect(screen.getByDisplayValue('技能组')).toBeInTheDocument();
     await choose('cc-variable-kind', '类目');
-    expect(onChange).toHaveBeenCalledWith({ kind: 'categories' }, '类目');
+    expect(onChange).toHaveBeenCalledWith({ refId: 'A', kind: 'categories' });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('a tenant typed in is kept with the kind', () => {
+    const { onChange } = renderEditor({ kind: 'agents' });
+    const input = document.getElementById('cc-variable-tenant') as HTMLInputElement;
+    fireEvent.change(input, { target: { value: 'acme' } });
+    fireEvent.blur(input);
+    expect(onChange).toHaveBeenCalledWith({ kind: 'agents', tenant: 'acme' });
+  });
+
+  it('a new variable (empty query) lists groups; an older string query keeps its kind', () => {
+    renderEditor('');
+    expect(screen.getByDisplayValue('技能组')).toBeInTheDocument();
+    renderEditor('ticket_types');
+    expect(screen.getByDisplayValue('工单类型')).toBeInTheDocument();
   });
 });

@@ -1,6 +1,6 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Select } from '@grafana/ui';
+import { Combobox, InlineField, InlineFieldRow, Input, MultiCombobox, RadioButtonGroup, type ComboboxOption } from '@grafana/ui';
 
 import { LIVE_REPORTS, SATISFACTION_LABELS, T1_REPORTS, canBeTimeSeries, findReport } from '../catalog';
 import type { DataSource } from '../datasource';
@@ -18,10 +18,12 @@ const TYPES: Array<SelectableValue<QueryType>> = [
 ];
 
 const LW = 14;
+/** What the menu says of a typed entry: ids and variables that are not listed are still valid. */
+const CUSTOM_VALUE = 'use as typed (an id or a $variable)';
 
 /** Options of a kind (groups, agents, …) from the exporter, plus the dashboard's variables. */
 function useOptions(ds: DataSource, kind: CCVariableQuery['kind'], tenant?: string) {
-  const [loaded, setLoaded] = useState<Array<SelectableValue<string>>>([]);
+  const [loaded, setLoaded] = useState<Array<ComboboxOption<string>>>([]);
   const [error, setError] = useState<string>();
   useEffect(() => {
     let live = true;
@@ -41,7 +43,7 @@ function FilterSelect(props: {
   label: string;
   id: string;
   values: string[];
-  options: Array<SelectableValue<string>>;
+  options: Array<ComboboxOption<string>>;
   error?: string;
   onChange: (v: string[]) => void;
 }) {
@@ -52,14 +54,16 @@ function FilterSelect(props: {
       htmlFor={props.id}
       tooltip={props.error ? `list not loaded: ${props.error}` : 'empty means all; variables ($group) and typed ids work too'}
     >
-      <MultiSelect
-        inputId={props.id}
+      <MultiCombobox
+        id={props.id}
         width={40}
-        allowCustomValue
+        isClearable
+        createCustomValue
+        customValueDescription={CUSTOM_VALUE}
         placeholder="全部"
         options={withSelected(props.options, props.values)}
         value={props.values}
-        onChange={(v: Array<SelectableValue<string>>) => props.onChange(v.map((x) => x.value!).filter(Boolean))}
+        onChange={(v) => props.onChange(v.map((x) => x.value).filter(Boolean))}
       />
     </InlineField>
   );
@@ -150,13 +154,15 @@ function MetricsSelect({
       tooltip="empty means all metrics of the report; hover a metric for its definition"
       grow
     >
-      <MultiSelect
-        inputId={id}
-        allowCustomValue
+      <MultiCombobox
+        id={id}
+        isClearable
+        createCustomValue
+        customValueDescription={CUSTOM_VALUE}
         placeholder="全部指标"
         options={withSelected(metricOptions(def), metrics)}
         value={metrics}
-        onChange={(v: Array<SelectableValue<string>>) => onChange(v.map((x) => x.value!))}
+        onChange={(v) => onChange(v.map((x) => x.value))}
       />
     </InlineField>
   );
@@ -169,14 +175,14 @@ function ReportFields({ query, change, groups, agents }: { query: ReportQuery; c
     <>
       <InlineFieldRow>
         <InlineField label="报表" labelWidth={LW} htmlFor={`${query.refId}-report`}>
-          <Select
-            inputId={`${query.refId}-report`}
+          <Combobox
+            id={`${query.refId}-report`}
             width={40}
-            allowCustomValue
-            options={withSelected(reportOptions(T1_REPORTS), [query.report])}
+            // No typed values here: Enter on a typed report name would pick the typed text over the report.
+            options={withSelected([...reportOptions(T1_REPORTS), ...variableOptions()], [query.report])}
             value={query.report}
             // Metrics belong to a report: switching reports starts from "all metrics".
-            onChange={(v: SelectableValue<string>) => change({ ...query, report: v.value!, metrics: [] })}
+            onChange={(v) => change({ ...query, report: v.value, metrics: [] })}
           />
         </InlineField>
         {def && canBeTimeSeries(def) && (
@@ -227,12 +233,12 @@ function LiveFields({ query, change, groups }: { query: LiveQuery; change: (q: C
     <>
       <InlineFieldRow>
         <InlineField label="监控" labelWidth={LW} htmlFor={`${query.refId}-live`}>
-          <Select
-            inputId={`${query.refId}-live`}
+          <Combobox
+            id={`${query.refId}-live`}
             width={40}
             options={reportOptions(LIVE_REPORTS)}
             value={query.report}
-            onChange={(v: SelectableValue<string>) => change({ ...query, report: v.value as LiveQuery['report'], metrics: [] })}
+            onChange={(v) => change({ ...query, report: v.value as LiveQuery['report'], metrics: [] })}
           />
         </InlineField>
       </InlineFieldRow>
@@ -265,7 +271,7 @@ function LiveFields({ query, change, groups }: { query: LiveQuery; change: (q: C
   );
 }
 
-const SCORES: Array<SelectableValue<string>> = [5, 4, 3, 2, 1].map((s) => ({ label: SATISFACTION_LABELS[s], value: String(s) }));
+const SCORES: Array<ComboboxOption<string>> = [5, 4, 3, 2, 1].map((s) => ({ label: SATISFACTION_LABELS[s], value: String(s) }));
 
 function SessionsFields({
   query,

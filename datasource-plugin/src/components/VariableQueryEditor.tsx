@@ -1,34 +1,29 @@
 import React from 'react';
-import type { SelectableValue } from '@grafana/data';
-import { InlineField, Input, Select } from '@grafana/ui';
-import type { CCVariableQuery } from '../types';
+import { Combobox, InlineField, Input, type ComboboxOption } from '@grafana/ui';
+import { migrateVariableQuery } from '../migrate';
+import type { CCVariableQuery, CCVariableTarget } from '../types';
+import type { VariableEditor } from '../variables';
 
-const KINDS: Array<SelectableValue<CCVariableQuery['kind']>> = [
+const KINDS: Array<ComboboxOption<CCVariableQuery['kind']>> = [
   { label: '技能组', value: 'groups', description: 'skill groups (live_groups)' },
   { label: '客服', value: 'agents', description: 'agents (live_agents)' },
   { label: '类目', value: 'categories', description: 'categories used in the last 30 days (category_top)' },
   { label: '工单类型', value: 'ticket_types', description: 'ticket types of the last 30 days (ticket_type)' },
 ];
 
-interface Props {
-  query: CCVariableQuery | string;
-  onChange: (query: CCVariableQuery, definition: string) => void;
-}
-
-export function VariableQueryEditor({ query, onChange }: Props) {
-  const q: CCVariableQuery =
-    typeof query === 'string' || !query ? { kind: ((query as string) || 'groups') as CCVariableQuery['kind'] } : query;
-  const label = (x: CCVariableQuery) => `${KINDS.find((k) => k.value === x.kind)?.label ?? x.kind}${x.tenant ? ` (${x.tenant})` : ''}`;
+export const VariableQueryEditor: VariableEditor = ({ query, onChange, onRunQuery }) => {
+  // A new variable starts as '' and older dashboards hold the kind as a string.
+  const q = migrateVariableQuery(query);
+  const set = (next: CCVariableQuery) => {
+    // Grafana's refId, where it added one, stays with the query.
+    const refId = typeof query === 'object' && query?.refId ? { refId: query.refId } : {};
+    onChange({ ...refId, ...next } as CCVariableTarget);
+    onRunQuery();
+  };
   return (
     <>
       <InlineField label="列表" labelWidth={14} htmlFor="cc-variable-kind">
-        <Select
-          inputId="cc-variable-kind"
-          width={30}
-          options={KINDS}
-          value={q.kind}
-          onChange={(v: SelectableValue<CCVariableQuery['kind']>) => onChange({ ...q, kind: v.value! }, label({ ...q, kind: v.value! }))}
-        />
+        <Combobox id="cc-variable-kind" width={30} options={KINDS} value={q.kind} onChange={(v) => set({ ...q, kind: v.value })} />
       </InlineField>
       <InlineField label="租户" labelWidth={14} htmlFor="cc-variable-tenant">
         <Input
@@ -38,10 +33,10 @@ export function VariableQueryEditor({ query, onChange }: Props) {
           placeholder="default"
           onBlur={(e) => {
             const tenant = e.currentTarget.value || undefined;
-            onChange({ ...q, tenant }, label({ ...q, tenant }));
+            if (tenant !== q.tenant) set({ kind: q.kind, ...(tenant ? { tenant } : {}) });
           }}
         />
       </InlineField>
     </>
   );
-}
+};
