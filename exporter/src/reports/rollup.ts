@@ -5,53 +5,69 @@
  * one transaction, after deleting the day's previous rows, so recomputing a
  * day is idempotent and readers never see half a day.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
 import { deriveSession, type SessionEvent, type SessionFacts } from './derive.js';
 
-/** Column types of the fact tables written through `unnest` (the rows of the busy tables). */
-const COLUMNS: Record<string, [string, string][]> = {
+/** Columns of the fact rows written with COPY, in the order `handle` writes them. */
+const COPY_COLUMNS = {
   report_legs: [
-    ['tenant', 'text'],
-    ['day', 'date'],
-    ['session_id', 'text'],
-    ['leg_no', 'int'],
-    ['group_id', 'text'],
-    ['via', 'text'],
-    ['hour', 'smallint'],
-    ['queued_at', 'timestamptz'],
-    ['answered_at', 'timestamptz'],
-    ['ended_at', 'timestamptz'],
-    ['outcome', 'text'],
-    ['wait_seconds', 'float8'],
-    ['agent_id', 'text'],
-    ['ended_by', 'text'],
-    ['credited', 'boolean'],
-    ['score', 'smallint'],
-    ['invited', 'boolean'],
+    'tenant',
+    'day',
+    'session_id',
+    'leg_no',
+    'group_id',
+    'via',
+    'hour',
+    'queued_at',
+    'answered_at',
+    'ended_at',
+    'outcome',
+    'wait_seconds',
+    'agent_id',
+    'ended_by',
+    'credited',
+    'score',
+    'invited',
   ],
   report_parts: [
-    ['tenant', 'text'],
-    ['day', 'date'],
-    ['session_id', 'text'],
-    ['part_no', 'int'],
-    ['agent_id', 'text'],
-    ['group_id', 'text'],
-    ['started_at', 'timestamptz'],
-    ['ended_at', 'timestamptz'],
-    ['ended_by', 'text'],
-    ['first_response_seconds', 'float8'],
-    ['reply_sum_seconds', 'float8'],
-    ['reply_count', 'int'],
-    ['invited', 'boolean'],
-    ['credited', 'boolean'],
-    ['score', 'smallint'],
-    ['no_revisit', 'boolean'],
+    'tenant',
+    'day',
+    'session_id',
+    'part_no',
+    'agent_id',
+    'group_id',
+    'started_at',
+    'ended_at',
+    'ended_by',
+    'first_response_seconds',
+    'reply_sum_seconds',
+    'reply_count',
+    'invited',
+    'credited',
+    'score',
+    'no_revisit',
   ],
-  tmp_ends: [
-    ['session_id', 'text'],
-    ['user_id', 'text'],
-    ['end_at', 'timestamptz'],
+  report_sessions: [
+    'tenant',
+    'day',
+    'session_id',
+    'state',
+    'category',
+    'duration_seconds',
+    'score',
+    'remark',
+    'user_id',
+    'revisit_24h',
+    'region',
+    'started_at',
+    'ended_at',
+    'first_answered_at',
+    'agents',
+    'groups',
   ],
 };
 
@@ -86,8 +102,13 @@ const STATUSES = [
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-const FETCH = 5_000;
-const FLUSH = 5_000;
+const FETCH = 20_000;
+/** The reader sorts the day's session events (about 100 bytes each) in memory when it can. */
+const READER_WORK_MEM = '512MB';
+/** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
+const COPY_ROWS = 20_000;
+const COPY_QUEUE = 3;
+const YIELD_SESSIONS = 250;
 
 export interface RollupResult {
   tenant: string;
@@ -98,58 +119,88 @@ export interface RollupResult {
   phases: Record<string, number>;
 }
 
-const SESSION_EVENTS_SQL = `
-SELECT e.session_id AS sid, e.type, (extract(epoch FROM e.time) * 1000)::float8 AS t, e.seq,
-       e.body->>'groupId' AS g, e.body->>'agentId' AS a, e.body->>'via' AS via, e.body->>'reason' AS r,
-       e.body->>'from' AS fr, (e.body->>'score')::int AS sc, e.body->>'userId' AS u, e.body->>'region' AS rg,
-       e.body->>'by' AS by, (e.body->>'manual')::boolean AS m, e.body->>'state' AS st, e.body->'category' AS cat,
-       e.body->>'remark' AS rm
-FROM events e
-WHERE e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
-  AND e.session_id IN (SELECT DISTINCT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
+// Only the body fields the derivation reads, per type, in three slots (x, y, z):
+// a message needs one field, not the whole body; `text` is never read here.
+// The sort needs only to keep a session's events together and in order, so the
+// session ids sort bytewise whatever the database's collation.
+/** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
+const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
+  AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
   AND e.type LIKE 'session.%'
-  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))
-ORDER BY e.session_id, e.time, e.seq`;
+  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
 
-interface EventRow {
-  sid: string;
-  type: string;
-  t: number;
-  seq: string;
-  g: string | null;
-  a: string | null;
-  via: string | null;
-  r: string | null;
-  fr: string | null;
-  sc: number | null;
-  u: string | null;
-  rg: string | null;
-  by: string | null;
-  m: boolean | null;
-  st: string | null;
-  cat: string[] | null;
-  rm: string | null;
-}
+const SESSION_EVENTS_SQL = `
+SELECT e.session_id AS sid, e.type, (extract(epoch FROM e.time) * 1000)::float8 AS t,
+  CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
+    WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
+    WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
+    WHEN 'session.summary' THEN e.body->>'state' END AS x,
+  CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
+    WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END AS y,
+  CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END AS z
+FROM events e WHERE ${SESSION_EVENTS_WHERE}
+ORDER BY e.session_id COLLATE "C", e.time, e.seq`;
 
-function toEvent(r: EventRow): SessionEvent {
-  return {
-    type: r.type,
-    timeMs: r.t,
-    seq: Number(r.seq),
-    groupId: r.g,
-    agentId: r.a,
-    via: r.via,
-    reason: r.r,
-    from: r.fr,
-    score: r.sc,
-    userId: r.u,
-    region: r.rg,
-    by: r.by,
-    manual: r.m,
-    state: r.st,
-    category: r.cat,
-    remark: r.rm,
-  };
+/**
+ * 24小时内复访, from the same events in SQL, so that the facts are written once
+ * with their flags. A session's end and user are the derivation's (`session.end`,
+ * else its last event; the user of its first `session.start`). It runs while the
+ * reader sorts the day's events. Sessions outside the day's rows may be listed;
+ * only the rows written look their flag up.
+ */
+const REVISIT_SQL = `
+WITH ends AS (
+  SELECT e.session_id,
+    CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
+      ELSE (SELECT s.body->>'userId' FROM events s WHERE s.tenant = $1 AND s.session_id = e.session_id AND s.day BETWEEN $3::date AND $4::date
+            AND s.type = 'session.start' ORDER BY s.time, s.seq LIMIT 1) END AS user_id,
+    coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
+  FROM events e WHERE ${SESSION_EVENTS_WHERE}
+  GROUP BY e.session_id
+), starts AS (
+  SELECT body->>'userId' AS user_id, session_id, time FROM events
+  WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
+)
+SELECT DISTINCT x.session_id FROM ends x JOIN starts s ON s.user_id = x.user_id
+WHERE s.session_id <> x.session_id AND s.time > x.end_at AND s.time <= x.end_at + interval '24 hours'`;
+
+/** sid, type, t, x, y, z of SESSION_EVENTS_SQL. */
+type EventRow = [string, string, number, string | null, string | null, string | null];
+
+/** `seq` is the row's position: rows arrive in (time, seq) order within a session. */
+function toEvent(r: EventRow, seq: number): SessionEvent {
+  const [, type, timeMs, x, y, z] = r;
+  const e: SessionEvent = { type, timeMs, seq };
+  switch (type) {
+    case 'session.message':
+      e.from = x;
+      break;
+    case 'session.queue':
+      e.groupId = x;
+      e.via = y;
+      break;
+    case 'session.answer':
+      e.groupId = x;
+      e.agentId = y;
+      e.manual = z === null ? null : z === 'true';
+      break;
+    case 'session.start':
+      e.userId = x;
+      e.region = y;
+      break;
+    case 'session.transfer':
+      e.reason = x;
+      break;
+    case 'session.rate':
+      e.score = x === null ? null : Number(x);
+      break;
+    case 'session.summary':
+      e.state = x;
+      e.remark = y;
+      e.category = z === null ? null : (JSON.parse(z) as string[] | null);
+      break;
+  }
+  return e;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -169,33 +220,86 @@ function overlapSeconds(parts: [number, number][], clip: [number, number][]): nu
   return ms / 1000;
 }
 
+/** Small tables (a row per agent): one INSERT from JSON. */
 class Bulk {
   private rows: Record<string, unknown>[] = [];
   constructor(
     private readonly client: PoolClient,
     private readonly table: string,
   ) {}
-  async add(row: Record<string, unknown>): Promise<void> {
+  add(row: Record<string, unknown>): void {
     this.rows.push(row);
-    if (this.rows.length >= FLUSH) await this.flush();
   }
   async flush(): Promise<void> {
     if (this.rows.length === 0) return;
     const rows = this.rows;
     this.rows = [];
-    // Table names are constants of this module, never input. Typed arrays through
-    // unnest parse much faster than JSON for the tables with a row per leg or part.
-    const cols = COLUMNS[this.table];
-    if (cols) {
-      await this.client.query(
-        `INSERT INTO ${this.table} (${cols.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${cols.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`,
-        cols.map(([c]) => rows.map((r) => r[c] ?? null)),
-      );
-      return;
-    }
+    // Table names are constants of this module, never input.
     await this.client.query(`INSERT INTO ${this.table} SELECT * FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb)`, [
       JSON.stringify(rows),
     ]);
+  }
+}
+
+type CopyValue = string | number | boolean | null | string[];
+
+/**
+ * A value in COPY's text format: \N for null, t/f, numbers as JS prints them
+ * (what the parameter path sent before, so floats round-trip the same), text[]
+ * as a literal with every element quoted, and backslash escapes for the
+ * characters COPY treats specially.
+ */
+function copyText(v: CopyValue): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return copyText(`{${v.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * COPY statements on the rollup's connection, one after the other. A chunk is
+ * queued without waiting, so Postgres stores it while the next sessions are
+ * derived; deriving only waits when COPY_QUEUE chunks are in flight.
+ */
+class CopyQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private readonly inflight: Promise<void>[] = [];
+  constructor(private readonly client: PoolClient) {}
+  async push(sql: string, data: string): Promise<void> {
+    const done = this.tail.then(() => pipeline(Readable.from([data]), this.client.query(copyFrom(sql))));
+    // The next COPY starts after this one whatever its outcome; a failure fails the
+    // rollup when this chunk is awaited, and is not an unhandled rejection until then.
+    this.tail = done.catch(() => undefined);
+    this.inflight.push(done);
+    if (this.inflight.length >= COPY_QUEUE) await this.inflight.shift();
+  }
+  /** Waits until every queued chunk is stored. */
+  async drain(): Promise<void> {
+    while (this.inflight.length) await this.inflight.shift();
+  }
+}
+
+/** The rows of one table, sent through the queue COPY_ROWS at a time. */
+class CopyWriter {
+  private lines: string[] = [];
+  constructor(
+    private readonly queue: CopyQueue,
+    private readonly table: keyof typeof COPY_COLUMNS,
+  ) {}
+  async add(values: CopyValue[]): Promise<void> {
+    let line = copyText(values[0]);
+    for (let i = 1; i < values.length; i++) line += '\t' + copyText(values[i]);
+    this.lines.push(line);
+    if (this.lines.length >= COPY_ROWS) await this.send();
+  }
+  async send(): Promise<void> {
+    if (this.lines.length === 0) return;
+    const data = this.lines.join('\n') + '\n';
+    this.lines = [];
+    // Table and column names are constants of this module, never input.
+    await this.queue.push(`COPY ${this.table} (${COPY_COLUMNS[this.table].join(', ')}) FROM STDIN`, data);
   }
 }
 
@@ -225,11 +329,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     const cap = Math.min(dayEnd, Math.max(snap, nowMs));
     for (const t of DAY_TABLES) await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND day = $2`, [tenant, day]);
 
-    const legs = new Bulk(client, 'report_legs');
-    const parts = new Bulk(client, 'report_parts');
-    const sess = new Bulk(client, 'report_sessions');
-    await client.query('CREATE TEMP TABLE tmp_ends (session_id text, user_id text, end_at timestamptz) ON COMMIT DROP');
-    const ends = new Bulk(client, 'tmp_ends');
+    const copies = new CopyQueue(client);
+    const legs = new CopyWriter(copies, 'report_legs');
+    const parts = new CopyWriter(copies, 'report_parts');
+    const sess = new CopyWriter(copies, 'report_sessions');
+    let revisits = new Set<string>();
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
@@ -244,25 +348,25 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         if (localDay(l.queuedAtMs, tz) !== day) continue;
         touched = true;
         const part = l.part === null ? null : f.parts[l.part];
-        await legs.add({
+        await legs.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          leg_no: i,
-          group_id: l.groupId,
-          via: l.via,
-          hour: localHour(l.queuedAtMs, tz),
-          queued_at: iso(l.queuedAtMs),
-          answered_at: iso(l.answeredAtMs),
-          ended_at: iso(l.endedAtMs),
-          outcome: l.outcome,
-          wait_seconds: l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
-          agent_id: l.agentId,
-          ended_by: l.endedBy,
-          credited: creditedLeg === i,
-          score: f.score,
-          invited: part?.invited ?? false,
-        });
+          f.sessionId,
+          i,
+          l.groupId,
+          l.via,
+          localHour(l.queuedAtMs, tz),
+          iso(l.queuedAtMs),
+          iso(l.answeredAtMs),
+          iso(l.endedAtMs),
+          l.outcome,
+          l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
+          l.agentId,
+          l.endedBy,
+          creditedLeg === i,
+          f.score,
+          part?.invited ?? false,
+        ]);
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -277,24 +381,24 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         if (localDay(p.startedAtMs, tz) !== day) continue;
         touched = true;
         partAgents.add(p.agentId);
-        await parts.add({
+        await parts.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          part_no: i,
-          agent_id: p.agentId,
-          group_id: p.groupId,
-          started_at: iso(p.startedAtMs),
-          ended_at: iso(p.endedAtMs),
-          ended_by: p.endedBy,
-          first_response_seconds: p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
-          reply_sum_seconds: p.replySumMs / 1000,
-          reply_count: p.replyCount,
-          invited: p.invited,
-          credited: creditedLeg === p.leg,
-          score: f.score,
-          no_revisit: true,
-        });
+          f.sessionId,
+          i,
+          p.agentId,
+          p.groupId,
+          iso(p.startedAtMs),
+          iso(p.endedAtMs),
+          p.endedBy,
+          p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
+          p.replySumMs / 1000,
+          p.replyCount,
+          p.invited,
+          creditedLeg === p.leg,
+          f.score,
+          !revisits.has(f.sessionId),
+        ]);
       }
       const reached = f.parts.length > 0;
       const ownsRow = reached && localDay(f.startedAtMs, tz) === day;
@@ -303,27 +407,24 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         for (const p of f.parts) if (!agents.includes(p.agentId)) agents.push(p.agentId);
         const groups: string[] = [];
         for (const l of f.legs) if (!groups.includes(l.groupId)) groups.push(l.groupId);
-        await sess.add({
+        await sess.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          state: f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
-          category: f.summary?.category?.join('/') ?? null,
-          duration_seconds: f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
-          score: f.score,
-          remark: f.summary?.remark ?? null,
-          user_id: f.userId,
-          revisit_24h: false,
-          region: f.region,
-          started_at: iso(f.startedAtMs),
-          ended_at: iso(f.endedAtMs),
-          first_answered_at: iso(f.parts[0].startedAtMs),
+          f.sessionId,
+          f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
+          f.summary?.category?.join('/') ?? null,
+          f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
+          f.score,
+          f.summary?.remark ?? null,
+          f.userId,
+          revisits.has(f.sessionId),
+          f.region,
+          iso(f.startedAtMs),
+          iso(f.endedAtMs),
+          iso(f.parts[0].startedAtMs),
           agents,
           groups,
-        });
-      }
-      if ((touched || ownsRow) && f.userId !== null) {
-        await ends.add({ session_id: f.sessionId, user_id: f.userId, end_at: iso(f.endedAtMs ?? f.lastEventMs) });
+        ]);
       }
     };
 
@@ -341,27 +442,44 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     try {
       await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-      await reader.query(`SET LOCAL work_mem = '256MB'`);
+      await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
       await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
         tenant,
         day,
         addDays(day, -1),
         addDays(day, 1),
       ]);
+      const fetch = () => reader.query<EventRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
+      // The first page comes once the reader has sorted the day's events; the revisits
+      // are found meanwhile, on this connection.
+      let pending = fetch();
+      pending.catch(() => undefined);
+      const found = await client.query<{ session_id: string }>(REVISIT_SQL, [
+        tenant,
+        day,
+        addDays(day, -1),
+        addDays(day, 1),
+        addDays(day, 2),
+      ]);
+      revisits = new Set(found.rows.map((r) => r.session_id));
+      phase('revisit');
       let current: string | null = null;
       let buffer: SessionEvent[] = [];
-      let pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
+      let derived = 0;
       for (;;) {
         const { rows } = await pending;
         const more = rows.length === FETCH;
-        if (more) pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
+        if (more) pending = fetch();
         for (const r of rows) {
-          if (r.sid !== current) {
+          if (r[0] !== current) {
             if (current !== null) await handle(deriveSession(current, buffer));
-            current = r.sid;
+            current = r[0];
             buffer = [];
+            // Deriving never waits on I/O by itself: let the event loop move the
+            // COPY chunks (and the next page) along while the sessions are derived.
+            if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
           }
-          buffer.push(toEvent(r));
+          buffer.push(toEvent(r, buffer.length));
         }
         if (!more) break;
       }
@@ -372,35 +490,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       // A reader left mid-query (an error while a page was in flight) is not reused.
       reader.release(!readerOk);
     }
-    for (const b of [legs, parts, sess, ends]) await b.flush();
-
-    // 24小时内复访: the same user started a session within 24 h after this one ended.
+    for (const w of [legs, parts, sess]) await w.send();
+    await copies.drain();
     phase('sessions');
-    // Starts of the day and the two after, joined by user: a hash join, not a scan per session.
-    await client.query(
-      `CREATE TEMP TABLE tmp_starts ON COMMIT DROP AS
-       SELECT body->>'userId' AS user_id, session_id, time FROM events
-       WHERE tenant = $1 AND day BETWEEN $2::date AND $3::date AND type = 'session.start' AND body ? 'userId'`,
-      [tenant, day, addDays(day, 2)],
-    );
-    await client.query('ANALYZE tmp_starts');
-    await client.query('ANALYZE tmp_ends');
-    await client.query(
-      `CREATE TEMP TABLE tmp_revisit ON COMMIT DROP AS
-       SELECT DISTINCT x.session_id FROM tmp_ends x JOIN tmp_starts s ON s.user_id = x.user_id
-       WHERE s.session_id <> x.session_id AND s.time > x.end_at AND s.time <= x.end_at + interval '24 hours'`,
-    );
-    await client.query('ANALYZE tmp_revisit');
-    await client.query(
-      `UPDATE report_parts p SET no_revisit = false FROM tmp_revisit r WHERE p.tenant = $1 AND p.day = $2 AND p.session_id = r.session_id`,
-      [tenant, day],
-    );
-    await client.query(
-      `UPDATE report_sessions s SET revisit_24h = true FROM tmp_revisit r WHERE s.tenant = $1 AND s.day = $2 AND s.session_id = r.session_id`,
-      [tenant, day],
-    );
-
-    phase('revisit');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
     await aggregate(client, tenant, day);
@@ -466,7 +558,7 @@ async function agentTime(
     const inDay = work.length > 0 || lastOffline !== null || partAgents.has(agent);
     if (!inDay) continue;
     const workSeconds = work.reduce((n, [s, e]) => n + (e - s) / 1000, 0);
-    await bulk.add({
+    bulk.add({
       tenant,
       day,
       agent_id: agent,
