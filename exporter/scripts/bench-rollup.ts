@@ -1,9 +1,9 @@
-// Rollup timing on a synthetic day: `npx tsx scripts/bench-rollup.ts [sessions]`.
+// Rollup timing on a synthetic day: `npx tsx scripts/bench-rollup.ts [sessions] [--load-only]`.
 // Uses DATABASE_URL when set (the database is written into!), else an embedded
 // Postgres in a temporary directory. Not part of the tests. A database that
 // already holds the day's N sessions (an earlier run on DATABASE_URL) is not
 // loaded again, so the rollup can be timed repeatedly.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -74,7 +74,37 @@ if (batch.length) await store.insert(batch);
 if (reuse) id = expected;
 else console.log(`stored ${id} events for ${N} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 await pool.query('ANALYZE events');
+if (process.argv.includes('--load-only')) {
+  await pool.end();
+  process.exit(0);
+}
+// On a shared machine the wall time depends on the neighbours; the CPU seconds
+// of this process and of this server's Postgres processes (Linux /proc) say what the rollup costs.
+const backend = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+const stat = (pid: string) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2).split(' ');
+};
+const postmaster = stat(String(backend))[1];
+const postgresCpu = () => {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const f = stat(pid);
+      if (pid === postmaster || f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
+};
+const pg0 = postgresCpu();
+const cpu0 = process.cpuUsage();
 const r = await rollupDay(pool, 'default', DAY, TZ, Date.parse('2030-01-01'));
+const cpu = process.cpuUsage(cpu0);
 console.log(`rollup of ${r.sessions} sessions (${id} events) in ${(r.durationMs / 1000).toFixed(1)} s`, r.phases);
+console.log(
+  `cpu: node ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, postgres ${(postgresCpu() - pg0).toFixed(1)} s (ended backends not counted)`,
+);
 await pool.end();
 await stop();

@@ -102,11 +102,11 @@ const STATUSES = [
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-const FETCH = 20_000;
+const FETCH = 5_000;
 /** The reader sorts the day's session events (about 100 bytes each) in memory when it can. */
 const READER_WORK_MEM = '512MB';
 /** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
-const COPY_ROWS = 20_000;
+const COPY_ROWS = 5_000;
 const COPY_QUEUE = 3;
 const YIELD_SESSIONS = 250;
 
@@ -289,9 +289,10 @@ class CopyWriter {
     private readonly table: keyof typeof COPY_COLUMNS,
   ) {}
   async add(values: CopyValue[]): Promise<void> {
-    let line = copyText(values[0]);
-    for (let i = 1; i < values.length; i++) line += '\t' + copyText(values[i]);
-    this.lines.push(line);
+    // A flat string per row: the pieces of a concatenated one would all survive until the chunk is sent.
+    const cells = new Array<string>(values.length);
+    for (let i = 0; i < values.length; i++) cells[i] = copyText(values[i]);
+    this.lines.push(cells.join('\t'));
     if (this.lines.length >= COPY_ROWS) await this.send();
   }
   async send(): Promise<void> {
