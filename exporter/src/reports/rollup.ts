@@ -463,6 +463,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         addDays(day, 2),
       ]);
       revisits = new Set(found.rows.map((r) => r.session_id));
+      // Categories need no facts: also done while the reader sorts.
+      await categories(client, tenant, day);
       phase('revisit');
       let current: string | null = null;
       let buffer: SessionEvent[] = [];
@@ -579,22 +581,47 @@ const levelFilters = (prefix: string, distinct: boolean) =>
     (c, i) => `count(${distinct ? 'DISTINCT session_id' : '*'}) FILTER (WHERE ${prefix}credited AND ${prefix}score = ${5 - i}) AS ${c}`,
   ).join(',\n       ');
 
-/** The rollup tables of the day, from its facts (and, for categories, its summaries). */
+/** 服务小记分类: from the day's summary events, not from the facts. */
+async function categories(client: PoolClient, tenant: string, day: string): Promise<void> {
+  await client.query(
+    `INSERT INTO report_category_daily
+     SELECT tenant, day, category, leaf, agent_id,
+       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
+       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
+     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
+             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
+             coalesce(body->'category'->>-1, '未分类') AS leaf
+           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
+     GROUP BY tenant, day, category, leaf, agent_id`,
+    [tenant, day],
+  );
+}
+
+/** The rollup tables of the day, from its facts. */
 async function aggregate(client: PoolClient, tenant: string, day: string): Promise<void> {
   const p = [tenant, day];
+  // Only the invited legs need a distinct count: counting it apart keeps the
+  // day's legs from being sorted by session for one column.
   await client.query(
-    `INSERT INTO report_group_daily
-     SELECT tenant, day, group_id,
-       count(*) AS inflow,
-       count(*) FILTER (WHERE credited) AS answered,
-       count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
-       count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
-       count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
-       count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
-       ${levelFilters('', false)},
-       count(DISTINCT session_id) FILTER (WHERE invited) AS invited,
-       count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
-     FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, group_id`,
+    `WITH c AS (
+       SELECT group_id,
+         count(*) AS inflow,
+         count(*) FILTER (WHERE credited) AS answered,
+         count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
+         count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
+         count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
+         count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
+         ${levelFilters('', false)},
+         count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
+       FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY group_id
+     ), i AS (
+       SELECT group_id, count(DISTINCT session_id) AS invited
+       FROM report_legs WHERE tenant = $1 AND day = $2 AND invited GROUP BY group_id
+     )
+     INSERT INTO report_group_daily
+     SELECT $1, $2, c.group_id, c.inflow, c.answered, c.direct_inflow, c.direct_answered, c.transfer_out, c.rated,
+       ${LEVEL_COLUMNS.map((l) => `c.${l}`).join(', ')}, coalesce(i.invited, 0), c.answered_20s
+     FROM c LEFT JOIN i ON i.group_id = c.group_id`,
     p,
   );
   await client.query(
@@ -633,18 +660,6 @@ async function aggregate(client: PoolClient, tenant: string, day: string): Promi
        coalesce(pa.no_revisit, 0), coalesce(pa.invited, 0), coalesce(pa.reply_count, 0), coalesce(pa.reply_seconds, 0),
        coalesce(pa.groups, '{}')
      FROM pa FULL JOIN t ON t.agent_id = pa.agent_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_category_daily
-     SELECT tenant, day, category, leaf, agent_id,
-       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
-       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
-     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
-             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
-             coalesce(body->'category'->>-1, '未分类') AS leaf
-           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
-     GROUP BY tenant, day, category, leaf, agent_id`,
     p,
   );
   await client.query(
