@@ -102,8 +102,9 @@ const STATUSES = [
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-const FETCH = 5_000;
-/** The reader sorts the day's session events (about 100 bytes each) in memory when it can. */
+/** Sessions a page. */
+const FETCH = 1_000;
+/** The reader groups the day's events by session (a few hundred bytes a session) in memory when it can. */
 const READER_WORK_MEM = '512MB';
 /** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
 const COPY_ROWS = 5_000;
@@ -115,61 +116,62 @@ export interface RollupResult {
   day: string;
   sessions: number;
   durationMs: number;
-  /** Milliseconds per phase (sessions: stream, derive, store facts), for the logs. */
+  /** Milliseconds per phase (sessions: read, derive, store facts, revisits included), for the logs. */
   phases: Record<string, number>;
 }
 
-// Only the body fields the derivation reads, per type, in three slots (x, y, z):
-// a message needs one field, not the whole body; `text` is never read here.
-// The sort needs only to keep a session's events together and in order, so the
-// session ids sort bytewise whatever the database's collation.
 /** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
 const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
   AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
   AND e.type LIKE 'session.%'
   AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
 
-const SESSION_EVENTS_SQL = `
-SELECT e.session_id AS sid, e.type, (extract(epoch FROM e.time) * 1000)::float8 AS t,
-  CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
-    WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
-    WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
-    WHEN 'session.summary' THEN e.body->>'state' END AS x,
-  CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
-    WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END AS y,
-  CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END AS z
-FROM events e WHERE ${SESSION_EVENTS_WHERE}
-ORDER BY e.session_id COLLATE "C", e.time, e.seq`;
-
 /**
- * 24小时内复访, from the same events in SQL, so that the facts are written once
- * with their flags. A session's end and user are the derivation's (`session.end`,
- * else its last event; the user of its first `session.start`). It runs while the
- * reader sorts the day's events. Sessions outside the day's rows may be listed;
- * only the rows written look their flag up.
+ * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
+ * where x, y, z are only the body fields the derivation reads, per type (a
+ * message: `from`; never `text`). Grouping by hash, not sorting the day's
+ * events by session, keeps a 1M-session day out of an on-disk sort; the events
+ * come in any order and deriveSession orders them by (time, seq).
+ *
+ * The 24-hour revisit flag (24小时内复访) comes along, so that the facts are
+ * written once with it: a session's end and user as the derivation defines
+ * them (its first `session.end`, else its last event; the user of its first
+ * `session.start`), joined by user with the starts of the day and the two
+ * after it ($5).
  */
-const REVISIT_SQL = `
-WITH ends AS (
-  SELECT e.session_id,
+const SESSION_EVENTS_SQL = `
+WITH s AS (
+  SELECT e.session_id AS sid,
+    json_agg(json_build_array(e.type, (extract(epoch FROM e.time) * 1000)::float8, e.seq,
+      CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
+        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
+        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
+        WHEN 'session.summary' THEN e.body->>'state' END,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
+        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
+      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END)) AS evs,
     CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
-      ELSE (SELECT s.body->>'userId' FROM events s WHERE s.tenant = $1 AND s.session_id = e.session_id AND s.day BETWEEN $3::date AND $4::date
-            AND s.type = 'session.start' ORDER BY s.time, s.seq LIMIT 1) END AS user_id,
+      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $3::date AND $4::date
+            AND f.type = 'session.start' ORDER BY f.time, f.seq LIMIT 1) END AS user_id,
     coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
   FROM events e WHERE ${SESSION_EVENTS_WHERE}
   GROUP BY e.session_id
 ), starts AS (
   SELECT body->>'userId' AS user_id, session_id, time FROM events
   WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
+), revisit AS (
+  SELECT DISTINCT x.sid FROM s x JOIN starts st ON st.user_id = x.user_id
+  WHERE st.session_id <> x.sid AND st.time > x.end_at AND st.time <= x.end_at + interval '24 hours'
 )
-SELECT DISTINCT x.session_id FROM ends x JOIN starts s ON s.user_id = x.user_id
-WHERE s.session_id <> x.session_id AND s.time > x.end_at AND s.time <= x.end_at + interval '24 hours'`;
+SELECT s.sid, s.evs, r.sid IS NOT NULL AS revisit FROM s LEFT JOIN revisit r ON r.sid = s.sid`;
 
-/** sid, type, t, x, y, z of SESSION_EVENTS_SQL. */
-type EventRow = [string, string, number, string | null, string | null, string | null];
+/** sid, evs, revisit of SESSION_EVENTS_SQL (json arrives parsed). */
+type SessionRow = [string, EventCells[], boolean];
+/** type, ms, seq, x, y, z */
+type EventCells = [string, number, number, string | null, string | null, string | null];
 
-/** `seq` is the row's position: rows arrive in (time, seq) order within a session. */
-function toEvent(r: EventRow, seq: number): SessionEvent {
-  const [, type, timeMs, x, y, z] = r;
+function toEvent(c: EventCells): SessionEvent {
+  const [type, timeMs, seq, x, y, z] = c;
   const e: SessionEvent = { type, timeMs, seq };
   switch (type) {
     case 'session.message':
@@ -362,12 +364,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     const legs = new CopyWriter(copies, 'report_legs');
     const parts = new CopyWriter(copies, 'report_parts');
     const sess = new CopyWriter(copies, 'report_sessions');
-    let revisits = new Set<string>();
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
-    const handle = async (f: SessionFacts) => {
+    const handle = async (f: SessionFacts, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
       sessions++;
       const creditedLeg = f.credited;
@@ -426,7 +427,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           p.invited,
           creditedLeg === p.leg,
           f.score,
-          !revisits.has(f.sessionId),
+          !revisit,
         ]);
       }
       const reached = f.parts.length > 0;
@@ -446,7 +447,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           f.score,
           f.summary?.remark ?? null,
           f.userId,
-          revisits.has(f.sessionId),
+          revisit,
           f.region,
           iso(f.startedAtMs),
           iso(f.endedAtMs),
@@ -472,49 +473,36 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
       await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
+      // The planner underestimates the sessions of a day (a sample's distinct count)
+      // and would probe the events index once per session instead of hashing.
+      await reader.query('SET LOCAL enable_nestloop = off');
       await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
-        tenant,
-        day,
-        addDays(day, -1),
-        addDays(day, 1),
-      ]);
-      const fetch = () => reader.query<EventRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
-      // The first page comes once the reader has sorted the day's events; the revisits
-      // are found meanwhile, on this connection.
-      let pending = fetch();
-      pending.catch(() => undefined);
-      const found = await client.query<{ session_id: string }>(REVISIT_SQL, [
         tenant,
         day,
         addDays(day, -1),
         addDays(day, 1),
         addDays(day, 2),
       ]);
-      revisits = new Set(found.rows.map((r) => r.session_id));
-      // Categories need no facts: also done while the reader sorts.
+      const fetch = () => reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
+      // The first page comes once the reader has grouped the day's events; the
+      // categories, which need no facts, are counted meanwhile on this connection.
+      let pending = fetch();
+      pending.catch(() => undefined);
       await categories(client, tenant, day);
-      phase('revisit');
-      let current: string | null = null;
-      let buffer: SessionEvent[] = [];
+      phase('categories');
       let derived = 0;
       for (;;) {
         const { rows } = await pending;
         const more = rows.length === FETCH;
         if (more) pending = fetch();
-        for (const r of rows) {
-          if (r[0] !== current) {
-            if (current !== null) await handle(deriveSession(current, buffer));
-            current = r[0];
-            buffer = [];
-            // Deriving never waits on I/O by itself: let the event loop move the
-            // COPY chunks (and the next page) along while the sessions are derived.
-            if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
-          }
-          buffer.push(toEvent(r, buffer.length));
+        for (const [sid, evs, revisit] of rows) {
+          await handle(deriveSession(sid, evs.map(toEvent)), revisit);
+          // Deriving never waits on I/O by itself: let the event loop move the
+          // COPY chunks (and the next page) along while the sessions are derived.
+          if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
         }
         if (!more) break;
       }
-      if (current !== null) await handle(deriveSession(current, buffer));
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
