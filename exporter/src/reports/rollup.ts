@@ -129,9 +129,10 @@ const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::d
 /**
  * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
  * where x, y, z are only the body fields the derivation reads, per type (a
- * message: `from`; never `text`). Grouping by hash, not sorting the day's
- * events by session, keeps a 1M-session day out of an on-disk sort; the events
- * come in any order and deriveSession orders them by (time, seq).
+ * message: `from`; never `text`). The events of a session come in any order
+ * (deriveSession orders them by time, then seq), so Postgres only groups them:
+ * for a 1M-session day it walks the session index instead of sorting every
+ * event row on disk as a row-per-event cursor ordered by session did.
  *
  * The 24-hour revisit flag (24小时内复访) comes along, so that the facts are
  * written once with it: a session's end and user as the derivation defines
@@ -474,7 +475,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
       await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
       // The planner underestimates the sessions of a day (a sample's distinct count)
-      // and would probe the events index once per session instead of hashing.
+      // and would find each session's events, then each revisit, by a nested loop.
       await reader.query('SET LOCAL enable_nestloop = off');
       await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
         tenant,
