@@ -10,6 +10,7 @@ module.exports = {
     ...base.moduleNameMapper,
     // The exporter's catalog is TypeScript source in its workspace (dist may not be built).
     '^@cs-data-ops/exporter/catalog$': path.resolve(__dirname, '../exporter/src/catalog.ts'),
+    '^@cs-data-ops/exporter/time$': path.resolve(__dirname, '../exporter/src/time.ts'),
   },
   transform: {
     ...base.transform,

@@ -7,7 +7,10 @@ import grafanaConfig, { type Env } from './.config/webpack/webpack.config';
 const config = async (env: Env): Promise<Configuration> =>
   merge(await grafanaConfig(env), {
     resolve: {
-      alias: { '@cs-data-ops/exporter/catalog$': path.resolve(process.cwd(), '../exporter/src/catalog.ts') },
+      alias: {
+        '@cs-data-ops/exporter/catalog$': path.resolve(process.cwd(), '../exporter/src/catalog.ts'),
+        '@cs-data-ops/exporter/time$': path.resolve(process.cwd(), '../exporter/src/time.ts'),
+      },
     },
   });
 

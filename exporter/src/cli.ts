@@ -19,7 +19,8 @@ Usage:
                          recompute the reports of those days (every tenant with events unless --tenant)
   cs-exporter help       this text
 
-Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_SIMULATE,
+Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_TENANT_INGEST_TOKENS,
+CS_TENANT_API_TOKENS, CS_SIMULATE,
 CS_SIMULATE_DAYS, CS_SIMULATE_AGENTS, CS_SIMULATE_SEED, CS_DATA_DIR (embedded Postgres data, default .data),
 CS_EMBEDDED_PG_PORT (default 54329), LOG_LEVEL,
 CS_ROLLUP_INTERVAL_SECONDS (today's report refresh, default 300; 0 = rollups on demand only).`;
@@ -34,7 +35,10 @@ async function serve(config: Config, banner: boolean): Promise<void> {
       `  cs-exporter is up at ${exporter.url}`,
       `    health:   ${exporter.url}/api/v1/health`,
       `    ingest:   POST ${exporter.url}/api/v1/events  (application/json or application/x-ndjson)`,
-      `    metrics:  ${exporter.url}/metrics`,
+      `    metrics:  ${exporter.url}/metrics  (Prometheus config: provisioning/prometheus/prometheus.yml)`,
+      `    reports:  ${exporter.url}/api/v1/reports  (catalog; POST ${exporter.url}/api/v1/query for figures)`,
+      `    live:     curl -s ${exporter.url}/api/v1/query -H 'Content-Type: application/json' -d '{"report":"live_overview"}'`,
+      '    Grafana:  build datasource-plugin/ and load dashboards/generated/ (README, "docker compose")',
       `    database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres, data in ${config.dataDir}/`}`,
       config.simulate
         ? `    simulator: on (${config.simulateAgents} agents, seed ${config.simulateSeed}): backfilling ${config.simulateDays} past days and today, then live; CS_SIMULATE=0 turns it off`

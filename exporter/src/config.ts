@@ -11,6 +11,9 @@ export interface Config {
   timezone: string;
   ingestToken?: string;
   apiToken?: string;
+  /** Tokens that open ingest / the query API for one tenant only: token → tenant. */
+  tenantIngestTokens: Map<string, string>;
+  tenantApiTokens: Map<string, string>;
   simulate: boolean;
   /** Simulator: past days backfilled at start-up (CS_SIMULATE_DAYS). */
   simulateDays: number;
@@ -54,6 +57,21 @@ function timezoneSetting(raw: string): string {
   return raw;
 }
 
+/** `tenant=token,tenant2=token2` → token → tenant. */
+function tenantTokens(env: NodeJS.ProcessEnv, name: string, others: (string | undefined)[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return out;
+  for (const pair of raw.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(pair);
+    if (!m) throw new ConfigError(`${name} must be tenant=token pairs separated by commas, got "${pair.trim()}"`);
+    const [, tenant, token] = m;
+    if (out.has(token) || others.includes(token)) throw new ConfigError(`${name}: the token of tenant "${tenant}" is used twice; every token must be its own`);
+    out.set(token, tenant);
+  }
+  return out;
+}
+
 /**
  * Reads and checks the settings. `simulateDefault` is true under `npm start`
  * (api.md: the simulator is on there unless CS_SIMULATE=0) and false otherwise.
@@ -69,6 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     timezone: timezoneSetting(empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai'),
     ingestToken: empty(env.CS_INGEST_TOKEN),
     apiToken: empty(env.CS_API_TOKEN),
+    tenantIngestTokens: tenantTokens(env, 'CS_TENANT_INGEST_TOKENS', [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
+    tenantApiTokens: tenantTokens(env, 'CS_TENANT_API_TOKENS', [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
     simulate:
       env.CS_SIMULATE === undefined || env.CS_SIMULATE === '' ? simulateDefault : env.CS_SIMULATE !== '0' && env.CS_SIMULATE !== 'false',
     simulateDays: countSetting(env, 'CS_SIMULATE_DAYS', 2, 90),

@@ -120,6 +120,14 @@ describe('Export: CSV and XLSX with Chinese headers, the same figures as the que
     );
   });
 
+  it('When a dashboard link sends its filters at All (blanks), then the export is the unfiltered list', async () => {
+    const rows = async (qs: string) => parseCsv((await (await download(qs)).text()).replace(/^\uFEFF/, '')).map((r) => r[0]);
+    const all = await rows(`report=sessions&from=${DAY}&to=${DAY}`);
+    assert.ok(all.length > 2);
+    const blanks = await rows(`report=sessions&from=${DAY}&to=${DAY}&groups=%20&agents=%20&userId=&satisfaction=%20&category=%20&revisit=%20&remark=`);
+    assert.deepEqual(blanks, all);
+  });
+
   it('When an export is asked wrongly, then it answers 400 with the reason', async () => {
     const bad = async (qs: string, re: RegExp) => {
       const r = await download(qs);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
-import { requireBearer } from './auth.js';
+import { requireBearer, tenantGuard } from './auth.js';
 import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
 
 /** What routes may use. */
@@ -26,6 +26,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Answers are computed per request and some are megabytes: hashing them for an ETag is waste.
+  app.set('etag', false);
 
   app.get('/api/v1/health', async (_req, res) => {
     try {
@@ -49,6 +51,7 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       writer: ctx.writer,
       timezone: ctx.config.timezone,
       ingestToken: ctx.config.ingestToken,
+      tenantIngestTokens: ctx.config.tenantIngestTokens,
       stats: ctx.ingestStats,
       log: ctx.log,
     }),
@@ -56,8 +59,9 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   for (const add of ext.open ?? []) add(app, ctx);
 
   const api = Router();
-  api.use(requireBearer(ctx.config.apiToken, 'CS_API_TOKEN'));
+  api.use(requireBearer(ctx.config.apiToken, 'CS_API_TOKEN', ctx.config.tenantApiTokens));
   api.use(express.json({ limit: '1mb' }));
+  api.use(tenantGuard);
   for (const add of ext.api ?? []) add(api, ctx);
   app.use('/api/v1', api);
 

@@ -22,6 +22,7 @@ export function ingestRouter(opts: {
   writer: EventWriter;
   timezone: string;
   ingestToken?: string;
+  tenantIngestTokens?: Map<string, string>;
   stats: IngestStats;
   log: Logger;
 }): Router {
@@ -36,7 +37,7 @@ export function ingestRouter(opts: {
 
   router.post(
     '/events',
-    requireBearer(opts.ingestToken, 'CS_INGEST_TOKEN'),
+    requireBearer(opts.ingestToken, 'CS_INGEST_TOKEN', opts.tenantIngestTokens),
     requireEventContentType,
     express.raw({ type: () => true, limit: MAX_BODY_BYTES }),
     async (req, res) => {
@@ -60,9 +61,19 @@ export function ingestRouter(opts: {
       const valid: StoredEvent[] = [];
       const validIndex: number[] = [];
       const now = Date.now();
+      const scope = res.locals.tenantScope as string | undefined;
       items.forEach((item, index) => {
         if ('error' in item) return answer.rejected.push({ index, error: item.error });
         const v = validateEvent(item.value, opts.timezone, now);
+        if (v.ok && scope !== undefined) {
+          // A tenant's token writes that tenant's events: unnamed ones are its own, others are refused.
+          const named = (item.value as { tenant?: unknown }).tenant;
+          if (named !== undefined && named !== scope) {
+            answer.rejected.push({ index, error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"` });
+            return;
+          }
+          v.event.tenant = scope;
+        }
         if (v.ok) {
           valid.push(v.event);
           validIndex.push(index);

@@ -11,8 +11,8 @@ export function partitionName(day: string): string {
 
 // One round trip stores a whole batch: the key goes into event_ids first, and
 // only the events whose key was new go into the log; the day counters feed
-// the rollup scheduler. Sorted inserts keep concurrent batches from
-// deadlocking on each other's keys.
+// the rollup scheduler, and upserts keep the master data current. Sorted
+// inserts keep concurrent batches from deadlocking on each other's keys.
 const INSERT_SQL = `
 WITH input AS (
   SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
@@ -28,12 +28,26 @@ WITH input AS (
   SELECT i.tenant, i.id, i.type, i.time, i.day, i.session_id, i.body
   FROM input i JOIN fresh f ON f.tenant = i.tenant AND f.id = i.id
   ORDER BY i.n
-  RETURNING tenant, id, day
+  RETURNING tenant, id, day, type, time, seq, CASE WHEN type IN ('agent.upsert', 'group.upsert') THEN body END AS master
 ), days AS (
   INSERT INTO event_days AS d (tenant, day, events, last_received_at)
   SELECT tenant, day, count(*), now() FROM stored GROUP BY tenant, day ORDER BY tenant, day
   ON CONFLICT (tenant, day) DO UPDATE
     SET events = d.events + EXCLUDED.events, last_received_at = EXCLUDED.last_received_at
+), agents AS (
+  INSERT INTO master_agents AS m (tenant, agent_id, name, work_no, member_of, time, seq)
+  SELECT DISTINCT ON (tenant, master->>'agentId') tenant, master->>'agentId', master->>'name', master->>'workNo',
+         coalesce(master->'groups', '[]'::jsonb), time, seq
+  FROM stored WHERE type = 'agent.upsert' ORDER BY tenant, master->>'agentId', time DESC, seq DESC
+  ON CONFLICT (tenant, agent_id) DO UPDATE
+    SET name = EXCLUDED.name, work_no = EXCLUDED.work_no, member_of = EXCLUDED.member_of, time = EXCLUDED.time, seq = EXCLUDED.seq
+    WHERE (m.time, m.seq) < (EXCLUDED.time, EXCLUDED.seq)
+), groups_ AS (
+  INSERT INTO master_groups AS m (tenant, group_id, name, time, seq)
+  SELECT DISTINCT ON (tenant, master->>'groupId') tenant, master->>'groupId', master->>'name', time, seq
+  FROM stored WHERE type = 'group.upsert' ORDER BY tenant, master->>'groupId', time DESC, seq DESC
+  ON CONFLICT (tenant, group_id) DO UPDATE SET name = EXCLUDED.name, time = EXCLUDED.time, seq = EXCLUDED.seq
+    WHERE (m.time, m.seq) < (EXCLUDED.time, EXCLUDED.seq)
 )
 SELECT tenant, id FROM stored`;
 

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { AppContext } from '../http/app.js';
 import type { StoredEvent } from '../ingest/validate.js';
 import { QueryError, type ReportQuery } from '../query/registry.js';
-import { loadLiveState } from './load.js';
+import { loadLiveState, loadSessions } from './load.js';
 import { createMetricsRegistry } from './metrics.js';
 import { LiveState } from './state.js';
 import { agentRows, groupRows, overviewRow } from './views.js';
@@ -12,12 +12,17 @@ import { agentRows, groupRows, overviewRow } from './views.js';
 export interface LiveOptions {
   /** The clock (epoch ms); tests move it across midnight. */
   now?: () => number;
+  /** How long an ended session keeps its events in memory (LiveStateOptions.lateToleranceMs). */
+  lateToleranceMs?: number;
 }
 
 /** The live component; `live` is exposed for tests and other components. */
 export function liveComponent(config: Config, opts: LiveOptions = {}): Component & { live: LiveState } {
-  const live = new LiveState(config.timezone, opts.now ?? Date.now);
   let ctxRef: AppContext | undefined;
+  const live = new LiveState(config.timezone, opts.now ?? Date.now, {
+    lateToleranceMs: opts.lateToleranceMs,
+    onReloadError: (err) => ctxRef?.log.error({ err }, 'live: reloading sessions for late events failed; retrying'),
+  });
   const onAccepted = (events: StoredEvent[]) => live.apply(events, live.now());
 
   const read = (q: ReportQuery) => {
@@ -30,20 +35,26 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
     live,
     async start(ctx) {
       ctxRef = ctx;
+      live.setSessionLoader((tenant, ids, sinceDay) => loadSessions(ctx.pool, tenant, ids, sinceDay));
       const started = Date.now();
       const n = await loadLiveState(ctx.pool, live);
       ctx.log.info({ events: n, ms: Date.now() - started }, 'live state rebuilt from stored events');
       ctx.writer.on('accepted', onAccepted);
     },
-    stop() {
+    async stop() {
       ctxRef?.writer.off('accepted', onAccepted);
+      live.close();
+      await live.settled();
     },
     open(app, ctx) {
       const metrics = createMetricsRegistry(live, ctx);
-      app.get('/metrics', async (_req, res, next) => {
+      app.get('/metrics', (_req, res, next) => {
         try {
-          const body = await metrics.render();
-          res.set('Content-Type', metrics.registry.contentType).send(body);
+          const body = metrics.render();
+          // res.end rather than res.send: no ETag (a hash of the whole body) for a text that changes every scrape.
+          res.setHeader('Content-Type', metrics.contentType);
+          res.setHeader('Content-Length', body.length);
+          res.end(body);
         } catch (err) {
           next(err);
         }

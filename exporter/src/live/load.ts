@@ -90,3 +90,14 @@ export async function loadLiveState(pool: Pool, live: LiveState): Promise<number
   );
   return n;
 }
+
+/** The live session events of some sessions of a tenant (a late event's reload; see LiveState). */
+export async function loadSessions(pool: Pool, tenant: string, sessionIds: string[], sinceDay: string): Promise<StoredEvent[]> {
+  const { rows } = await pool.query<EventRow>(
+    `SELECT tenant, id, type, time, day::text AS day, body FROM events
+      WHERE tenant = $1 AND session_id = ANY($2) AND type = ANY($3) AND day >= $4::date
+      ORDER BY time, seq`,
+    [tenant, sessionIds, [...LIVE_SESSION_TYPES], sinceDay],
+  );
+  return rows.map(toStored);
+}

@@ -31,22 +31,70 @@ export interface AgentRecord {
 }
 
 interface SessionRecord {
+  compact: false;
   events: SessionEvent[];
   derived: Derived;
   counted: Map<string, number>;
   lastEventMs: number;
+  /** When the session may be compacted (see TenantLive.compact); 0 while it may not. */
+  dueMs: number;
+}
+
+/**
+ * An ended session whose events were let go: its share of today's counters
+ * (counter keys interned, as [key, value, key, value, …]) and what a late
+ * event needs to reload it from Postgres.
+ */
+interface CompactSession {
+  compact: true;
+  counted: (string | number)[];
+  firstEventMs: number;
+  lastEventMs: number;
+  /** Events that arrived since the compaction, waiting for the reload; null when none. */
+  pending: { id: string; event: SessionEvent }[] | null;
 }
 
 // A session silent this long is finished as far as the live view goes, even
 // if its end was never sent; start-up loads the same span.
 export const SESSION_HORIZON_MS = 24 * 3600 * 1000;
 
+/** How long after its last event (by event time) an ended session keeps its events in memory. */
+export const DEFAULT_LATE_TOLERANCE_MS = 15 * 60 * 1000;
+
+const NOTHING: (string | number)[] = [];
+
+/** Asks for a reload of compacted sessions (LiveState queues and runs them). */
+export type ReloadRequest = (t: TenantLive, sessionId: string) => void;
+
+/** The slice of a stored session event the live state keeps. */
+function sessionEvent(e: StoredEvent, seq: number): SessionEvent {
+  const ev = e.event as unknown as Record<string, unknown>;
+  return {
+    type: e.type,
+    timeMs: e.timeMs,
+    seq,
+    groupId: ev.groupId as string | undefined,
+    agentId: ev.agentId as string | undefined,
+    via: ev.via as string | undefined,
+    manual: ev.manual as boolean | undefined,
+    reason: ev.reason as string | undefined,
+    score: ev.score as number | undefined,
+  };
+}
+
 /** Live state of one tenant. */
 export class TenantLive {
   readonly groupNames = new Map<string, { name: string; atMs: number }>();
   readonly knownGroups = new Set<string>();
   readonly agents = new Map<string, AgentRecord>();
-  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly sessions = new Map<string, SessionRecord | CompactSession>();
+  /** Ended sessions by the time they may be compacted (a binary min-heap; stale entries are skipped). */
+  private readonly due: { dueMs: number; sid: string }[] = [];
+  /** One instance of each counter key, shared by the compacted sessions. */
+  private readonly keys = new Map<string, string>();
+  compactedCount = 0;
+  /** Sessions whose events changed and are not derived yet (see flush). */
+  private readonly dirty = new Map<string, SessionRecord>();
   /** Sessions with a queued leg or an open part. */
   private readonly open = new Set<string>();
   /** Today's counters (see derive.ts `contributions`). */
@@ -57,6 +105,10 @@ export class TenantLive {
   constructor(
     readonly tenant: string,
     private window: { fromMs: number; toMs: number },
+    private readonly lateToleranceMs = DEFAULT_LATE_TOLERANCE_MS,
+    private readonly requestReload: ReloadRequest = () => {
+      throw new Error('a compacted session needs a reload, and this live state has no session loader');
+    },
   ) {}
 
   agent(agentId: string): AgentRecord {
@@ -108,29 +160,37 @@ export class TenantLive {
       }
     }
     if (!LIVE_SESSION_TYPES.has(e.type)) return;
-    const se: SessionEvent = {
-      type: e.type,
-      timeMs: e.timeMs,
-      seq,
-      groupId: ev.groupId as string | undefined,
-      agentId: ev.agentId as string | undefined,
-      via: ev.via as string | undefined,
-      manual: ev.manual as boolean | undefined,
-      reason: ev.reason as string | undefined,
-      score: ev.score as number | undefined,
-    };
+    const se = sessionEvent(e, seq);
     if (se.agentId) this.agent(se.agentId);
     const sid = ev.sessionId as string;
     let s = this.sessions.get(sid);
+    if (s?.compact) {
+      // A late event for a session whose events were let go: they come back from Postgres first.
+      s.lastEventMs = Math.max(s.lastEventMs, e.timeMs);
+      if (s.pending) s.pending.push({ id: e.id, event: se });
+      else {
+        s.pending = [{ id: e.id, event: se }];
+        this.requestReload(this, sid);
+      }
+      return;
+    }
     if (!s) {
-      s = { events: [], derived: deriveSession([]), counted: new Map(), lastEventMs: e.timeMs };
+      s = { compact: false, events: [], derived: deriveSession([]), counted: new Map(), lastEventMs: e.timeMs, dueMs: 0 };
       this.sessions.set(sid, s);
     }
     let i = s.events.length;
     while (i > 0 && compareEvents(s.events[i - 1], se) > 0) i--;
     s.events.splice(i, 0, se);
     s.lastEventMs = Math.max(s.lastEventMs, e.timeMs);
-    this.rederive(sid, s);
+    // Derived once per batch (flush), not once per event: a backfilled session
+    // brings its dozen events in one batch, and deriving is linear in them.
+    this.dirty.set(sid, s);
+  }
+
+  /** Derives the sessions the events applied since the last flush touched. */
+  flush(): void {
+    for (const [sid, s] of this.dirty) this.rederive(sid, s);
+    this.dirty.clear();
   }
 
   private rederive(sid: string, s: SessionRecord): void {
@@ -141,6 +201,73 @@ export class TenantLive {
     s.counted = next;
     if (s.derived.queued || s.derived.openPart) this.open.add(sid);
     else this.open.delete(sid);
+    if (s.derived.ended && !s.derived.queued && !s.derived.openPart) {
+      const dueMs = s.lastEventMs + this.lateToleranceMs;
+      if (s.dueMs !== dueMs && Number.isFinite(dueMs)) {
+        s.dueMs = dueMs;
+        heapPush(this.due, { dueMs, sid });
+      }
+    } else s.dueMs = 0;
+  }
+
+  /**
+   * Lets go of the events of sessions that ended and have been silent for
+   * the late-event tolerance (by event time), keeping their share of
+   * today's counters. Nothing a figure reads changes.
+   */
+  compact(nowMs: number): void {
+    while (this.due.length > 0 && this.due[0].dueMs <= nowMs) {
+      const { dueMs, sid } = heapPop(this.due)!;
+      const s = this.sessions.get(sid);
+      if (!s || s.compact || s.dueMs !== dueMs) continue;
+      let first = s.events[0].timeMs;
+      for (const e of s.events) first = Math.min(first, e.timeMs);
+      // Sized exactly: a pushed-to array keeps spare capacity, per session.
+      const counted: (string | number)[] = s.counted.size === 0 ? NOTHING : new Array<string | number>(2 * s.counted.size);
+      let j = 0;
+      for (const [k, v] of s.counted) {
+        let kept = this.keys.get(k);
+        if (kept === undefined) this.keys.set(k, (kept = k));
+        counted[j++] = kept;
+        counted[j++] = v;
+      }
+      this.sessions.set(sid, { compact: true, counted, firstEventMs: first, lastEventMs: s.lastEventMs, pending: null });
+      this.compactedCount++;
+    }
+  }
+
+  /** The first event time of a compacted session waiting for its reload (bounds the query). */
+  reloadSinceMs(sid: string): number | undefined {
+    const s = this.sessions.get(sid);
+    if (!s?.compact) return undefined;
+    let since = s.firstEventMs;
+    for (const p of s.pending ?? []) since = Math.min(since, p.event.timeMs);
+    return since;
+  }
+
+  /**
+   * Finishes the reload of a compacted session: its stored events (in
+   * time, storage order) and the ones that arrived meanwhile are derived
+   * again and its share of the counters swapped, as for any other event.
+   */
+  reloaded(sid: string, stored: StoredEvent[]): void {
+    const s = this.sessions.get(sid);
+    if (!s?.compact || !s.pending) return;
+    // Stored events keep their storage order (negative seqs); those stored after the query ran come later.
+    const ids = new Set<string>();
+    const events = stored.map((e, i) => {
+      ids.add(e.id);
+      return sessionEvent(e, i - stored.length);
+    });
+    for (const p of s.pending) if (!ids.has(p.id)) events.push(p.event);
+    events.sort(compareEvents);
+    const counted = new Map<string, number>();
+    for (let i = 0; i < s.counted.length; i += 2) counted.set(s.counted[i] as string, s.counted[i + 1] as number);
+    let last = s.lastEventMs;
+    for (const e of events) last = Math.max(last, e.timeMs);
+    const full: SessionRecord = { compact: false, events, derived: deriveSession([]), counted, lastEventMs: last, dueMs: 0 };
+    this.sessions.set(sid, full);
+    this.rederive(sid, full);
   }
 
   private bump(k: string, v: number): void {
@@ -161,11 +288,18 @@ export class TenantLive {
   setWindow(window: { fromMs: number; toMs: number }, nowMs: number): void {
     this.window = window;
     this.counters.clear();
+    this.keys.clear();
     for (const a of this.agents.values()) this.pruneStatuses(a);
     for (const [sid, s] of this.sessions) {
-      if (s.lastEventMs < nowMs - SESSION_HORIZON_MS) {
+      if (s.lastEventMs < nowMs - SESSION_HORIZON_MS && !(s.compact && s.pending)) {
         this.sessions.delete(sid);
         this.open.delete(sid);
+        continue;
+      }
+      if (s.compact) {
+        // Compacted before this midnight, and only after its last event plus the tolerance,
+        // so every event of it is older than the new day: it counts nothing today.
+        s.counted = NOTHING;
         continue;
       }
       s.counted = new Map();
@@ -177,7 +311,7 @@ export class TenantLive {
   openSessions(nowMs: number): Derived[] {
     const out: Derived[] = [];
     for (const sid of this.open) {
-      const s = this.sessions.get(sid)!;
+      const s = this.sessions.get(sid) as SessionRecord;
       if (s.lastEventMs >= nowMs - SESSION_HORIZON_MS) out.push(s.derived);
     }
     return out;
@@ -195,6 +329,35 @@ export class TenantLive {
   get sessionCount(): number {
     return this.sessions.size;
   }
+}
+
+function heapPush(h: { dueMs: number; sid: string }[], x: { dueMs: number; sid: string }): void {
+  h.push(x);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p].dueMs <= x.dueMs) break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = x;
+}
+
+function heapPop(h: { dueMs: number; sid: string }[]): { dueMs: number; sid: string } | undefined {
+  const top = h[0];
+  const last = h.pop();
+  if (h.length === 0 || last === undefined) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= h.length) break;
+    const c = l + 1 < h.length && h[l + 1].dueMs < h[l].dueMs ? l + 1 : l;
+    if (h[c].dueMs >= last.dueMs) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = last;
+  return top;
 }
 
 /** An agent's status figures at `nowMs`, from its kept status changes (metrics.md, live_agents). */
@@ -253,19 +416,45 @@ export function agentStatusView(a: AgentRecord, dayFromMs: number, nowMs: number
   return view;
 }
 
+/** Loads the stored events of sessions of a tenant (time, then storage order), from `sinceDay` on. */
+export type SessionLoader = (tenant: string, sessionIds: string[], sinceDay: string) => Promise<StoredEvent[]>;
+
+export interface LiveStateOptions {
+  /** How long an ended session keeps its events after its last one (event time); Infinity keeps them. */
+  lateToleranceMs?: number;
+  /** Where a late event for a compacted session reloads the session from (set later with setSessionLoader). */
+  loadSessions?: SessionLoader;
+  /** Told about a failed reload (it is retried). */
+  onReloadError?: (err: unknown) => void;
+}
+
+// Sessions per reload query; one query runs at a time, so a burst of late
+// events (a backfill) queues up instead of taking every pool connection.
+const RELOAD_BATCH = 500;
+
 /** Live state of every tenant, with "today" in `timezone`. */
 export class LiveState {
   private readonly tenants = new Map<string, TenantLive>();
   private seq = 0;
   day: string;
   window: { fromMs: number; toMs: number };
+  private readonly lateToleranceMs: number;
+  private loader: SessionLoader | undefined;
+  private readonly reloadQueue = new Map<TenantLive, Set<string>>();
+  private reloading: Promise<void> | null = null;
+  private closed = false;
+  /** Ends the pause before a retry (close() must not wait for it). */
+  private wake: (() => void) | null = null;
 
   constructor(
     readonly timezone: string,
     readonly now: () => number,
+    private readonly opts: LiveStateOptions = {},
   ) {
     this.day = localDay(now(), timezone);
     this.window = this.windowOf(this.day);
+    this.lateToleranceMs = opts.lateToleranceMs ?? DEFAULT_LATE_TOLERANCE_MS;
+    this.loader = opts.loadSessions;
   }
 
   private windowOf(day: string) {
@@ -285,7 +474,7 @@ export class LiveState {
   tenant(id: string): TenantLive {
     let t = this.tenants.get(id);
     if (!t) {
-      t = new TenantLive(id, this.window);
+      t = new TenantLive(id, this.window, this.lateToleranceMs, (tl, sid) => this.queueReload(tl, sid));
       this.tenants.set(id, t);
     }
     return t;
@@ -304,11 +493,91 @@ export class LiveState {
   apply(events: StoredEvent[], receivedAtMs?: number): void {
     this.tick();
     const lag = new Map<string, number>();
+    const touched = new Set<TenantLive>();
     for (const e of events) {
       const t = this.tenant(e.tenant);
       t.apply(e, ++this.seq);
+      touched.add(t);
       if (receivedAtMs !== undefined) lag.set(e.tenant, Math.max(lag.get(e.tenant) ?? 0, (receivedAtMs - e.timeMs) / 1000));
     }
+    for (const t of touched) t.flush();
     for (const [tenant, secs] of lag) this.tenant(tenant).lastLagSeconds = Math.max(0, secs);
+    // Within the same day as the tick above, so a compacted session never spans a window change.
+    const nowMs = Math.min(this.now(), this.window.toMs - 1);
+    for (const t of this.tenants.values()) t.compact(nowMs);
+  }
+
+  setSessionLoader(loader: SessionLoader): void {
+    this.loader = loader;
+    this.pump();
+  }
+
+  /** Resolves once no reload is queued or running (tests; shutdown). */
+  async settled(): Promise<void> {
+    while (this.reloading) await this.reloading;
+  }
+
+  /** Stops reloading (the pool is about to close). */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  private queueReload(t: TenantLive, sid: string): void {
+    let q = this.reloadQueue.get(t);
+    if (!q) this.reloadQueue.set(t, (q = new Set()));
+    q.add(sid);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.reloading || !this.loader || this.closed || this.reloadQueue.size === 0) return;
+    this.reloading = this.runReloads().finally(() => {
+      this.reloading = null;
+      this.pump();
+    });
+  }
+
+  private async runReloads(): Promise<void> {
+    let failures = 0;
+    while (!this.closed && this.loader) {
+      const next = this.reloadQueue.entries().next();
+      if (next.done) return;
+      const [t, queued] = next.value;
+      const sids = [...queued].slice(0, RELOAD_BATCH);
+      let sinceMs = Infinity;
+      for (const sid of sids) sinceMs = Math.min(sinceMs, t.reloadSinceMs(sid) ?? Infinity);
+      try {
+        // A day earlier than the first event's: the stored day and this one agree, but a margin costs little.
+        const sinceDay = addDays(localDay(Number.isFinite(sinceMs) ? sinceMs : this.now(), this.timezone), -1);
+        const stored = await this.loader(t.tenant, sids, sinceDay);
+        failures = 0;
+        this.tick();
+        const bySession = new Map<string, StoredEvent[]>();
+        for (const e of stored) {
+          const sid = (e.event as { sessionId?: string }).sessionId!;
+          let list = bySession.get(sid);
+          if (!list) bySession.set(sid, (list = []));
+          list.push(e);
+        }
+        for (const sid of sids) {
+          queued.delete(sid);
+          t.reloaded(sid, bySession.get(sid) ?? []);
+        }
+        if (queued.size === 0) this.reloadQueue.delete(t);
+      } catch (err) {
+        this.opts.onReloadError?.(err);
+        failures++;
+        // The sessions stay queued (their late events wait with them); retried with a growing pause.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(30_000, 250 * 2 ** failures));
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+    }
   }
 }

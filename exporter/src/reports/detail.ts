@@ -17,15 +17,13 @@ export async function sessionDetail(pool: Pool, tenant: string, sessionId: strin
   const agentIds = [...new Set(f.parts.map((p) => p.agentId))];
   const groupIds = [...new Set(f.legs.map((l) => l.groupId))];
   const names = await pool.query<{ kind: string; id: string; name: string }>(
-    `SELECT DISTINCT ON (type, coalesce(body->>'agentId', body->>'groupId')) type AS kind,
-            coalesce(body->>'agentId', body->>'groupId') AS id, body->>'name' AS name
-     FROM events WHERE tenant = $1 AND type IN ('agent.upsert', 'group.upsert')
-       AND coalesce(body->>'agentId', body->>'groupId') = ANY($2::text[])
-     ORDER BY type, coalesce(body->>'agentId', body->>'groupId'), time DESC, seq DESC`,
-    [tenant, [...agentIds, ...groupIds]],
+    `SELECT 'agent' AS kind, agent_id AS id, name FROM master_agents WHERE tenant = $1 AND agent_id = ANY($2::text[])
+     UNION ALL
+     SELECT 'group', group_id, name FROM master_groups WHERE tenant = $1 AND group_id = ANY($3::text[])`,
+    [tenant, agentIds, groupIds],
   );
-  const agentName = (id: string) => names.rows.find((r) => r.kind === 'agent.upsert' && r.id === id)?.name ?? id;
-  const groupName = (id: string) => names.rows.find((r) => r.kind === 'group.upsert' && r.id === id)?.name ?? id;
+  const agentName = (id: string) => names.rows.find((r) => r.kind === 'agent' && r.id === id)?.name ?? id;
+  const groupName = (id: string) => names.rows.find((r) => r.kind === 'group' && r.id === id)?.name ?? id;
   const end = f.endedAtMs ?? f.lastEventMs;
   let revisit = false;
   if (f.userId !== null) {

@@ -56,22 +56,31 @@ const list = (v: unknown) =>
         .filter(Boolean)
     : [];
 
+/**
+ * A filter value from the query string; blank means no filter, since that is
+ * how a Grafana link spells a variable at "All" (see dashboards/src/common.ts).
+ */
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+
 /** The query API body an export's query string stands for. */
 export function exportBody(query: Record<string, unknown>): Record<string, unknown> {
   const filters: Record<string, unknown> = {};
-  if (typeof query.userId === 'string') filters.userId = query.userId;
-  if (typeof query.category === 'string') filters.category = query.category;
-  if (typeof query.remark === 'string') filters.remark = query.remark;
-  if (typeof query.satisfaction === 'string' && query.satisfaction !== '') {
-    filters.satisfaction = list(query.satisfaction).map((s) => {
+  for (const key of ['userId', 'category', 'remark'] as const) {
+    const v = text(query[key]);
+    if (v !== undefined) filters[key] = v;
+  }
+  const satisfaction = text(query.satisfaction);
+  if (satisfaction !== undefined) {
+    filters.satisfaction = list(satisfaction).map((s) => {
       const n = Number(s);
       if (!Number.isInteger(n)) throw new QueryError(`satisfaction: "${s}" is not a score 1–5`);
       return n;
     });
   }
-  if (typeof query.revisit === 'string' && query.revisit !== '') {
-    if (!['yes', 'no', 'true', 'false'].includes(query.revisit)) throw new QueryError('revisit: must be yes or no');
-    filters.revisit = query.revisit === 'yes' || query.revisit === 'true';
+  const revisit = text(query.revisit);
+  if (revisit !== undefined) {
+    if (!['yes', 'no', 'true', 'false'].includes(revisit)) throw new QueryError(`revisit: must be yes or no (or blank for both), got "${revisit}"`);
+    filters.revisit = revisit === 'yes' || revisit === 'true';
   }
   return {
     report: query.report,

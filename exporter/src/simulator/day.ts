@@ -18,13 +18,13 @@ import {
   ROBOT_LINES,
   SERVICE_CLOSE_HOUR,
   SERVICE_OPEN_HOUR,
-  STATUS_NAMES,
   SUMMARY_REMARKS,
   SUMMARY_STATES,
   TICKET_TYPES,
   USER_LINES,
   USER_OPENERS,
 } from './vocab.js';
+import { STATUS_LABELS } from '../catalog.js';
 import { addDays, dayStartMs } from '../time.js';
 
 /** An event as the simulator sends it (events.md), with its time in ms alongside. */
@@ -235,7 +235,7 @@ class DaySim {
   private setStatus(a: Agent, status: Status, extra: Record<string, unknown> = {}): void {
     a.status = status;
     this.emit('agent.status', { agentId: a.def.id, status, ...extra });
-    if (status !== 'online' && status !== 'offline') this.log(a, `切换状态：${extra.label ?? STATUS_NAMES[status]}`);
+    if (status !== 'online' && status !== 'offline') this.log(a, `切换状态：${extra.label ?? STATUS_LABELS[status]}`);
   }
 
   private becomeAvailable(a: Agent): void {

@@ -159,19 +159,3 @@ export const OFFLINE_REMARKS_MIDDAY = ['网络异常，重新登录', '临时外
 export const CUSTOM_LABELS = ['质检复盘', '案例学习', '数据整理'];
 export const PLATFORMS = { chat: '在线客服工作台', ticket: '工单系统', call: '呼叫中心' } as const;
 
-/** Chinese names of the statuses, for agent.log lines. */
-export const STATUS_NAMES: Record<string, string> = {
-  online: '在线',
-  break: '小休',
-  busy: '忙碌',
-  rest: '休息',
-  meeting: '会议',
-  training: '培训',
-  meal: '用餐',
-  restroom: '卫生间',
-  discussion: '洽谈',
-  outbound: '外呼',
-  custom: '自定义',
-  hosted: '机器人托管',
-  offline: '离线',
-};

@@ -1,0 +1,372 @@
+/**
+ * Executes every query of every generated dashboard against the real thing: an exporter on a real
+ * Postgres fed with the events of scenario.ts, and a real Prometheus scraping it every second with the
+ * project's recording rules. PromQL goes to Prometheus; plugin queries go through the plugin's own
+ * DataSource (datasource-plugin/src/datasource.ts) and its testkit, which follows plugin.json's route
+ * the way Grafana's proxy does. Grafana itself is the only stand-in (see preload.cjs).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { findReport } from '@cs-data-ops/exporter/catalog';
+import { startEmbeddedPostgres } from '../../exporter/src/db/embedded.js';
+import { startExporter, type Exporter } from '../../exporter/src/exporter.js';
+import { loadConfig } from '../../exporter/src/config.js';
+import { createLogger } from '../../exporter/src/log.js';
+import { dayStartMs, localDay } from '../../exporter/src/time.js';
+import { freePort } from '../../exporter/test/helpers/exporter.js';
+import { createRequire } from 'node:module';
+import { allDashboards } from '../src/index.js';
+import { isPlugin, isProm, targets, type Target } from '../test/walk.js';
+
+// The plugin package is CommonJS (its testkit reads __dirname): load it through require, as jest does.
+const require = createRequire(import.meta.url);
+const kit = require('../../datasource-plugin/test/testkit.ts') as typeof import('../../datasource-plugin/test/testkit.ts');
+
+const repo = join(import.meta.dirname, '..', '..');
+const TZ = 'Asia/Shanghai';
+const API_TOKEN = 'e2e-api-token';
+const dashboards = allDashboards();
+
+let tmp: string;
+let stopPg = async () => {};
+let exporter: Exporter;
+let prom: ChildProcess | undefined;
+let promUrl: string;
+let scenarioInfo: ReturnType<typeof import('./scenario.js').scenario>;
+
+async function postEvents(events: Record<string, unknown>[]): Promise<void> {
+  const posted = await fetch(`${exporter.url}/api/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  const ack = (await posted.json()) as { accepted: number; rejected: unknown[] };
+  assert.deepEqual(ack.rejected, [], 'the events are valid');
+  assert.equal(ack.accepted, events.length);
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-'));
+  let databaseUrl = process.env.TEST_DATABASE_URL;
+  if (!databaseUrl) {
+    // Its own temp dir, as the exporter's test runner does: the server runs as the postgres user, which must reach it.
+    const pgDir = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-pg-'));
+    const pg = await startEmbeddedPostgres(pgDir, await freePort(), createLogger('warn'));
+    databaseUrl = pg.url;
+    stopPg = async () => {
+      await pg.stop();
+      rmSync(pgDir, { recursive: true, force: true });
+    };
+  }
+  exporter = await startExporter(
+    { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
+    createLogger('silent'),
+  );
+
+  const { scenario } = await import('./scenario.js');
+  scenarioInfo = scenario(
+    Date.now(),
+    (ms) => localDay(ms, TZ),
+    (day) => dayStartMs(day, TZ),
+  );
+  await postEvents(scenarioInfo.events);
+
+  // Prometheus with the compose config's rule files, scraping this exporter every second.
+  const composeCfg = parse(readFileSync(join(repo, 'provisioning/prometheus/prometheus.compose.yml'), 'utf8'));
+  const promPort = await freePort();
+  promUrl = `http://127.0.0.1:${promPort}`;
+  const cfg = {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: (composeCfg.rule_files as string[]).map((f) => join(repo, 'provisioning/prometheus', f)),
+    scrape_configs: [{ job_name: 'cs-exporter', static_configs: [{ targets: [new URL(exporter.url).host] }] }],
+  };
+  writeFileSync(join(tmp, 'prometheus.yml'), JSON.stringify(cfg));
+  let out = '';
+  prom = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(tmp, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(tmp, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  prom.stdout!.on('data', (c) => (out += c));
+  prom.stderr!.on('data', (c) => (out += c));
+  await until(`Prometheus ready\n${out}`, 30_000, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+  await until(`a first scrape of the exporter\n${out}`, 30_000, async () =>
+    (await promQuery('up{job="cs-exporter"} == 1')).length ? true : undefined,
+  );
+  const { burst } = await import('./scenario.js');
+  for (const tag of ['b1', 'b2']) {
+    await postEvents(burst(Date.now(), tag));
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+
+  process.env.CC_EXPORTER_URL = exporter.url;
+  process.env.CC_API_TOKEN = API_TOKEN;
+  kit.installBackendSrv();
+});
+
+after(async () => {
+  if (prom && prom.exitCode === null) {
+    prom.kill('SIGTERM');
+    await new Promise((r) => prom!.once('exit', r));
+  }
+  await exporter?.close();
+  await stopPg();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function promQuery(expr: string): Promise<unknown[]> {
+  const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await r.json()) as { status: string; error?: string; data: { result: unknown[] } };
+  if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
+  return body.data.result;
+}
+
+test('every PromQL expression of the dashboards returns data from Prometheus', async () => {
+  // The variables as a shared link without filters gives them: the default tenant, every group.
+  const exprs = [
+    ...new Set(
+      targets(dashboards)
+        .filter(isProm)
+        .map((t) => String(t.target.expr)),
+    ),
+  ];
+  assert.ok(exprs.length > 20);
+  const pending = new Set(exprs);
+  // Rates and the 5m recording rules need a few scrapes; wait until every expression has answered.
+  await until(`PromQL results for:\n${[...pending].join('\n')}`, 60_000, async () => {
+    for (const e of [...pending]) {
+      // A repeated row scopes $group to one group (an exact match); elsewhere All is a regex.
+      const expr = e.replaceAll('$tenant', 'default').replaceAll('group="$group"', 'group="aftersales"').replaceAll('$group', '.*');
+      const result = await promQuery(expr);
+      if (result.length > 0) pending.delete(e);
+    }
+    return pending.size === 0 ? true : undefined;
+  });
+  // The figures the alert rules watch are the scenario's: s4 is queued in 售后 (aftersales).
+  const queue = (await promQuery('cs_queue_length{tenant="default", group="aftersales"}')) as { value: [number, string] }[];
+  assert.equal(queue[0].value[1], '1');
+});
+
+/** The template variables of a dashboard as a shared link sets them: tenant default, All for the lists, the scenario's session. */
+async function templateFor(dashboardUid: string, ds: ReturnType<typeof kit.makeDataSource>): Promise<kit.FakeTemplateSrv> {
+  const d = dashboards.find((x) => x.uid === dashboardUid)!.dashboard;
+  const vars: { name: string; current: string[]; options: string[]; multi?: boolean }[] = [];
+  for (const v of d.templating?.list ?? []) {
+    if (v.type === 'query') {
+      const found = await ds.metricFindQuery(v.query as never);
+      assert.ok(found.length > 0, `${dashboardUid}: variable ${v.name} lists something`);
+      vars.push({
+        name: v.name,
+        multi: !!v.multi,
+        options: found.map((f) => String(f.value)),
+        current: v.includeAll ? ['$__all'] : [String(found[0].value)],
+      });
+    } else if (v.type === 'custom') {
+      const options = String(v.query)
+        .split(',')
+        .map((o) => (o.includes(' : ') ? o.split(' : ')[1] : o).trim());
+      vars.push({ name: v.name, multi: !!v.multi, options, current: v.includeAll ? ['$__all'] : [options[0]] });
+    } else {
+      const value = v.name === 'session' ? scenarioInfo.sessionId : String(v.query ?? '');
+      vars.push({ name: v.name, options: [value], current: [value] });
+    }
+  }
+  return new kit.FakeTemplateSrv(vars);
+}
+
+const SESSION_PART_FIELDS: Record<string, string[]> = {
+  legs: ['group_id', 'group_name', 'via', 'queued_at', 'answered_at', 'ended_at', 'outcome', 'wait_seconds', 'agent_id'],
+  parts: ['agent_id', 'agent_name', 'group_id', 'started_at', 'ended_at', 'ended_by'],
+  transcript: ['time', 'from', 'agent_id', 'text'],
+};
+
+/** The fields a user must find in the answer of a query. */
+function expectedFields(t: Target['target']): string[] {
+  switch (t.queryType) {
+    case 'report':
+    case 'live': {
+      const def = findReport(String(t.report))!;
+      const metrics = t.metrics as string[];
+      return t.format === 'timeseries' ? ['time', ...metrics] : [...def.dimensions.map((d) => d.id), ...metrics];
+    }
+    case 'sessions':
+      return findReport('sessions')!.metrics.map((m) => m.id);
+    case 'session':
+      return t.part === 'summary' ? findReport('sessions')!.metrics.map((m) => m.id) : SESSION_PART_FIELDS[String(t.part)];
+  }
+  throw new Error(`unknown query type ${String(t.queryType)}`);
+}
+
+test('every plugin query of the dashboards returns frames with its fields, through the plugin', async () => {
+  // Yesterday is a finished day: its reports are final once rolled up.
+  const rolled = await fetch(`${exporter.url}/api/v1/rollups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+    body: JSON.stringify({ date: scenarioInfo.yesterday, tenant: 'default' }),
+  });
+  assert.equal(rolled.status, 200, await rolled.text());
+  const from = new Date(dayStartMs(scenarioInfo.yesterday, TZ)).toISOString();
+  const to = new Date().toISOString();
+  const failures: string[] = [];
+  // What a user reads on some panels, by "dashboard / panel".
+  const seen = new Map<string, Frame[]>();
+  let checked = 0;
+  for (const d of dashboards) {
+    const ds0 = kit.makeDataSource({ timezone: TZ });
+    const ds = kit.makeDataSource({ timezone: TZ }, await templateFor(d.uid, ds0));
+    for (const t of targets([d]).filter(isPlugin)) {
+      const where = `${t.dashboard} / ${t.panel} / ${t.target.refId} (${String(t.target.queryType)} ${String(t.target.report ?? t.target.part ?? '')})`;
+      const res = await ds.query(kit.request([t.target as never], from, to));
+      if (res.errors?.length) {
+        failures.push(`${where}: ${res.errors.map((e) => e.message).join('; ')}`);
+        continue;
+      }
+      const frames = res.data as Frame[];
+      checked++;
+      seen.set(`${t.dashboard} / ${t.panel}`, frames);
+      if (!frames.length || frames.every((f) => f.length === 0)) {
+        failures.push(`${where}: no rows`);
+        continue;
+      }
+      const names = new Set(frames.flatMap((f) => f.fields.map((x) => x.name)));
+      const missing = expectedFields(t.target).filter((f) => !names.has(f));
+      if (missing.length) failures.push(`${where}: missing fields ${missing.join(', ')}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(checked >= 30, `${checked} plugin queries ran`);
+
+  // 在线监控: s4 waits in 售后服务's queue and s5 talks with 张三; the burst's sessions all ended.
+  const live = seen.get('cs-live-overview / 会话')!;
+  assert.equal(column(live, 'queue_length')[0], 1);
+  assert.equal(column(live, 'in_conversation')[0], 1);
+  // 人工技能组日统计, yesterday: 售前咨询 took s1 and s2 directly (2 legs); 售后服务 took s1 by transfer (1 leg);
+  // s3's reject opened no leg. s1 is credited to 售后服务, its last answered leg.
+  const daily = seen.get('cs-report-online / 人工技能组日统计')!;
+  const yesterdayRows = rows(daily).filter((r) => r.date === scenarioInfo.yesterday);
+  const byGroup = Object.fromEntries(yesterdayRows.map((r) => [r.group_id, r]));
+  assert.deepEqual([byGroup.presales?.inflow, byGroup.presales?.answered], [2, 0]);
+  assert.deepEqual([byGroup.aftersales?.inflow, byGroup.aftersales?.answered], [1, 1]);
+  // 会话记录 lists s1, rated 5; its 详情 shows its three messages and two legs.
+  const list = rows(seen.get('cs-sessions / 会话记录')!);
+  assert.equal(list.find((r) => r.service_id === 's1')?.satisfaction, '非常满意');
+  assert.equal(rows(seen.get('cs-session-detail / 对话记录')!).length, 3);
+  assert.deepEqual(
+    rows(seen.get('cs-session-detail / 服务段')!).map((r) => [r.group_id, r.via]),
+    [
+      ['presales', 'direct'],
+      ['aftersales', 'transfer'],
+    ],
+  );
+});
+
+type Frame = { fields: { name: string; values: unknown[] | { toArray(): unknown[] } }[]; length: number };
+
+function values(f: Frame['fields'][number]): unknown[] {
+  return Array.isArray(f.values) ? f.values : f.values.toArray();
+}
+
+function column(frames: Frame[], name: string): unknown[] {
+  return frames.flatMap((f) => f.fields.filter((x) => x.name === name).flatMap(values));
+}
+
+function rows(frames: Frame[]): Record<string, unknown>[] {
+  return frames.flatMap((f) => Array.from({ length: f.length }, (_, i) => Object.fromEntries(f.fields.map((x) => [x.name, values(x)[i]]))));
+}
+
+/**
+ * A dashboard link as Grafana's link service writes it for the default view (everything at All):
+ * the range as local days, the tenant, each variable by its All value. Only the forms the links use.
+ */
+function interpolateLink(url: string, dashboardUid: string, from: string, to: string): string {
+  const d = dashboards.find((x) => x.uid === dashboardUid)!.dashboard;
+  const vars = new Map((d.templating?.list ?? []).map((v) => [v.name, v]));
+  return url
+    .replace('${__from:date:YYYY-MM-DD}', from)
+    .replace('${__to:date:YYYY-MM-DD}', to)
+    .replace(/\$\{(\w+)(?::csv)?\}/g, (_, name: string) => {
+      const v = vars.get(name);
+      assert.ok(v, `${dashboardUid}: link uses undefined $${name}`);
+      if (name === 'tenant') return 'default';
+      if (v.includeAll) {
+        // Grafana spells All as the allValue when there is one, else as every option.
+        assert.ok(v.allValue !== undefined && v.allValue !== '', `${dashboardUid}: $${name} at All would list every option in a download`);
+        return encodeURIComponent(v.allValue);
+      }
+      return encodeURIComponent(String(v.query ?? ''));
+    });
+}
+
+test('every download link of the 报表 answers a file with its rows, through the plugin route', async () => {
+  const plugin = JSON.parse(readFileSync(join(repo, 'datasource-plugin/src/plugin.json'), 'utf8')) as {
+    routes: { path: string; url: string; headers: { name: string; content: string }[] }[];
+  };
+  const route = plugin.routes.find((r) => r.path === 'api')!;
+  const render = (t: string) => t.replace('{{ .JsonData.url }}', exporter.url).replace('{{ .SecureJsonData.apiToken }}', API_TOKEN);
+  const checked: string[] = [];
+  const csv = new Map<string, string>();
+  for (const d of dashboards.filter((x) => x.folder === '报表')) {
+    const links = [
+      ...(d.dashboard.links ?? []).map((l) => l.url ?? ''),
+      ...((d.dashboard.panels ?? []) as { links?: { url: string }[] }[]).flatMap((p) => (p.links ?? []).map((l) => l.url)),
+    ].filter((u) => u.includes('/api/v1/export?'));
+    for (const link of new Set(links)) {
+      const url = interpolateLink(link, d.uid, scenarioInfo.yesterday, scenarioInfo.today);
+      // Grafana's proxy: /api/datasources/proxy/uid/cs-exporter/<route path>/... → the route's url, with its headers.
+      const prefix = `/api/datasources/proxy/uid/cs-exporter/${route.path}/`;
+      assert.ok(url.startsWith(prefix), url);
+      const target = render(route.url) + '/' + url.slice(prefix.length);
+      const headers = Object.fromEntries(route.headers.map((h) => [h.name, render(h.content)]));
+      const res = await fetch(target, { headers });
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200, `${d.uid}: ${url} → ${res.status} ${body.toString('utf8').slice(0, 300)}`);
+      if (url.includes('format=csv')) {
+        const lines = body
+          .toString('utf8')
+          .replace(/^\uFEFF/, '')
+          .trim()
+          .split(/\r?\n/);
+        assert.match(lines[0], /[\u4e00-\u9fff]/, `${url}: Chinese headers`);
+        assert.ok(lines.length > 1, `${url}: rows`);
+        csv.set(url, lines.join('\n'));
+      } else {
+        assert.equal(body.subarray(0, 2).toString('latin1'), 'PK', `${url}: an xlsx (zip) file`);
+      }
+      checked.push(url);
+    }
+  }
+  // Every 报表 report once in each format, at least.
+  assert.ok(checked.length >= 22, `${checked.length} downloads checked`);
+  // The sessions download with everything at All holds s1 and the rest, like the list.
+  const sessionsCsv = checked.find((u) => u.includes('report=sessions') && u.includes('format=csv'))!;
+  assert.match(sessionsCsv, /satisfaction=%20&/);
+  const text = csv.get(sessionsCsv)!;
+  for (const id of ['s1', 's6', 's5']) assert.match(text, new RegExp(`^${id},`, 'm'), `${id} is in the download`);
+});

@@ -1,0 +1,116 @@
+import * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+
+/** Provisioned datasource uids (provisioning/grafana/datasources), fixed by the shared contract. */
+export const CS_DATASOURCE = { type: 'csdataops-contactcenter-datasource', uid: 'cs-exporter' } as const;
+export const PROMETHEUS = { type: 'prometheus', uid: 'prometheus' } as const;
+
+/** The plugin's query model (datasource-plugin), a tagged union on `queryType`. */
+export type CsQueryModel =
+  | {
+      queryType: 'report';
+      report: string;
+      metrics: string[];
+      groups: string[];
+      agents: string[];
+      filters?: Record<string, string>;
+      format: 'table' | 'timeseries';
+      tenant: string;
+    }
+  | {
+      queryType: 'live';
+      report: 'live_overview' | 'live_groups' | 'live_agents';
+      metrics: string[];
+      groups: string[];
+      name?: string;
+      tenant: string;
+    }
+  | {
+      queryType: 'sessions';
+      groups: string[];
+      agents: string[];
+      userId?: string;
+      satisfaction?: string[];
+      category?: string;
+      revisit?: string;
+      remark?: string;
+      limit?: number;
+      tenant: string;
+    }
+  | { queryType: 'session'; sessionId: string; part: 'summary' | 'legs' | 'parts' | 'transcript'; tenant: string };
+
+export type CsQuery = CsQueryModel & { refId?: string; datasource: typeof CS_DATASOURCE; hide?: boolean };
+
+// Dashboards always scope to the URL's tenant, and a multi-value variable is interpolated by the plugin.
+const TENANT = '${tenant}';
+const GROUPS = ['${group}'];
+const AGENTS = ['${agent}'];
+
+/**
+ * A query of the contact-center datasource plugin, as a foundation-SDK builder so that panels take
+ * it like any core query. The SDK's only requirement on a query is the `Dataquery` marker method;
+ * it is a function, so it disappears when the dashboard is serialised to JSON.
+ */
+export class CsQueryBuilder implements cog.Builder<cog.Dataquery> {
+  private readonly internal: CsQuery & cog.Dataquery;
+
+  private constructor(model: CsQueryModel) {
+    this.internal = { refId: undefined, datasource: CS_DATASOURCE, ...model, _implementsDataqueryVariant: () => {} };
+    delete this.internal.refId;
+  }
+
+  /** A 报表 query; `groups`/`agents` default to the dashboard's variables when the report honours them. */
+  static report(
+    report: string,
+    metrics: string[],
+    opts: { groups?: string[]; agents?: string[]; filters?: Record<string, string>; format?: 'table' | 'timeseries' } = {},
+  ): CsQueryBuilder {
+    return new CsQueryBuilder({
+      queryType: 'report',
+      report,
+      metrics,
+      groups: opts.groups ?? [],
+      agents: opts.agents ?? [],
+      ...(opts.filters ? { filters: opts.filters } : {}),
+      format: opts.format ?? 'table',
+      tenant: TENANT,
+    });
+  }
+
+  static live(report: 'live_overview' | 'live_groups' | 'live_agents', metrics: string[], opts: { groups?: string[]; name?: string } = {}) {
+    return new CsQueryBuilder({
+      queryType: 'live',
+      report,
+      metrics,
+      groups: opts.groups ?? [],
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      tenant: TENANT,
+    });
+  }
+
+  static sessions(filters: Omit<Extract<CsQueryModel, { queryType: 'sessions' }>, 'queryType' | 'tenant' | 'groups' | 'agents'>) {
+    return new CsQueryBuilder({ queryType: 'sessions', groups: GROUPS, agents: AGENTS, ...filters, tenant: TENANT });
+  }
+
+  static session(part: 'summary' | 'legs' | 'parts' | 'transcript') {
+    return new CsQueryBuilder({ queryType: 'session', sessionId: '${session}', part, tenant: TENANT });
+  }
+
+  refId(refId: string): this {
+    this.internal.refId = refId;
+    return this;
+  }
+
+  build(): cog.Dataquery {
+    return this.internal;
+  }
+}
+
+export const VAR_GROUPS = GROUPS;
+export const VAR_AGENTS = AGENTS;
+
+/** A PromQL query on the provisioned Prometheus. */
+export function promQuery(expr: string, legend: string, opts: { instant?: boolean } = {}) {
+  const q = new prometheus.DataqueryBuilder().datasource(PROMETHEUS).expr(expr).legendFormat(legend);
+  return opts.instant ? q.instant().format(prometheus.PromQueryFormat.Table) : q.range();
+}
