@@ -5,53 +5,69 @@
  * one transaction, after deleting the day's previous rows, so recomputing a
  * day is idempotent and readers never see half a day.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
 import { deriveSession, type SessionEvent, type SessionFacts } from './derive.js';
 
-/** Column types of the fact tables written through `unnest` (the rows of the busy tables). */
-const COLUMNS: Record<string, [string, string][]> = {
+/** Columns of the fact rows written with COPY, in the order `handle` writes them. */
+const COPY_COLUMNS = {
   report_legs: [
-    ['tenant', 'text'],
-    ['day', 'date'],
-    ['session_id', 'text'],
-    ['leg_no', 'int'],
-    ['group_id', 'text'],
-    ['via', 'text'],
-    ['hour', 'smallint'],
-    ['queued_at', 'timestamptz'],
-    ['answered_at', 'timestamptz'],
-    ['ended_at', 'timestamptz'],
-    ['outcome', 'text'],
-    ['wait_seconds', 'float8'],
-    ['agent_id', 'text'],
-    ['ended_by', 'text'],
-    ['credited', 'boolean'],
-    ['score', 'smallint'],
-    ['invited', 'boolean'],
+    'tenant',
+    'day',
+    'session_id',
+    'leg_no',
+    'group_id',
+    'via',
+    'hour',
+    'queued_at',
+    'answered_at',
+    'ended_at',
+    'outcome',
+    'wait_seconds',
+    'agent_id',
+    'ended_by',
+    'credited',
+    'score',
+    'invited',
   ],
   report_parts: [
-    ['tenant', 'text'],
-    ['day', 'date'],
-    ['session_id', 'text'],
-    ['part_no', 'int'],
-    ['agent_id', 'text'],
-    ['group_id', 'text'],
-    ['started_at', 'timestamptz'],
-    ['ended_at', 'timestamptz'],
-    ['ended_by', 'text'],
-    ['first_response_seconds', 'float8'],
-    ['reply_sum_seconds', 'float8'],
-    ['reply_count', 'int'],
-    ['invited', 'boolean'],
-    ['credited', 'boolean'],
-    ['score', 'smallint'],
-    ['no_revisit', 'boolean'],
+    'tenant',
+    'day',
+    'session_id',
+    'part_no',
+    'agent_id',
+    'group_id',
+    'started_at',
+    'ended_at',
+    'ended_by',
+    'first_response_seconds',
+    'reply_sum_seconds',
+    'reply_count',
+    'invited',
+    'credited',
+    'score',
+    'no_revisit',
   ],
-  tmp_ends: [
-    ['session_id', 'text'],
-    ['user_id', 'text'],
-    ['end_at', 'timestamptz'],
+  report_sessions: [
+    'tenant',
+    'day',
+    'session_id',
+    'state',
+    'category',
+    'duration_seconds',
+    'score',
+    'remark',
+    'user_id',
+    'revisit_24h',
+    'region',
+    'started_at',
+    'ended_at',
+    'first_answered_at',
+    'agents',
+    'groups',
   ],
 };
 
@@ -86,73 +102,139 @@ const STATUSES = [
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-const FETCH = 5_000;
-const FLUSH = 5_000;
+/** Sessions a page. */
+const FETCH = 1_000;
+/** The reader groups the day's events by session (a few hundred bytes a session) in memory when it can. */
+const READER_WORK_MEM = '512MB';
+/** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
+const COPY_ROWS = 5_000;
+const COPY_QUEUE = 3;
+const YIELD_SESSIONS = 250;
 
 export interface RollupResult {
   tenant: string;
   day: string;
   sessions: number;
   durationMs: number;
-  /** Milliseconds per phase (sessions: stream, derive, store facts), for the logs. */
+  /** Milliseconds per phase (sessions: read, derive, store facts, revisits included), for the logs. */
   phases: Record<string, number>;
 }
 
-const SESSION_EVENTS_SQL = `
-SELECT e.session_id AS sid, e.type, (extract(epoch FROM e.time) * 1000)::float8 AS t, e.seq,
-       e.body->>'groupId' AS g, e.body->>'agentId' AS a, e.body->>'via' AS via, e.body->>'reason' AS r,
-       e.body->>'from' AS fr, (e.body->>'score')::int AS sc, e.body->>'userId' AS u, e.body->>'region' AS rg,
-       e.body->>'by' AS by, (e.body->>'manual')::boolean AS m, e.body->>'state' AS st, e.body->'category' AS cat,
-       e.body->>'remark' AS rm
-FROM events e
-WHERE e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
-  AND e.session_id IN (SELECT DISTINCT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
+/** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
+const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
+  AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
   AND e.type LIKE 'session.%'
-  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))
-ORDER BY e.session_id, e.time, e.seq`;
+  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
 
-interface EventRow {
-  sid: string;
-  type: string;
-  t: number;
-  seq: string;
-  g: string | null;
-  a: string | null;
-  via: string | null;
-  r: string | null;
-  fr: string | null;
-  sc: number | null;
-  u: string | null;
-  rg: string | null;
-  by: string | null;
-  m: boolean | null;
-  st: string | null;
-  cat: string[] | null;
-  rm: string | null;
+/**
+ * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
+ * where x, y, z are only the body fields the derivation reads, per type (a
+ * message: `from`; never `text`). The events of a session come in any order
+ * (deriveSession orders them by time, then seq), so Postgres only groups them:
+ * for a 1M-session day it walks the session index instead of sorting every
+ * event row on disk as a row-per-event cursor ordered by session did.
+ *
+ * The 24-hour revisit flag (24小时内复访) comes along, so that the facts are
+ * written once with it: a session's end and user as the derivation defines
+ * them (its first `session.end`, else its last event; the user of its first
+ * `session.start`), joined by user with the starts of the day and the two
+ * after it ($5).
+ */
+const SESSION_EVENTS_SQL = `
+WITH s AS (
+  SELECT e.session_id AS sid,
+    json_agg(json_build_array(e.type, (extract(epoch FROM e.time) * 1000)::float8, e.seq,
+      CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
+        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
+        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
+        WHEN 'session.summary' THEN e.body->>'state' END,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
+        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
+      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END)) AS evs,
+    CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
+      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $3::date AND $4::date
+            AND f.type = 'session.start' ORDER BY f.time, f.seq LIMIT 1) END AS user_id,
+    coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
+  FROM events e WHERE ${SESSION_EVENTS_WHERE}
+  GROUP BY e.session_id
+), starts AS (
+  SELECT body->>'userId' AS user_id, session_id, time FROM events
+  WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
+), revisit AS (
+  SELECT DISTINCT x.sid FROM s x JOIN starts st ON st.user_id = x.user_id
+  WHERE st.session_id <> x.sid AND st.time > x.end_at AND st.time <= x.end_at + interval '24 hours'
+)
+SELECT s.sid, s.evs, r.sid IS NOT NULL AS revisit FROM s LEFT JOIN revisit r ON r.sid = s.sid`;
+
+/** sid, evs, revisit of SESSION_EVENTS_SQL (json arrives parsed). */
+type SessionRow = [string, EventCells[], boolean];
+/** type, ms, seq, x, y, z */
+type EventCells = [string, number, number, string | null, string | null, string | null];
+
+function toEvent(c: EventCells): SessionEvent {
+  const [type, timeMs, seq, x, y, z] = c;
+  const e: SessionEvent = { type, timeMs, seq };
+  switch (type) {
+    case 'session.message':
+      e.from = x;
+      break;
+    case 'session.queue':
+      e.groupId = x;
+      e.via = y;
+      break;
+    case 'session.answer':
+      e.groupId = x;
+      e.agentId = y;
+      e.manual = z === null ? null : z === 'true';
+      break;
+    case 'session.start':
+      e.userId = x;
+      e.region = y;
+      break;
+    case 'session.transfer':
+      e.reason = x;
+      break;
+    case 'session.rate':
+      e.score = x === null ? null : Number(x);
+      break;
+    case 'session.summary':
+      e.state = x;
+      e.remark = y;
+      e.category = z === null ? null : (JSON.parse(z) as string[] | null);
+      break;
+  }
+  return e;
 }
 
-function toEvent(r: EventRow): SessionEvent {
-  return {
-    type: r.type,
-    timeMs: r.t,
-    seq: Number(r.seq),
-    groupId: r.g,
-    agentId: r.a,
-    via: r.via,
-    reason: r.r,
-    from: r.fr,
-    score: r.sc,
-    userId: r.u,
-    region: r.rg,
-    by: r.by,
-    manual: r.m,
-    state: r.st,
-    category: r.cat,
-    remark: r.rm,
-  };
-}
+const DAY_MS = 86_400_000;
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let isoDay = NaN;
+let isoPrefix = '';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/**
+ * `new Date(ms).toISOString()`, the form the facts' timestamps are sent in, for
+ * whole-millisecond times: the date part is kept from the previous call (a
+ * day's times share it), the rest is arithmetic. toISOString was the single
+ * biggest cost of writing the facts.
+ */
+function iso(ms: number | null): string | null {
+  if (ms === null) return null;
+  if (!Number.isInteger(ms) || ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  let rest = ms - day * DAY_MS;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  return `${isoPrefix}${PAD2[hour]}:${PAD2[min]}:${PAD2[sec]}.${PAD3[milli]}Z`;
+}
 
 /** Seconds of the union of intervals, each [start, end) in ms, after clipping to `clip` intervals. */
 function overlapSeconds(parts: [number, number][], clip: [number, number][]): number {
@@ -169,33 +251,87 @@ function overlapSeconds(parts: [number, number][], clip: [number, number][]): nu
   return ms / 1000;
 }
 
+/** Small tables (a row per agent): one INSERT from JSON. */
 class Bulk {
   private rows: Record<string, unknown>[] = [];
   constructor(
     private readonly client: PoolClient,
     private readonly table: string,
   ) {}
-  async add(row: Record<string, unknown>): Promise<void> {
+  add(row: Record<string, unknown>): void {
     this.rows.push(row);
-    if (this.rows.length >= FLUSH) await this.flush();
   }
   async flush(): Promise<void> {
     if (this.rows.length === 0) return;
     const rows = this.rows;
     this.rows = [];
-    // Table names are constants of this module, never input. Typed arrays through
-    // unnest parse much faster than JSON for the tables with a row per leg or part.
-    const cols = COLUMNS[this.table];
-    if (cols) {
-      await this.client.query(
-        `INSERT INTO ${this.table} (${cols.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${cols.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`,
-        cols.map(([c]) => rows.map((r) => r[c] ?? null)),
-      );
-      return;
-    }
+    // Table names are constants of this module, never input.
     await this.client.query(`INSERT INTO ${this.table} SELECT * FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb)`, [
       JSON.stringify(rows),
     ]);
+  }
+}
+
+type CopyValue = string | number | boolean | null | string[];
+
+/**
+ * A value in COPY's text format: \N for null, t/f, numbers as JS prints them
+ * (what the parameter path sent before, so floats round-trip the same), text[]
+ * as a literal with every element quoted, and backslash escapes for the
+ * characters COPY treats specially.
+ */
+function copyText(v: CopyValue): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return copyText(`{${v.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * COPY statements on the rollup's connection, one after the other. A chunk is
+ * queued without waiting, so Postgres stores it while the next sessions are
+ * derived; deriving only waits when COPY_QUEUE chunks are in flight.
+ */
+class CopyQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private readonly inflight: Promise<void>[] = [];
+  constructor(private readonly client: PoolClient) {}
+  async push(sql: string, data: string): Promise<void> {
+    const done = this.tail.then(() => pipeline(Readable.from([data]), this.client.query(copyFrom(sql))));
+    // The next COPY starts after this one whatever its outcome; a failure fails the
+    // rollup when this chunk is awaited, and is not an unhandled rejection until then.
+    this.tail = done.catch(() => undefined);
+    this.inflight.push(done);
+    if (this.inflight.length >= COPY_QUEUE) await this.inflight.shift();
+  }
+  /** Waits until every queued chunk is stored. */
+  async drain(): Promise<void> {
+    while (this.inflight.length) await this.inflight.shift();
+  }
+}
+
+/** The rows of one table, sent through the queue COPY_ROWS at a time. */
+class CopyWriter {
+  private lines: string[] = [];
+  constructor(
+    private readonly queue: CopyQueue,
+    private readonly table: keyof typeof COPY_COLUMNS,
+  ) {}
+  async add(values: CopyValue[]): Promise<void> {
+    // A flat string per row: the pieces of a concatenated one would all survive until the chunk is sent.
+    const cells = new Array<string>(values.length);
+    for (let i = 0; i < values.length; i++) cells[i] = copyText(values[i]);
+    this.lines.push(cells.join('\t'));
+    if (this.lines.length >= COPY_ROWS) await this.send();
+  }
+  async send(): Promise<void> {
+    if (this.lines.length === 0) return;
+    const data = this.lines.join('\n') + '\n';
+    this.lines = [];
+    // Table and column names are constants of this module, never input.
+    await this.queue.push(`COPY ${this.table} (${COPY_COLUMNS[this.table].join(', ')}) FROM STDIN`, data);
   }
 }
 
@@ -225,16 +361,15 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     const cap = Math.min(dayEnd, Math.max(snap, nowMs));
     for (const t of DAY_TABLES) await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND day = $2`, [tenant, day]);
 
-    const legs = new Bulk(client, 'report_legs');
-    const parts = new Bulk(client, 'report_parts');
-    const sess = new Bulk(client, 'report_sessions');
-    await client.query('CREATE TEMP TABLE tmp_ends (session_id text, user_id text, end_at timestamptz) ON COMMIT DROP');
-    const ends = new Bulk(client, 'tmp_ends');
+    const copies = new CopyQueue(client);
+    const legs = new CopyWriter(copies, 'report_legs');
+    const parts = new CopyWriter(copies, 'report_parts');
+    const sess = new CopyWriter(copies, 'report_sessions');
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
-    const handle = async (f: SessionFacts) => {
+    const handle = async (f: SessionFacts, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
       sessions++;
       const creditedLeg = f.credited;
@@ -244,25 +379,25 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         if (localDay(l.queuedAtMs, tz) !== day) continue;
         touched = true;
         const part = l.part === null ? null : f.parts[l.part];
-        await legs.add({
+        await legs.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          leg_no: i,
-          group_id: l.groupId,
-          via: l.via,
-          hour: localHour(l.queuedAtMs, tz),
-          queued_at: iso(l.queuedAtMs),
-          answered_at: iso(l.answeredAtMs),
-          ended_at: iso(l.endedAtMs),
-          outcome: l.outcome,
-          wait_seconds: l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
-          agent_id: l.agentId,
-          ended_by: l.endedBy,
-          credited: creditedLeg === i,
-          score: f.score,
-          invited: part?.invited ?? false,
-        });
+          f.sessionId,
+          i,
+          l.groupId,
+          l.via,
+          localHour(l.queuedAtMs, tz),
+          iso(l.queuedAtMs),
+          iso(l.answeredAtMs),
+          iso(l.endedAtMs),
+          l.outcome,
+          l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
+          l.agentId,
+          l.endedBy,
+          creditedLeg === i,
+          f.score,
+          part?.invited ?? false,
+        ]);
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -277,24 +412,24 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         if (localDay(p.startedAtMs, tz) !== day) continue;
         touched = true;
         partAgents.add(p.agentId);
-        await parts.add({
+        await parts.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          part_no: i,
-          agent_id: p.agentId,
-          group_id: p.groupId,
-          started_at: iso(p.startedAtMs),
-          ended_at: iso(p.endedAtMs),
-          ended_by: p.endedBy,
-          first_response_seconds: p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
-          reply_sum_seconds: p.replySumMs / 1000,
-          reply_count: p.replyCount,
-          invited: p.invited,
-          credited: creditedLeg === p.leg,
-          score: f.score,
-          no_revisit: true,
-        });
+          f.sessionId,
+          i,
+          p.agentId,
+          p.groupId,
+          iso(p.startedAtMs),
+          iso(p.endedAtMs),
+          p.endedBy,
+          p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
+          p.replySumMs / 1000,
+          p.replyCount,
+          p.invited,
+          creditedLeg === p.leg,
+          f.score,
+          !revisit,
+        ]);
       }
       const reached = f.parts.length > 0;
       const ownsRow = reached && localDay(f.startedAtMs, tz) === day;
@@ -303,27 +438,24 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         for (const p of f.parts) if (!agents.includes(p.agentId)) agents.push(p.agentId);
         const groups: string[] = [];
         for (const l of f.legs) if (!groups.includes(l.groupId)) groups.push(l.groupId);
-        await sess.add({
+        await sess.add([
           tenant,
           day,
-          session_id: f.sessionId,
-          state: f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
-          category: f.summary?.category?.join('/') ?? null,
-          duration_seconds: f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
-          score: f.score,
-          remark: f.summary?.remark ?? null,
-          user_id: f.userId,
-          revisit_24h: false,
-          region: f.region,
-          started_at: iso(f.startedAtMs),
-          ended_at: iso(f.endedAtMs),
-          first_answered_at: iso(f.parts[0].startedAtMs),
+          f.sessionId,
+          f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
+          f.summary?.category?.join('/') ?? null,
+          f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
+          f.score,
+          f.summary?.remark ?? null,
+          f.userId,
+          revisit,
+          f.region,
+          iso(f.startedAtMs),
+          iso(f.endedAtMs),
+          iso(f.parts[0].startedAtMs),
           agents,
           groups,
-        });
-      }
-      if ((touched || ownsRow) && f.userId !== null) {
-        await ends.add({ session_id: f.sessionId, user_id: f.userId, end_at: iso(f.endedAtMs ?? f.lastEventMs) });
+        ]);
       }
     };
 
@@ -341,66 +473,46 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     try {
       await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-      await reader.query(`SET LOCAL work_mem = '256MB'`);
+      await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
+      // The planner underestimates the sessions of a day (a sample's distinct count)
+      // and would find each session's events, then each revisit, by a nested loop.
+      await reader.query('SET LOCAL enable_nestloop = off');
       await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
         tenant,
         day,
         addDays(day, -1),
         addDays(day, 1),
+        addDays(day, 2),
       ]);
-      let current: string | null = null;
-      let buffer: SessionEvent[] = [];
-      let pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
+      const fetch = () => reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
+      // The first page comes once the reader has grouped the day's events; the
+      // categories, which need no facts, are counted meanwhile on this connection.
+      let pending = fetch();
+      pending.catch(() => undefined);
+      await categories(client, tenant, day);
+      phase('categories');
+      let derived = 0;
       for (;;) {
         const { rows } = await pending;
         const more = rows.length === FETCH;
-        if (more) pending = reader.query<EventRow>(`FETCH ${FETCH} FROM session_events`);
-        for (const r of rows) {
-          if (r.sid !== current) {
-            if (current !== null) await handle(deriveSession(current, buffer));
-            current = r.sid;
-            buffer = [];
-          }
-          buffer.push(toEvent(r));
+        if (more) pending = fetch();
+        for (const [sid, evs, revisit] of rows) {
+          await handle(deriveSession(sid, evs.map(toEvent)), revisit);
+          // Deriving never waits on I/O by itself: let the event loop move the
+          // COPY chunks (and the next page) along while the sessions are derived.
+          if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
         }
         if (!more) break;
       }
-      if (current !== null) await handle(deriveSession(current, buffer));
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
       // A reader left mid-query (an error while a page was in flight) is not reused.
       reader.release(!readerOk);
     }
-    for (const b of [legs, parts, sess, ends]) await b.flush();
-
-    // 24小时内复访: the same user started a session within 24 h after this one ended.
+    for (const w of [legs, parts, sess]) await w.send();
+    await copies.drain();
     phase('sessions');
-    // Starts of the day and the two after, joined by user: a hash join, not a scan per session.
-    await client.query(
-      `CREATE TEMP TABLE tmp_starts ON COMMIT DROP AS
-       SELECT body->>'userId' AS user_id, session_id, time FROM events
-       WHERE tenant = $1 AND day BETWEEN $2::date AND $3::date AND type = 'session.start' AND body ? 'userId'`,
-      [tenant, day, addDays(day, 2)],
-    );
-    await client.query('ANALYZE tmp_starts');
-    await client.query('ANALYZE tmp_ends');
-    await client.query(
-      `CREATE TEMP TABLE tmp_revisit ON COMMIT DROP AS
-       SELECT DISTINCT x.session_id FROM tmp_ends x JOIN tmp_starts s ON s.user_id = x.user_id
-       WHERE s.session_id <> x.session_id AND s.time > x.end_at AND s.time <= x.end_at + interval '24 hours'`,
-    );
-    await client.query('ANALYZE tmp_revisit');
-    await client.query(
-      `UPDATE report_parts p SET no_revisit = false FROM tmp_revisit r WHERE p.tenant = $1 AND p.day = $2 AND p.session_id = r.session_id`,
-      [tenant, day],
-    );
-    await client.query(
-      `UPDATE report_sessions s SET revisit_24h = true FROM tmp_revisit r WHERE s.tenant = $1 AND s.day = $2 AND s.session_id = r.session_id`,
-      [tenant, day],
-    );
-
-    phase('revisit');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
     await aggregate(client, tenant, day);
@@ -466,7 +578,7 @@ async function agentTime(
     const inDay = work.length > 0 || lastOffline !== null || partAgents.has(agent);
     if (!inDay) continue;
     const workSeconds = work.reduce((n, [s, e]) => n + (e - s) / 1000, 0);
-    await bulk.add({
+    bulk.add({
       tenant,
       day,
       agent_id: agent,
@@ -486,22 +598,47 @@ const levelFilters = (prefix: string, distinct: boolean) =>
     (c, i) => `count(${distinct ? 'DISTINCT session_id' : '*'}) FILTER (WHERE ${prefix}credited AND ${prefix}score = ${5 - i}) AS ${c}`,
   ).join(',\n       ');
 
-/** The rollup tables of the day, from its facts (and, for categories, its summaries). */
+/** 服务小记分类: from the day's summary events, not from the facts. */
+async function categories(client: PoolClient, tenant: string, day: string): Promise<void> {
+  await client.query(
+    `INSERT INTO report_category_daily
+     SELECT tenant, day, category, leaf, agent_id,
+       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
+       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
+     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
+             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
+             coalesce(body->'category'->>-1, '未分类') AS leaf
+           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
+     GROUP BY tenant, day, category, leaf, agent_id`,
+    [tenant, day],
+  );
+}
+
+/** The rollup tables of the day, from its facts. */
 async function aggregate(client: PoolClient, tenant: string, day: string): Promise<void> {
   const p = [tenant, day];
+  // Only the invited legs need a distinct count: counting it apart keeps the
+  // day's legs from being sorted by session for one column.
   await client.query(
-    `INSERT INTO report_group_daily
-     SELECT tenant, day, group_id,
-       count(*) AS inflow,
-       count(*) FILTER (WHERE credited) AS answered,
-       count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
-       count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
-       count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
-       count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
-       ${levelFilters('', false)},
-       count(DISTINCT session_id) FILTER (WHERE invited) AS invited,
-       count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
-     FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, group_id`,
+    `WITH c AS (
+       SELECT group_id,
+         count(*) AS inflow,
+         count(*) FILTER (WHERE credited) AS answered,
+         count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
+         count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
+         count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
+         count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
+         ${levelFilters('', false)},
+         count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
+       FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY group_id
+     ), i AS (
+       SELECT group_id, count(DISTINCT session_id) AS invited
+       FROM report_legs WHERE tenant = $1 AND day = $2 AND invited GROUP BY group_id
+     )
+     INSERT INTO report_group_daily
+     SELECT $1, $2, c.group_id, c.inflow, c.answered, c.direct_inflow, c.direct_answered, c.transfer_out, c.rated,
+       ${LEVEL_COLUMNS.map((l) => `c.${l}`).join(', ')}, coalesce(i.invited, 0), c.answered_20s
+     FROM c LEFT JOIN i ON i.group_id = c.group_id`,
     p,
   );
   await client.query(
@@ -540,18 +677,6 @@ async function aggregate(client: PoolClient, tenant: string, day: string): Promi
        coalesce(pa.no_revisit, 0), coalesce(pa.invited, 0), coalesce(pa.reply_count, 0), coalesce(pa.reply_seconds, 0),
        coalesce(pa.groups, '{}')
      FROM pa FULL JOIN t ON t.agent_id = pa.agent_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_category_daily
-     SELECT tenant, day, category, leaf, agent_id,
-       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
-       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
-     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
-             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
-             coalesce(body->'category'->>-1, '未分类') AS leaf
-           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
-     GROUP BY tenant, day, category, leaf, agent_id`,
     p,
   );
   await client.query(
