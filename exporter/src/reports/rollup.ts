@@ -128,11 +128,12 @@ export interface RollupResult {
 }
 
 /**
- * The events of the sessions of batch $5 of $4 among rollup_sids (the sessions
- * with an event on the day), from $2 (the day before) to $3 (the day after).
+ * The events of the sessions of rollup_sids (the sessions with an event on the
+ * day) from $4 to $5, from $2 (the day before) to $3 (the day after). A batch is
+ * a range of session ids, so each batch walks only its part of the session index.
  */
-const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $2::date AND $3::date
-  AND e.session_id IN (SELECT sid FROM rollup_sids WHERE (hashtext(sid) & 2147483647) % $4::int = $5::int)
+const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $2::date AND $3::date AND e.session_id BETWEEN $4 AND $5
+  AND e.session_id IN (SELECT sid FROM rollup_sids WHERE sid BETWEEN $4 AND $5)
   AND e.type LIKE 'session.%'
   AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
 
@@ -505,14 +506,21 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query('ANALYZE rollup_sids');
       await reader.query('ANALYZE rollup_starts');
       const batches = Math.min(MAX_BATCHES, Math.max(1, Math.ceil(sids / BATCH_SESSIONS)));
+      const bounds = (
+        await reader.query<{ lo: string; hi: string }>(
+          `SELECT min(sid) AS lo, max(sid) AS hi FROM (SELECT sid, (row_number() OVER (ORDER BY sid) - 1) / $1::int AS b FROM rollup_sids) x
+           GROUP BY b ORDER BY b`,
+          [Math.ceil(sids / batches)],
+        )
+      ).rows;
       /** A whole batch, so that the reader goes on to the next while this one is derived. */
       const readBatch = async (k: number): Promise<SessionRow[]> => {
         await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
           tenant,
           addDays(day, -1),
           addDays(day, 1),
-          batches,
-          k,
+          bounds[k].lo,
+          bounds[k].hi,
         ]);
         const all: SessionRow[] = [];
         for (;;) {
@@ -525,14 +533,14 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       };
       // The first batch comes once the reader has grouped it; the categories,
       // which need no facts, are counted meanwhile on this connection.
-      let pending = readBatch(0);
+      let pending = bounds.length ? readBatch(0) : Promise.resolve([]);
       pending.catch(() => undefined);
       await categories(client, tenant, day);
       phase('categories');
       let derived = 0;
-      for (let k = 0; k < batches; k++) {
+      for (let k = 0; k < bounds.length; k++) {
         const rows = await pending;
-        if (k + 1 < batches) {
+        if (k + 1 < bounds.length) {
           pending = readBatch(k + 1);
           pending.catch(() => undefined);
         }
