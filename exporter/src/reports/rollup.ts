@@ -106,13 +106,6 @@ const STATUS_CARRY_DAYS = 7;
 const FETCH = 1_000;
 /** The reader groups the day's events by session (a few hundred bytes a session) in memory when it can. */
 const READER_WORK_MEM = '512MB';
-/**
- * Sessions a reader batch (at most MAX_BATCHES): Postgres groups the next batch
- * while node derives and writes this one, instead of node waiting for the
- * whole day to be grouped and Postgres waiting for node after.
- */
-const BATCH_SESSIONS = 25_000;
-const MAX_BATCHES = 8;
 /** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
 const COPY_ROWS = 5_000;
 const COPY_QUEUE = 3;
@@ -127,13 +120,9 @@ export interface RollupResult {
   phases: Record<string, number>;
 }
 
-/**
- * The events of the sessions of rollup_sids (the sessions with an event on the
- * day) from $4 to $5, from $2 (the day before) to $3 (the day after). A batch is
- * a range of session ids, so each batch walks only its part of the session index.
- */
-const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $2::date AND $3::date AND e.session_id BETWEEN $4 AND $5
-  AND e.session_id IN (SELECT sid FROM rollup_sids WHERE sid BETWEEN $4 AND $5)
+/** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
+const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
+  AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
   AND e.type LIKE 'session.%'
   AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
 
@@ -163,31 +152,19 @@ WITH s AS (
         WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
       CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END)) AS evs,
     CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
-      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $2::date AND $3::date
+      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $3::date AND $4::date
             AND f.type = 'session.start' ORDER BY f.time, f.seq LIMIT 1) END AS user_id,
     coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
   FROM events e WHERE ${SESSION_EVENTS_WHERE}
   GROUP BY e.session_id
+), starts AS (
+  SELECT body->>'userId' AS user_id, session_id, time FROM events
+  WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
 ), revisit AS (
-  SELECT DISTINCT x.sid FROM s x JOIN rollup_starts st ON st.user_id = x.user_id
+  SELECT DISTINCT x.sid FROM s x JOIN starts st ON st.user_id = x.user_id
   WHERE st.session_id <> x.sid AND st.time > x.end_at AND st.time <= x.end_at + interval '24 hours'
 )
 SELECT s.sid, s.evs, r.sid IS NOT NULL AS revisit FROM s LEFT JOIN revisit r ON r.sid = s.sid`;
-
-/**
- * Made once per rollup on the reader, for every batch: the sessions with an
- * event on day $2, and the user starts of the day and the two after it ($3),
- * which the revisit flags are looked up in.
- */
-const BATCH_TABLES_SQL = [
-  `CREATE TEMP TABLE rollup_sids (sid text) ON COMMIT DROP`,
-  `CREATE TEMP TABLE rollup_starts (user_id text, session_id text, time timestamptz) ON COMMIT DROP`,
-];
-const BATCH_FILL_SQL = [
-  `INSERT INTO rollup_sids SELECT DISTINCT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL`,
-  `INSERT INTO rollup_starts SELECT body->>'userId', session_id, time FROM events
-   WHERE tenant = $1 AND day BETWEEN $2::date AND $3::date AND type = 'session.start' AND body ? 'userId'`,
-];
 
 /** sid, evs, revisit of SESSION_EVENTS_SQL (json arrives parsed). */
 type SessionRow = [string, EventCells[], boolean];
@@ -500,56 +477,32 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       // The planner underestimates the sessions of a day (a sample's distinct count)
       // and would find each session's events, then each revisit, by a nested loop.
       await reader.query('SET LOCAL enable_nestloop = off');
-      for (const sql of BATCH_TABLES_SQL) await reader.query(sql);
-      const sids = (await reader.query(BATCH_FILL_SQL[0], [tenant, day])).rowCount ?? 0;
-      await reader.query(BATCH_FILL_SQL[1], [tenant, day, addDays(day, 2)]);
-      await reader.query('ANALYZE rollup_sids');
-      await reader.query('ANALYZE rollup_starts');
-      const batches = Math.min(MAX_BATCHES, Math.max(1, Math.ceil(sids / BATCH_SESSIONS)));
-      const bounds = (
-        await reader.query<{ lo: string; hi: string }>(
-          `SELECT min(sid) AS lo, max(sid) AS hi FROM (SELECT sid, (row_number() OVER (ORDER BY sid) - 1) / $1::int AS b FROM rollup_sids) x
-           GROUP BY b ORDER BY b`,
-          [Math.ceil(sids / batches)],
-        )
-      ).rows;
-      /** A whole batch, so that the reader goes on to the next while this one is derived. */
-      const readBatch = async (k: number): Promise<SessionRow[]> => {
-        await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
-          tenant,
-          addDays(day, -1),
-          addDays(day, 1),
-          bounds[k].lo,
-          bounds[k].hi,
-        ]);
-        const all: SessionRow[] = [];
-        for (;;) {
-          const { rows } = await reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
-          for (const r of rows) all.push(r);
-          if (rows.length < FETCH) break;
-        }
-        await reader.query('CLOSE session_events');
-        return all;
-      };
-      // The first batch comes once the reader has grouped it; the categories,
-      // which need no facts, are counted meanwhile on this connection.
-      let pending = bounds.length ? readBatch(0) : Promise.resolve([]);
+      await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
+        tenant,
+        day,
+        addDays(day, -1),
+        addDays(day, 1),
+        addDays(day, 2),
+      ]);
+      const fetch = () => reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
+      // The first page comes once the reader has grouped the day's events; the
+      // categories, which need no facts, are counted meanwhile on this connection.
+      let pending = fetch();
       pending.catch(() => undefined);
       await categories(client, tenant, day);
       phase('categories');
       let derived = 0;
-      for (let k = 0; k < bounds.length; k++) {
-        const rows = await pending;
-        if (k + 1 < bounds.length) {
-          pending = readBatch(k + 1);
-          pending.catch(() => undefined);
-        }
+      for (;;) {
+        const { rows } = await pending;
+        const more = rows.length === FETCH;
+        if (more) pending = fetch();
         for (const [sid, evs, revisit] of rows) {
           await handle(deriveSession(sid, evs.map(toEvent)), revisit);
           // Deriving never waits on I/O by itself: let the event loop move the
-          // COPY chunks (and the next batch's pages) along while the sessions are derived.
+          // COPY chunks (and the next page) along while the sessions are derived.
           if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
         }
+        if (!more) break;
       }
       await reader.query('COMMIT');
       readerOk = true;
