@@ -132,43 +132,6 @@ function column(rows: Row[], key: string): unknown[] {
   return values;
 }
 
-/**
- * JSON.stringify's text for a value of a frame column. Columns hold numbers,
- * strings, booleans and nulls, which are written here without the generic
- * walk; anything else falls back to JSON.stringify.
- */
-function jsonValue(v: unknown): string {
-  switch (typeof v) {
-    case 'number':
-      return Number.isFinite(v) ? String(v) : 'null';
-    case 'string':
-      return JSON.stringify(v);
-    case 'boolean':
-      return v ? 'true' : 'false';
-    default:
-      return v === null || v === undefined ? 'null' : (JSON.stringify(v) ?? 'null');
-  }
-}
-
-/** The /query answer as JSON text, the same text JSON.stringify gives, written column by column. */
-export function answerJson(frames: Frame[], meta: unknown): string {
-  const parts: string[] = [];
-  for (const frame of frames) {
-    const fields: string[] = [];
-    for (const f of frame.fields) {
-      const values = f.values;
-      const n = values.length;
-      const texts = new Array<string>(n);
-      for (let i = 0; i < n; i++) texts[i] = jsonValue(values[i]);
-      fields.push(
-        `{"name":${JSON.stringify(f.name)},"type":${JSON.stringify(f.type)},"values":[${texts.join(',')}],"config":${JSON.stringify(f.config)}}`,
-      );
-    }
-    parts.push(`{"name":${JSON.stringify(frame.name)},"fields":[${fields.join(',')}]}`);
-  }
-  return `{"frames":[${parts.join(',')}],"meta":${JSON.stringify(meta)}}`;
-}
-
 /** Report handlers by report id (components contribute them). */
 export type ReportHandlers = Record<string, ReportHandler>;
 
@@ -185,14 +148,11 @@ export function queryRoutes(handlers: ReportHandlers): (api: Router, ctx: AppCon
           return;
         }
         const result = await handler(q, ctx);
-        const body = answerJson([toFrame(q, result.rows)], {
-          provisional: result.provisional ?? false,
-          report: q.report.id,
-          tenant: q.tenant,
-          from: q.from ?? null,
-          to: q.to ?? null,
+        // JSON.stringify stays: measured against a hand-written column serializer it was faster.
+        res.json({
+          frames: [toFrame(q, result.rows)],
+          meta: { provisional: result.provisional ?? false, report: q.report.id, tenant: q.tenant, from: q.from ?? null, to: q.to ?? null },
         });
-        res.type('application/json').send(body);
       } catch (err) {
         if (err instanceof QueryError) res.status(400).json({ error: err.message });
         else next(err);
