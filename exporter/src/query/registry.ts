@@ -113,18 +113,23 @@ export function toFrame(q: ReportQuery, rows: Row[]): Frame {
   const metricIds = new Set(q.metrics.map((m) => m.id));
   // A list report's columns are all metrics; a dimension also listed as a metric is not repeated.
   const dims = q.report.dimensions.filter((d) => !metricIds.has(d.id));
-  return {
-    name: q.report.name,
-    fields: [
-      ...dims.map((d) => ({ name: d.id, type: d.type, values: rows.map((r) => r[d.id] ?? null), config: { displayName: d.name } })),
-      ...q.metrics.map((m) => ({
-        name: m.id,
-        type: m.type,
-        values: rows.map((r) => r[m.id] ?? null),
-        config: { displayName: m.name, unit: m.unit },
-      })),
-    ],
-  };
+  const fields: Frame['fields'] = [
+    ...dims.map((d) => ({ name: d.id, type: d.type, values: column(rows, d.id), config: { displayName: d.name } })),
+    ...q.metrics.map((m) => ({ name: m.id, type: m.type, values: column(rows, m.id), config: { displayName: m.name, unit: m.unit } })),
+  ];
+  return { name: q.report.name, fields };
+}
+
+// A plain loop over a preallocated array: an all-agents month is ~45 columns of
+// tens of thousands of rows, where rows.map's callbacks were a large part of the answer.
+function column(rows: Row[], key: string): unknown[] {
+  const n = rows.length;
+  const values = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = rows[i][key];
+    values[i] = v === undefined ? null : v;
+  }
+  return values;
 }
 
 /** Report handlers by report id (components contribute them). */
@@ -143,6 +148,7 @@ export function queryRoutes(handlers: ReportHandlers): (api: Router, ctx: AppCon
           return;
         }
         const result = await handler(q, ctx);
+        // JSON.stringify stays: measured against a hand-written column serializer it was faster.
         res.json({
           frames: [toFrame(q, result.rows)],
           meta: { provisional: result.provisional ?? false, report: q.report.id, tenant: q.tenant, from: q.from ?? null, to: q.to ?? null },

@@ -39,7 +39,9 @@ export function reportsComponent(config: Config): Component {
       const tz = ctx.config.timezone;
       const provisional = ROLLED_UP.has(id) ? await svc().ensureRange(q.tenant, q.from!, q.to!) : q.to! >= localDay(Date.now(), tz);
       const spec = build(q, { tz, nowMs: Date.now(), limit: DEFAULT_LIST_LIMIT });
-      const { rows } = await ctx.pool.query(spec.sql, spec.params);
+      const { rows } = spec.rowMode
+        ? await ctx.pool.query({ text: spec.sql, values: spec.params, rowMode: 'array' })
+        : await ctx.pool.query(spec.sql, spec.params);
       return { rows: rows.map(spec.map), provisional };
     };
   }

@@ -106,7 +106,7 @@ export async function exportReport(req: Request, res: Response, ctx: AppContext,
   const cols = columns(q);
   const base = `${q.report.name}_${q.from}_${q.to}${provisional ? '_未完结' : ''}`;
   const client = await ctx.pool.connect();
-  const cursor = client.query(new Cursor(spec.sql, spec.params));
+  const cursor = client.query(new Cursor(spec.sql, spec.params, { rowMode: spec.rowMode }));
   const read = () =>
     new Promise<Record<string, any>[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows))));
   try {

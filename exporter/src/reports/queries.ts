@@ -12,7 +12,9 @@ import { addDays, dayStartMs } from '../time.js';
 export interface ReportSql {
   sql: string;
   params: unknown[];
-  map(row: Record<string, any>): Row;
+  /** 'array' when `map` takes the columns in SELECT order (pg's rowMode), sparing an object per row. */
+  rowMode?: 'array';
+  map(row: any): Row;
 }
 
 export interface BuildOptions {
@@ -126,7 +128,37 @@ function agentDaily(q: ReportQuery, o: BuildOptions): ReportSql {
   return {
     sql,
     params,
-    map: (r) => {
+    rowMode: 'array',
+    map: (a: any[]) => {
+      // Positions follow the SELECT list above.
+      const r = {
+        day: a[0] as string,
+        agent_id: a[1],
+        agent_name: a[2],
+        work_no: a[3],
+        first_online_ms: a[4],
+        last_offline_ms: a[5],
+        work_seconds: a[6],
+        engaged_seconds: a[7],
+        status_seconds: a[8],
+        answered: a[9],
+        transfer_out: a[10],
+        parts_ended: a[11],
+        talk_seconds: a[12],
+        rated: a[13],
+        very_satisfied: a[14],
+        satisfied: a[15],
+        neutral: a[16],
+        dissatisfied: a[17],
+        very_dissatisfied: a[18],
+        first_response_count: a[19],
+        first_response_seconds: a[20],
+        responded_30s: a[21],
+        no_revisit: a[22],
+        invited: a[23],
+        reply_count: a[24],
+        reply_seconds: a[25],
+      };
       const workHours = r.work_seconds / 3600;
       let settled = settledDays.get(r.day);
       if (settled === undefined) settledDays.set(r.day, (settled = o.nowMs >= dayStartMs(addDays(r.day, 2), o.tz)));
