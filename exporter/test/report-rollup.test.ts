@@ -11,20 +11,10 @@ import { RollupService } from '../src/reports/service.js';
 import { RollupScheduler } from '../src/reports/scheduler.js';
 import { DAY, dayEvents } from './helpers/report-fixture.js';
 import { queryRows } from './helpers/reports.js';
+import { DAY_TABLES } from '../src/reports/rollup.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
-const TABLES = [
-  'report_legs',
-  'report_parts',
-  'report_sessions',
-  'report_agent_time',
-  'report_group_daily',
-  'report_group_slot',
-  'report_agent_daily',
-  'report_category_daily',
-  'report_overview',
-];
 
 describe('Rollups: idempotent, on demand, scheduled, and late events', () => {
   let db: TestDatabase;
@@ -39,7 +29,7 @@ describe('Rollups: idempotent, on demand, scheduled, and late events', () => {
   };
   const dump = async () => {
     const out: Record<string, unknown[]> = {};
-    for (const t of TABLES)
+    for (const t of DAY_TABLES)
       out[t] = (await db.pool.query(`SELECT * FROM ${t} x WHERE tenant = 'default' AND day = $1 ORDER BY x::text`, [DAY])).rows;
     return out;
   };

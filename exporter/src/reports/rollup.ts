@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool, PoolClient } from '../db/pool.js';
+import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
 import { deriveSession, type SessionEvent, type SessionFacts } from './derive.js';
 
@@ -72,7 +73,7 @@ const COPY_COLUMNS = {
 };
 
 /** Report tables keyed by (tenant, day); facts first, rollups after. */
-const DAY_TABLES = [
+export const DAY_TABLES = [
   'report_legs',
   'report_parts',
   'report_sessions',
@@ -84,20 +85,8 @@ const DAY_TABLES = [
   'report_overview',
 ];
 
-const STATUSES = [
-  'online',
-  'break',
-  'busy',
-  'rest',
-  'meeting',
-  'training',
-  'meal',
-  'restroom',
-  'discussion',
-  'outbound',
-  'custom',
-  'hosted',
-] as const;
+// Every non-offline status of the contract: the time in each is kept per agent and day.
+const STATUSES = AGENT_STATUSES.filter((s) => s !== 'offline');
 
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
