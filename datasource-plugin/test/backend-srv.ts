@@ -93,7 +93,9 @@ export function backendSrvFetch<T>(options: BackendSrvRequest, transport: Transp
         try {
           data = parseBody(answer);
         } catch (e) {
-          sub.error(processRequestError({ status: answer.status, statusText: answer.statusText, data: undefined, config: options } as FetchError));
+          sub.error(
+            processRequestError({ status: answer.status, statusText: answer.statusText, data: undefined, config: options } as FetchError),
+          );
           return;
         }
         if (!answer.ok) {

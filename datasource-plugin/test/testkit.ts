@@ -64,14 +64,11 @@ function nodeTransport(url: string, init: { method: string; headers: Record<stri
 export function installBackendSrv(): void {
   setBackendSrv({
     fetch: <T>(options: BackendSrvRequest) =>
-      backendSrvFetch<T>(
-        options,
-        async (url, init) => {
-          const p = await grafanaProxy();
-          for (const ds of instances.values()) p.addDataSource(ds);
-          return nodeTransport(/^https?:\/\//.test(url) ? url : `${p.url}/${url}`, init);
-        },
-      ),
+      backendSrvFetch<T>(options, async (url, init) => {
+        const p = await grafanaProxy();
+        for (const ds of instances.values()) p.addDataSource(ds);
+        return nodeTransport(/^https?:\/\//.test(url) ? url : `${p.url}/${url}`, init);
+      }),
   } as any);
 }
 
