@@ -190,7 +190,7 @@ export async function startGrafanaProxy(opts: GrafanaProxyOptions): Promise<Graf
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
     // director: X-DS-Authorization (backend_srv moves a plugin's own Authorization there) becomes Authorization.
     if (headers['x-ds-authorization']) {
-      headers.authorization = headers['x-ds-authorization'];
+      headers.authorization = String(headers['x-ds-authorization']);
       delete headers['x-ds-authorization'];
     }
     // ClearCookieHeader (no keepCookies), User-Agent, PrepareProxyRequest (X-Grafana-Referer, no Origin/Referer, X-Forwarded-For).
@@ -233,7 +233,10 @@ export async function startGrafanaProxy(opts: GrafanaProxyOptions): Promise<Graf
     });
     upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('timeout'), { timeout: true })));
     upstream.on('error', (err: Error & { timeout?: boolean }) => {
-      if (res.headersSent) return res.destroy();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       // errorHandler: a timeout is 504, any other failure 502; both with no body.
       res.writeHead(err.timeout ? 504 : 502);
       res.end();
