@@ -11,7 +11,7 @@
  *
  * Run: `npm test -w datasource-plugin` (after jest), or `node --import tsx --test browser/editors.browser.test.ts`.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,93 +162,109 @@ async function waitForChange(before: number): Promise<void> {
   await page.waitForFunction((n) => (window as any).harness.changes.length > n, before, { timeout: 10_000 });
 }
 
-before(async () => {
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  ensureDist();
-  const hostJs = await bundleHost();
+// Bounded: the exporter's start (embedded Postgres) is allowed 180 s by its helper, Chromium 60 s.
+before(
+  async () => {
+    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    ensureDist();
+    const hostJs = await bundleHost();
 
-  exporter = await startExporterProcess();
-  const ingest = await postJson(`${exporter.url}/api/v1/events`, EVENTS);
-  assert.deepEqual(ingest.data, { accepted: EVENTS.length, duplicates: 0, rejected: [] });
-  const rollup = await postJson(`${exporter.url}/api/v1/rollups`, { date: DAY, tenant: TENANT }, { authorization: `Bearer ${API_TOKEN}` });
-  assert.ok([200, 204].includes(rollup.status), `rollup: ${rollup.status}`);
+    exporter = await startExporterProcess();
+    const ingest = await postJson(`${exporter.url}/api/v1/events`, EVENTS);
+    assert.deepEqual(ingest.data, { accepted: EVENTS.length, duplicates: 0, rejected: [] });
+    const rollup = await postJson(
+      `${exporter.url}/api/v1/rollups`,
+      { date: DAY, tenant: TENANT },
+      { authorization: `Bearer ${API_TOKEN}` },
+    );
+    assert.ok([200, 204].includes(rollup.status), `rollup: ${rollup.status}`);
 
-  // What ships: the routes of dist/plugin.json, the files of dist/.
-  const pluginJson = JSON.parse(readFileSync(path.join(dist, 'plugin.json'), 'utf8'));
-  proxy = await startGrafanaProxy({
-    routes: pluginJson.routes,
-    staticDirs: {
-      [`/public/plugins/${PLUGIN_ID}/`]: dist,
-      // Grafana serves @grafana/ui's icons under public/build/img/icons/ (Icon/utils.ts getIconRoot).
-      '/public/build/img/icons/': path.join(path.dirname(require.resolve('@grafana/ui/package.json')), 'dist/public/img/icons'),
-    },
-    pages: {
-      ...interFonts(),
-      '/': {
-        contentType: 'text/html; charset=utf-8',
-        // Grafana's index.html sets grafanaBootData before any script runs; @grafana/runtime's config reads it.
-        body:
-          '<!doctype html><html><head><meta charset="utf-8"><title>host</title><link rel="icon" href="data:,">' +
-          '<script>window.grafanaBootData = { settings: { featureToggles: {} }, user: { theme: "dark", lightTheme: false }, navTree: [] };</script>' +
-          '</head><body><div id="root"></div><div id="grafana-portal-container"></div><script src="/host.js"></script></body></html>',
+    // What ships: the routes of dist/plugin.json, the files of dist/.
+    const pluginJson = JSON.parse(readFileSync(path.join(dist, 'plugin.json'), 'utf8'));
+    proxy = await startGrafanaProxy({
+      routes: pluginJson.routes,
+      staticDirs: {
+        [`/public/plugins/${PLUGIN_ID}/`]: dist,
+        // Grafana serves @grafana/ui's icons under public/build/img/icons/ (Icon/utils.ts getIconRoot).
+        '/public/build/img/icons/': path.join(path.dirname(require.resolve('@grafana/ui/package.json')), 'dist/public/img/icons'),
       },
-      '/host.js': { contentType: 'application/javascript; charset=utf-8', body: hostJs },
-    },
-  });
-  proxy.addDataSource({ uid: GOOD, jsonData: { url: exporter.url }, secureJsonData: { apiToken: API_TOKEN } });
-  proxy.addDataSource({ uid: WRONG, jsonData: { url: exporter.url }, secureJsonData: { apiToken: 'not-the-token' } });
-
-  userDataDir = mkdtempSync(path.join(tmpdir(), 'cs-plugin-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1000, height: 700 },
-    timeout: 60_000,
-  });
-  context.setDefaultTimeout(20_000);
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
-  // Chromium logs every failed response as a console error of its own ("Failed to load resource"): name the URL.
-  page.on('response', (r) => {
-    if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${new URL(r.url()).pathname}`);
-  });
-  await page.goto(`${proxy.url}/`);
-  await page
-    .waitForFunction(() => (window as any).harnessReady === true, undefined, { timeout: 30_000 })
-    .catch((e: Error) => {
-      throw new Error(`the host page did not start: ${e.message}\n${consoleErrors.join('\n')}`);
+      pages: {
+        ...interFonts(),
+        '/': {
+          contentType: 'text/html; charset=utf-8',
+          // Grafana's index.html sets grafanaBootData before any script runs; @grafana/runtime's config reads it.
+          body:
+            '<!doctype html><html><head><meta charset="utf-8"><title>host</title><link rel="icon" href="data:,">' +
+            '<script>window.grafanaBootData = { settings: { featureToggles: {} }, user: { theme: "dark", lightTheme: false }, navTree: [] };</script>' +
+            '</head><body><div id="root"></div><div id="grafana-portal-container"></div><script src="/host.js"></script></body></html>',
+        },
+        '/host.js': { contentType: 'application/javascript; charset=utf-8', body: hostJs },
+      },
     });
-  const components = await h((x) => x.load());
-  assert.ok(components.includes('ConfigEditor') && components.includes('QueryEditor'), `components: ${components}`);
-  await h((x, a) => (x.addDataSource(a.good, { url: a.url }), x.addDataSource(a.wrong, { url: a.url })), {
-    good: GOOD,
-    wrong: WRONG,
-    url: exporter.url,
-  });
-  assertNoConsoleErrors('loading dist/module.js');
-});
+    proxy.addDataSource({ uid: GOOD, jsonData: { url: exporter.url }, secureJsonData: { apiToken: API_TOKEN } });
+    proxy.addDataSource({ uid: WRONG, jsonData: { url: exporter.url }, secureJsonData: { apiToken: 'not-the-token' } });
 
-after(async () => {
-  await context?.close().catch(() => {});
-  await proxy?.close().catch(() => {});
-  if (exporter) await stopExporterProcess({ pid: exporter.child.pid!, dataDir: exporter.dataDir });
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-  if (process.env.CC_SCREENSHOTS !== 'docs') rmSync(shots, { recursive: true, force: true });
-});
+    userDataDir = mkdtempSync(path.join(tmpdir(), 'cs-plugin-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      viewport: { width: 1000, height: 700 },
+      timeout: 60_000,
+    });
+    context.setDefaultTimeout(20_000);
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    // Chromium logs every failed response as a console error of its own ("Failed to load resource"): name the URL.
+    page.on('response', (r) => {
+      if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${new URL(r.url()).pathname}`);
+    });
+    await page.goto(`${proxy.url}/`);
+    await page
+      .waitForFunction(() => (window as any).harnessReady === true, undefined, { timeout: 30_000 })
+      .catch((e: Error) => {
+        throw new Error(`the host page did not start: ${e.message}\n${consoleErrors.join('\n')}`);
+      });
+    const components = await h((x) => x.load());
+    assert.ok(components.includes('ConfigEditor') && components.includes('QueryEditor'), `components: ${components}`);
+    await h((x, a) => (x.addDataSource(a.good, { url: a.url }), x.addDataSource(a.wrong, { url: a.url })), {
+      good: GOOD,
+      wrong: WRONG,
+      url: exporter.url,
+    });
+    assertNoConsoleErrors('loading dist/module.js');
+  },
+  { timeout: 420_000 },
+);
+
+after(
+  async () => {
+    await context?.close().catch(() => {});
+    await proxy?.close().catch(() => {});
+    if (exporter) await stopExporterProcess({ pid: exporter.child.pid!, dataDir: exporter.dataDir });
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    if (process.env.CC_SCREENSHOTS !== 'docs') rmSync(shots, { recursive: true, force: true });
+  },
+  { timeout: 60_000 },
+);
 
 const T = { timeout: 90_000 };
+
+// A test that failed half-way must not hand its console errors to the next one.
+beforeEach(() => {
+  consoleErrors.splice(0);
+});
 
 describe('the plugin in Chromium, loaded from dist/module.js', () => {
   test('config editor: edits reach the settings; Save & test succeeds with the right token', T, async () => {

@@ -9,13 +9,17 @@
  */
 import * as React from 'react';
 import * as ReactDOM from 'react-dom';
+import * as ReactDOMClient from 'react-dom/client';
 import { createRoot, type Root } from 'react-dom/client';
 import * as jsxRuntime from 'react/jsx-runtime';
+import * as jsxDevRuntime from 'react/jsx-dev-runtime';
 import * as grafanaData from '@grafana/data';
 import * as grafanaUi from '@grafana/ui';
 import * as grafanaRuntime from '@grafana/runtime';
 import * as rxjs from 'rxjs';
+import * as rxjsOperators from 'rxjs/operators';
 import * as emotionCss from '@emotion/css';
+import * as emotionReact from '@emotion/react';
 import * as lodash from 'lodash';
 import { lastValueFrom } from 'rxjs';
 import type {
@@ -32,17 +36,22 @@ import { backendSrvFetch, type RawAnswer } from '../test/backend-srv';
 const PLUGIN_ID = 'csdataops-contactcenter-datasource';
 const MODULE_URL = `public/plugins/${PLUGIN_ID}/module.js`;
 
-// What Grafana shares with plugins: the scaffold's externals (.config/bundler/externals.ts) that this
-// repo has installed, plus AMD's own `module`. Anything else module.js asks for fails loudly.
+// What Grafana shares with plugins (grafana/grafana public/app/features/plugins/loader/sharedDependencies.ts,
+// sharedDependenciesMap), as far as a data source's editors can need it, plus AMD's own `module`.
+// Anything else module.js asks for fails loudly rather than being stubbed.
 const SHARED: Record<string, unknown> = {
   react: React,
   'react-dom': ReactDOM,
+  'react-dom/client': ReactDOMClient,
   'react/jsx-runtime': jsxRuntime,
+  'react/jsx-dev-runtime': jsxDevRuntime,
   '@grafana/data': grafanaData,
   '@grafana/ui': grafanaUi,
   '@grafana/runtime': grafanaRuntime,
   rxjs,
+  'rxjs/operators': rxjsOperators,
   '@emotion/css': emotionCss,
+  '@emotion/react': emotionReact,
   lodash,
   module: { uri: `/${MODULE_URL}` },
 };
