@@ -44,12 +44,21 @@ describe('Save & test', () => {
     );
   });
 
-  it('says the token is wrong on a 401', async () => {
+  // The exporter answers 401; Grafana's proxy turns that into 400 "Authentication to data source failed"
+  // (pkg/api/pluginproxy/ds_proxy.go, HandleRequest's modifyResponse), which is all the plugin gets.
+  it("says the token is wrong when the exporter refuses it (400 from Grafana's proxy)", async () => {
     const r = await makeDataSource({ token: 'not-the-token' }).testDatasource();
-    expect(r.status).toBe('error');
-    expect(r.message).toContain(
-      "The exporter refused the API token (401): set the API token in the data source settings to the exporter's CS_API_TOKEN",
-    );
+    expect(r).toEqual({
+      status: 'error',
+      message:
+        'The exporter refused the API token (Grafana\'s proxy: "Authentication to data source failed"): ' +
+        "set the API token in the data source settings to the exporter's CS_API_TOKEN, or to a tenant's token of CS_TENANT_API_TOKENS.",
+    });
+  });
+
+  it('says the token is wrong when none is set', async () => {
+    const r = await makeDataSource({ token: '' }).testDatasource();
+    expect(r.message).toMatch(/^The exporter refused the API token \(Grafana's proxy: "Authentication to data source failed"\)/);
   });
 
   it('says the exporter cannot be reached when nothing listens', async () => {
@@ -93,9 +102,24 @@ describe('query errors are shown on the panel, per query', () => {
     );
   });
 
-  it('says the token is wrong (401)', async () => {
-    const res = await makeDataSource({ token: 'wrong' }).query(request([report()], FROM, TO));
-    expect(res.errors![0].message).toMatch(/^The exporter refused the API token \(401\)/);
+  it("says the token is wrong (the exporter's 401, a 400 through Grafana's proxy)", async () => {
+    const res = await makeDataSource({ token: 'wrong' }).query(request([report(), report({ refId: 'B', report: 'overview' })], FROM, TO));
+    expect(res.data).toEqual([]);
+    expect(res.errors!.map((e) => [e.refId, e.status])).toEqual([
+      ['A', 400],
+      ['B', 400],
+    ]);
+    for (const e of res.errors!)
+      expect(e.message).toBe(
+        'The exporter refused the API token (Grafana\'s proxy: "Authentication to data source failed"): ' +
+          "set the API token in the data source settings to the exporter's CS_API_TOKEN, or to a tenant's token of CS_TENANT_API_TOKENS.",
+      );
+  });
+
+  it('a variable list with a refused token says so too', async () => {
+    await expect(makeDataSource({ token: 'wrong' }).metricFindQuery({ kind: 'groups' })).rejects.toThrow(
+      /^The exporter refused the API token \(Grafana's proxy: "Authentication to data source failed"\)/,
+    );
   });
 
   it('says the exporter is down, and keeps the other queries apart', async () => {

@@ -57,6 +57,9 @@ export class ExporterError extends Error {
   }
 }
 
+/** What Grafana's data source proxy answers (400) in place of the exporter's 401. */
+export const PROXY_AUTH_FAILED = 'Authentication to data source failed';
+
 export const SESSION_DETAIL_URL = '/d/cs-session-detail?var-session=${__value.raw}';
 
 const SEP = '\u001f';
@@ -251,19 +254,30 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
   explain(err: unknown, what: string): ExporterError {
     const e = err as {
       status?: number;
-      data?: { error?: string; message?: string; reason?: string };
+      data?: { error?: string; message?: string; reason?: string; response?: unknown } | string;
       message?: string;
       statusText?: string;
     };
     const status = e?.status;
-    const detail = e?.data?.error ?? e?.data?.reason ?? e?.data?.message ?? e?.statusText ?? e?.message ?? '';
+    const data = typeof e?.data === 'object' && e.data !== null ? e.data : undefined;
+    // A text body reaches us wrapped by getBackendSrv().fetch as {message: text, error: statusText, response: text}
+    // (backend_srv.ts processRequestError): the text is the detail, not the status line.
+    const text = typeof e?.data === 'string' ? e.data : typeof data?.response === 'string' ? data.response : undefined;
+    const detail = text ?? data?.error ?? data?.reason ?? data?.message ?? e?.statusText ?? e?.message ?? '';
     const where = this.exporterUrl ? ` at ${this.exporterUrl}` : '';
     if (status === undefined || status === 0 || status === 502 || status === 504)
       return new ExporterError(
         `Cannot reach the exporter${where} (${status ? `HTTP ${status} from Grafana's proxy` : 'no answer'}): is it running, and is the URL in the data source settings right?`,
         status,
       );
-    // A tenant's own token (CS_TENANT_API_TOKENS) is valid but reads that tenant only.
+    // Grafana's data source proxy never passes an upstream 401 on: it answers 400 with this text instead
+    // (grafana/grafana pkg/api/pluginproxy/ds_proxy.go, HandleRequest's modifyResponse).
+    if (status === 400 && (text ?? data?.message)?.trim() === PROXY_AUTH_FAILED)
+      return new ExporterError(
+        `The exporter refused the API token (Grafana's proxy: "${PROXY_AUTH_FAILED}"): set the API token in the data source settings to the exporter's CS_API_TOKEN, or to a tenant's token of CS_TENANT_API_TOKENS.`,
+        status,
+      );
+    // A tenant's own token (CS_TENANT_API_TOKENS) is valid but reads that tenant only; the proxy passes 403 on as it is.
     const scoped = status === 403 ? /this token is for tenant "([^"]*)" only; the request asks for tenant "([^"]*)"/.exec(detail) : null;
     if (scoped)
       return new ExporterError(

@@ -1,80 +1,73 @@
 /**
  * Stand-ins for the parts of Grafana a frontend data source talks to — the
- * only things not real in these tests. The backend service follows the
- * plugin.json route the way Grafana's data source proxy does; the template
- * service follows Grafana's rules for multi-value and All.
+ * only things not real in these tests. Requests go over HTTP through
+ * test/grafana-proxy.ts (Grafana's data source proxy, following plugin.json's
+ * routes) and come back shaped as getBackendSrv().fetch shapes them
+ * (test/backend-srv.ts); the template service follows Grafana's rules for
+ * multi-value and All.
  */
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Observable } from 'rxjs';
 import type { DataQueryRequest, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
 import { dateTime } from '@grafana/data';
-import { setBackendSrv, setTemplateSrv, type BackendSrvRequest, type FetchResponse, type TemplateSrv } from '@grafana/runtime';
+import { setBackendSrv, setTemplateSrv, type BackendSrvRequest, type TemplateSrv } from '@grafana/runtime';
 import { DataSource } from '../src/datasource';
 import type { CCOptions, CCQuery } from '../src/types';
+import { backendSrvFetch, type RawAnswer } from './backend-srv';
+import { startGrafanaProxy, type DataSourceInstance, type GrafanaProxy } from './grafana-proxy';
 
 export const PROXY_URL = '/api/datasources/proxy/uid/cs-exporter';
 const pluginJson = JSON.parse(readFileSync(path.resolve(__dirname, '../src/plugin.json'), 'utf8'));
 
-interface Instance {
-  jsonData: CCOptions;
-  secureJsonData: { apiToken?: string };
-}
-const instances = new Map<string, Instance>();
+// Data sources made before the proxy is up are registered when it starts.
+const instances = new Map<string, DataSourceInstance>();
+let proxy: Promise<GrafanaProxy> | undefined;
 
-function render(template: string, inst: Instance): string {
-  return template
-    .replace(/\{\{\s*\.JsonData\.(\w+)\s*\}\}/g, (_, k) => String((inst.jsonData as any)[k] ?? ''))
-    .replace(/\{\{\s*\.SecureJsonData\.(\w+)\s*\}\}/g, (_, k) => String((inst.secureJsonData as any)[k] ?? ''));
+/** The Grafana proxy emulation of this process, started on first use (closed with closeGrafanaProxy). */
+export function grafanaProxy(): Promise<GrafanaProxy> {
+  proxy ??= startGrafanaProxy({ routes: pluginJson.routes ?? [] });
+  return proxy;
 }
 
-/** Grafana's proxy: `<ds url>/<route path>/rest` → route url + rest, with the route's headers. */
-function proxy(options: BackendSrvRequest): Promise<FetchResponse> {
-  const inst = [...instances.entries()].find(([prefix]) => options.url.startsWith(prefix + '/'));
-  if (!inst) return Promise.reject({ status: 404, statusText: 'Not Found', data: { message: `no data source at ${options.url}` } });
-  const [prefix, instance] = inst;
-  const rest = options.url.slice(prefix.length + 1);
-  const route = (pluginJson.routes ?? []).find((r: { path: string }) => rest === r.path || rest.startsWith(r.path + '/'));
-  if (!route) return Promise.reject({ status: 404, statusText: 'Not Found', data: { message: 'no plugin route matches' } });
-  const target = new URL(render(route.url, instance) + rest.slice(route.path.length));
-  const headers: Record<string, string> = { accept: 'application/json' };
-  for (const h of route.headers ?? []) headers[h.name.toLowerCase()] = render(h.content, instance);
-  const body = options.data === undefined ? undefined : JSON.stringify(options.data);
-  if (body) headers['content-type'] = 'application/json';
+export async function closeGrafanaProxy(): Promise<void> {
+  const p = proxy;
+  proxy = undefined;
+  if (p) await (await p).close();
+}
+
+/** One HTTP exchange with node:http (jsdom has no fetch). */
+function nodeTransport(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(target, { method: options.method ?? 'GET', headers }, (res) => {
+    // No keep-alive: an idle connection to the proxy would hold the test process open.
+    const req = http.request(url, { method: init.method, headers: init.headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
       res.on('end', () => {
-        let data: unknown = text;
-        try {
-          data = JSON.parse(text);
-        } catch {}
         const status = res.statusCode ?? 0;
-        const out = { data, status, statusText: res.statusMessage ?? '', ok: status < 300, url: options.url, config: options } as any;
-        if (status >= 200 && status < 300) resolve(out);
-        else reject(out);
+        resolve({
+          status,
+          statusText: res.statusMessage ?? '',
+          ok: status >= 200 && status < 300,
+          url,
+          contentType: (res.headers['content-type'] as string | undefined) ?? null,
+          text,
+        });
       });
     });
-    // What Grafana's proxy answers when the upstream cannot be reached.
-    req.on('error', () => reject({ status: 502, statusText: 'Bad Gateway', data: { message: 'Bad Gateway' }, config: options }));
-    req.end(body);
+    req.on('error', reject);
+    req.end(init.body);
   });
 }
 
 export function installBackendSrv(): void {
   setBackendSrv({
     fetch: <T>(options: BackendSrvRequest) =>
-      new Observable<FetchResponse<T>>((sub) => {
-        proxy(options).then(
-          (r) => {
-            sub.next(r as FetchResponse<T>);
-            sub.complete();
-          },
-          (e) => sub.error(e),
-        );
+      backendSrvFetch<T>(options, async (url, init) => {
+        const p = await grafanaProxy();
+        for (const ds of instances.values()) p.addDataSource(ds);
+        return nodeTransport(/^https?:\/\//.test(url) ? url : `${p.url}/${url}`, init);
       }),
   } as any);
 }
@@ -151,7 +144,7 @@ export function makeSettings(opts: { url?: string; token?: string; timezone?: st
   const uid = `cs-exporter-${++n}`;
   const dsUrl = `/api/datasources/proxy/uid/${uid}`;
   const jsonData: CCOptions = { url: opts.url ?? exporterUrl(), ...(opts.timezone ? { timezone: opts.timezone } : {}) };
-  instances.set(dsUrl, { jsonData, secureJsonData: { apiToken: opts.token ?? apiToken() } });
+  instances.set(uid, { uid, jsonData: { ...jsonData }, secureJsonData: { apiToken: opts.token ?? apiToken() } });
   return {
     id: n,
     uid,
