@@ -130,7 +130,7 @@ describe('Prometheus 2 and 3 label forms in the rules and their tests', () => {
     assert.equal(seen, 2);
   });
 
-  it('When a rule test feeds histogram buckets in Prometheus 2\'s form, then it has a twin in 3\'s form with the same expectations', () => {
+  it("When a rule test feeds histogram buckets in Prometheus 2's form, then it has a twin in 3's form with the same expectations", () => {
     for (const file of ['cs-recording-test.yml', 'cs-alerts-test.yml']) {
       const text = readFileSync(path.join(promDir, 'tests', file), 'utf8');
       // Test groups, without comments: the twin may explain itself.

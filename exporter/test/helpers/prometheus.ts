@@ -27,8 +27,7 @@ export function formatOpenMetricsFloat(f: number): string {
   // when shortest), written with a sign and at least two digits ("1e+06", "2.5e-05").
   const [mantissa, e] = f.toExponential().split('e');
   const exp = Number(e);
-  const s =
-    exp < -4 || exp >= 6 ? `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}` : String(f);
+  const s = exp < -4 || exp >= 6 ? `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}` : String(f);
   return /[e.]/.test(s) ? s : `${s}.0`;
 }
 
@@ -61,7 +60,10 @@ export function toPrometheus3Form(exposition: string): string {
       const t = /^# TYPE \S+ (\S+)/.exec(line);
       if (t) type = t[1];
       if (line.startsWith('#') || !line.includes('{')) return line;
-      return line.replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g, (_, l: string, v: string) => `${l}="${prometheus3LabelValue(type, l, v)}"`);
+      return line.replace(
+        /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g,
+        (_, l: string, v: string) => `${l}="${prometheus3LabelValue(type, l, v)}"`,
+      );
     })
     .join('\n');
 }
@@ -74,7 +76,12 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(args: { config: string; dataDir: string; port: number; extra?: string[] }): Promise<RunningPrometheus> {
+export async function startPrometheus(args: {
+  config: string;
+  dataDir: string;
+  port: number;
+  extra?: string[];
+}): Promise<RunningPrometheus> {
   let out = '';
   const proc = spawn(
     'prometheus',
