@@ -4,10 +4,14 @@
  * project's recording rules. PromQL goes to Prometheus; plugin queries go through the plugin's own
  * DataSource (datasource-plugin/src/datasource.ts) and its testkit, which follows plugin.json's route
  * the way Grafana's proxy does. Grafana itself is the only stand-in (see preload.cjs).
+ * A second Prometheus scrapes the same exporter through a pass-through that writes `le`/`quantile`
+ * the way Prometheus 3 stores them (le="20.0"; compose runs Prometheus 3, this machine has 2), and
+ * every PromQL expression must answer there too, with the same series.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +24,7 @@ import { loadConfig } from '../../exporter/src/config.js';
 import { createLogger } from '../../exporter/src/log.js';
 import { dayStartMs, localDay } from '../../exporter/src/time.js';
 import { freePort } from '../../exporter/test/helpers/exporter.js';
+import { startPrometheus, toPrometheus3Form, type RunningPrometheus } from '../../exporter/test/helpers/prometheus.js';
 import { createRequire } from 'node:module';
 import { allDashboards } from '../src/index.js';
 import { isPlugin, isProm, targets, type Target } from '../test/walk.js';
@@ -38,6 +43,8 @@ let stopPg = async () => {};
 let exporter: Exporter;
 let prom: ChildProcess | undefined;
 let promUrl: string;
+let promV3: RunningPrometheus | undefined;
+let v3Target: Server | undefined;
 let scenarioInfo: ReturnType<typeof import('./scenario.js').scenario>;
 
 async function postEvents(events: Record<string, unknown>[]): Promise<void> {
@@ -120,6 +127,27 @@ before(async () => {
   await until(`a first scrape of the exporter\n${out}`, 30_000, async () =>
     (await promQuery('up{job="cs-exporter"} == 1')).length ? true : undefined,
   );
+  // The exporter's /metrics as Prometheus 3 would store it, for a second Prometheus with the same rules.
+  v3Target = createServer((req, res) => {
+    fetch(`${exporter.url}/metrics`)
+      .then(async (r) => {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? '' });
+        res.end(toPrometheus3Form(await r.text()));
+      })
+      .catch(() => res.writeHead(502).end());
+  });
+  const v3Port = await freePort();
+  await new Promise<void>((r) => v3Target!.listen(v3Port, '127.0.0.1', r));
+  writeFileSync(
+    join(tmp, 'prometheus-v3.yml'),
+    JSON.stringify({ ...cfg, scrape_configs: [{ job_name: 'cs-exporter', static_configs: [{ targets: [`127.0.0.1:${v3Port}`] }] }] }),
+  );
+  promV3 = await startPrometheus({ config: join(tmp, 'prometheus-v3.yml'), dataDir: join(tmp, 'tsdb-v3'), port: await freePort() });
+  await until('a first scrape of the Prometheus 3 form', 30_000, async () =>
+    (await promQuery('up{job="cs-exporter"} == 1', promV3!.url)).length ? true : undefined,
+  );
+  const v3Buckets = await promQuery('count(cs_queue_wait_seconds_bucket{le="20.0"})', promV3.url);
+  assert.equal(v3Buckets.length, 1, 'the second Prometheus holds the buckets in float form');
   const { burst } = await import('./scenario.js');
   for (const tag of ['b1', 'b2']) {
     await postEvents(burst(Date.now(), tag));
@@ -136,19 +164,21 @@ after(async () => {
     prom.kill('SIGTERM');
     await new Promise((r) => prom!.once('exit', r));
   }
+  await promV3?.stop();
+  if (v3Target) await new Promise((r) => v3Target!.close(r));
   await exporter?.close();
   await stopPg();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function promQuery(expr: string): Promise<unknown[]> {
-  const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+async function promQuery(expr: string, url = promUrl): Promise<unknown[]> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
   const body = (await r.json()) as { status: string; error?: string; data: { result: unknown[] } };
   if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
   return body.data.result;
 }
 
-test('every PromQL expression of the dashboards returns data from Prometheus', async () => {
+test("every PromQL expression of the dashboards returns data from Prometheus, with le in Prometheus 2's and 3's form", async () => {
   // The variables as a shared link without filters gives them: the default tenant, every group.
   const exprs = [
     ...new Set(
@@ -164,8 +194,12 @@ test('every PromQL expression of the dashboards returns data from Prometheus', a
     for (const e of [...pending]) {
       // A repeated row scopes $group to one group (an exact match); elsewhere All is a regex.
       const expr = e.replaceAll('$tenant', 'default').replaceAll('group="$group"', 'group="aftersales"').replaceAll('$group', '.*');
-      const result = await promQuery(expr);
-      if (result.length > 0) pending.delete(e);
+      const result = (await promQuery(expr)) as { metric: Record<string, string> }[];
+      // The same series with the buckets in Prometheus 3's form, but for the target's address (values may
+      // differ by a scrape's timing).
+      const v3 = (await promQuery(expr, promV3!.url)) as { metric: Record<string, string> }[];
+      const names = (r: { metric: Record<string, string> }[]) => r.map(({ metric: { instance: _, ...m } }) => JSON.stringify(m)).sort();
+      if (result.length > 0 && JSON.stringify(names(v3)) === JSON.stringify(names(result))) pending.delete(e);
     }
     return pending.size === 0 ? true : undefined;
   });

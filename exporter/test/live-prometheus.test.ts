@@ -119,6 +119,20 @@ describe('A real Prometheus scraping the exporter', { skip }, () => {
     assert.equal(await until('cs_agents{tenant="default",group="g1",status="online"}', (v) => v === 1), 1);
   });
 
+  it('When Prometheus 3 scrapes /metrics, then the content type is one it parses without a fallback protocol', async () => {
+    // Prometheus 3 fails a scrape whose Content-Type is missing, unparsable or not one of these three
+    // unless fallback_scrape_protocol is set (a key Prometheus 2 rejects, so the shipped config cannot
+    // carry it): prometheus/prometheus model/textparse/interface.go, New and extractMediaType;
+    // docs/migration.md, "Scrape protocols".
+    const r = await fetch(`${exporter.url}/metrics`);
+    await r.text();
+    const type = r.headers.get('content-type') ?? '';
+    const media = type.split(';')[0].trim().toLowerCase();
+    assert.ok(['application/openmetrics-text', 'application/vnd.google.protobuf', 'text/plain'].includes(media), `Content-Type: ${type}`);
+    // mime.ParseMediaType: parameters are key=value pairs.
+    for (const p of type.split(';').slice(1)) assert.match(p.trim(), /^[a-z0-9-]+=[^;\s]+$/i, `Content-Type: ${type}`);
+  });
+
   it('When more sessions come in, then the answer-rate recording rule is answered / entered over the window', async () => {
     // Let Prometheus hold a few samples of the counters before they move.
     assert.ok((await until('count_over_time(cs_sessions_answered_total{group="g1"}[1m])', (v) => (v ?? 0) >= 3))! >= 3);
