@@ -5,6 +5,10 @@ import { CS_DATASOURCE, CsQueryBuilder, VAR_AGENTS, VAR_GROUPS } from './queries
 import {
   ALL_BLANK,
   AGENT_FILTER,
+  allAsBlankParam,
+  EXPORT_PARAM,
+  exportFilter,
+  exportText,
   agentVariable,
   barPanel,
   base,
@@ -139,7 +143,8 @@ function tickets(): GeneratedDashboard {
   return { folder: '报表', uid: UID.reportTickets, dashboard: finish(b.build()) };
 }
 
-const SESSION_FILTERS = '&userId=${userId}&satisfaction=${satisfaction:csv}&category=${category}&revisit=${revisit}&remark=${remark}';
+const SESSION_FILTERS =
+  exportText('userId') + exportFilter('satisfaction') + exportText('category') + exportText('revisit') + exportText('remark');
 
 function satisfactionVariable() {
   // Scores as values, labels as text. All means no filter at all (the plugin drops a variable at All),
@@ -150,7 +155,7 @@ function satisfactionVariable() {
     .values(values)
     .multi(true)
     .includeAll(true)
-    .allValue(ALL_BLANK)
+    .allValue(allAsBlankParam(EXPORT_PARAM.satisfaction))
     .current({ text: ['All'], value: ['$__all'] });
 }
 
