@@ -361,8 +361,9 @@ export function base(uid: string, title: string, section: Folder, description: s
     .uid(uid)
     .description(description)
     .tags([section === '监控' ? TAG.live : TAG.report])
-    // Reports are days of the tenant's zone (CS_TIMEZONE, default Asia/Shanghai); `now-1d/d` and the
-    // export's ${__from:date} must cut days there, not in the viewer's browser.
+    // Reports are days of the tenant's zone (CS_TIMEZONE, default Asia/Shanghai): `now-1d/d` must round
+    // to its midnights, not the viewer's. The panels (plugin) and the downloads (exporter) then cut the
+    // same epoch-ms range into the same days with rangeDays.
     .timezone(section === '报表' ? 'Asia/Shanghai' : 'browser')
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
