@@ -384,7 +384,18 @@ const CHOICES: Record<string, Choice> = {
   'one hostile group, not revisited': { group: [HG], revisit: 'no', remark: ' ' },
 };
 
-function sceneVars(dashboardUid: string, choice: Choice): Map<string, SceneVar> {
+/** What a query variable lists (its options), as Grafana gets them from the plugin's metricFindQuery. */
+const listed = new Map<string, string[]>();
+async function options(query: unknown): Promise<string[]> {
+  const key = JSON.stringify(query);
+  if (!listed.has(key)) {
+    const found = await kit.makeDataSource({ timezone: TZ }).metricFindQuery(query as never);
+    listed.set(key, found.map((f) => String(f.value)));
+  }
+  return listed.get(key)!;
+}
+
+async function sceneVars(dashboardUid: string, choice: Choice): Promise<Map<string, SceneVar>> {
   const d = dashboards.find((x) => x.uid === dashboardUid)!.dashboard;
   const out = new Map<string, SceneVar>();
   for (const v of d.templating?.list ?? []) {
@@ -392,13 +403,16 @@ function sceneVars(dashboardUid: string, choice: Choice): Map<string, SceneVar> 
     const chosen = choice[saved.name];
     const value =
       chosen !== undefined ? chosen : saved.type === 'textbox' ? (saved.name === 'tenant' ? 'default' : '') : saved.multi ? ['$__all'] : '$__all';
-    const options =
+    const opts =
       saved.type === 'custom'
         ? String(saved.query)
             .split(',')
             .map((o) => (o.includes(' : ') ? o.split(' : ')[1] : o).trim())
-        : [];
-    out.set(saved.name, { type: saved.type, name: saved.name, allValue: saved.allValue, options, value });
+        : saved.type === 'query'
+          ? await options(saved.query)
+          : [];
+    if (saved.type === 'query') assert.ok(opts.length > 0, `${dashboardUid}: $${saved.name} lists something`);
+    out.set(saved.name, { type: saved.type, name: saved.name, allValue: saved.allValue, options: opts, value });
   }
   return out;
 }
@@ -470,8 +484,15 @@ async function panelFrames(dl: Download, vars: Map<string, SceneVar>, range: { f
 }
 
 /** One download against its panel: the problems found (none when the file holds exactly the panel's rows). */
-async function check(dl: Download, choice: Choice, range: { from: number; to: number }, url = dl.url): Promise<{ problems: string[]; rows: number; file: unknown[][] }> {
-  const vars = sceneVars(dl.dashboard, choice);
+async function check(
+  dl: Download,
+  choice: Choice,
+  range: { from: number; to: number },
+  url = dl.url,
+  tweak: (vars: Map<string, SceneVar>) => void = () => {},
+): Promise<{ problems: string[]; rows: number; file: unknown[][] }> {
+  const vars = await sceneVars(dl.dashboard, choice);
+  tweak(vars);
   const href = linkHref(url, dl.kind, vars, range);
   const res = await follow(href);
   if (res.status !== 200) return { problems: [`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`], rows: 0, file: [] };
@@ -541,6 +562,9 @@ test('the links as shipped before (browser-zone dates, raw values) fail the same
   assert.notDeepEqual((await check(dl, CHOICES['everything at All'], r['today so far'], old)).problems, []);
   // `&`, `#`, `+`, `%` and commas in the values break the query.
   assert.notDeepEqual((await check(dl, CHOICES['hostile ids and texts'], r.yesterday, old)).problems, []);
+  // Without the custom all value, Grafana writes every listed score at All and the file loses the unrated sessions.
+  const noAllValue = (vars: Map<string, SceneVar>) => delete vars.get('satisfaction')!.allValue;
+  assert.notDeepEqual((await check(dl, CHOICES['everything at All'], r['yesterday and today'], dl.url, noAllValue)).problems, []);
   // The links as generated now pass both.
   assert.deepEqual((await check(dl, CHOICES['everything at All'], r['today so far'])).problems, []);
   assert.deepEqual((await check(dl, CHOICES['hostile ids and texts'], r.yesterday)).problems, []);
