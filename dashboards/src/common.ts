@@ -41,12 +41,26 @@ export function tenantVariable() {
 }
 
 /**
- * All as a blank: the exporter's download reads a blank list as "no filter" (and the plugin drops a
- * variable at All anyway). Without it Grafana would spell All as every option it knows, and a download
- * would leave out groups, agents or unrated sessions that the list does not name. Prometheus needs the
- * enumeration instead (a regex), so 监控 keeps Grafana's default.
+ * All as a blank, for a single-value list whose links use `percentencode` (24小时内复访): Grafana
+ * percent-encodes a custom all value in that format (CustomAllValue.formatter, grafana/scenes
+ * packages/scenes/src/variables/variants/MultiValueVariable.ts), so the link carries `%20`, which the
+ * exporter reads as "no filter". The plugin never sees it: it drops a variable whose value is $__all.
  */
 export const ALL_BLANK = ' ';
+
+/**
+ * All for a multi-value list of the 报表, whose links write it with `customqueryparam` (one parameter
+ * per value, see exportFilter). CustomAllValue.formatter (same file) applies none of its formats to a
+ * custom all value but text, percentencode and queryparam: the value goes into the link as it stands.
+ * So it is the download's own blank parameter, `group=`, which the exporter reads as "no filter".
+ * Without a custom all value Grafana would list every option it knows, and a download would leave out
+ * groups, agents or unrated sessions the list does not name. Prometheus needs the enumeration instead
+ * (a regex), so 监控 keeps Grafana's default.
+ */
+export const allAsBlankParam = (param: string) => `${param}=`;
+
+/** The exporter's parameter for each multi-value list of the 报表 (one value per parameter). */
+export const EXPORT_PARAM = { group: 'group', agent: 'agent', satisfaction: 'satisfaction' } as const;
 
 function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' | 'categories' | 'ticket_types', section: Folder) {
   const v = new dashboard.QueryVariableBuilder(name)
@@ -58,7 +72,13 @@ function pluginVariable(name: string, label: string, kind: 'groups' | 'agents' |
     .multi(true)
     .includeAll(true)
     .current({ text: ['All'], value: ['$__all'] });
-  return section === '报表' ? v.allValue(ALL_BLANK) : v;
+  return section === '报表' ? v.allValue(allAsBlankParam(exportParamOf(name))) : v;
+}
+
+function exportParamOf(variable: string): string {
+  const p = EXPORT_PARAM[variable as keyof typeof EXPORT_PARAM];
+  if (!p) throw new Error(`no export parameter for the 报表 list $${variable}`);
+  return p;
 }
 
 export const groupVariable = (section: Folder) => pluginVariable('group', '技能组', 'groups', section);
@@ -90,12 +110,27 @@ export function sectionLinks() {
   ];
 }
 
-/** The exporter's download, through Grafana's datasource proxy (the plugin route adds the API token). */
+/**
+ * The exporter's download, through Grafana's datasource proxy (the plugin route adds the API token).
+ *
+ * How Grafana writes these links (read in its source, and replayed by dashboards/e2e/downloads.e2e.test.ts):
+ * - Dashboard links go through LinkSrv.getLinkUrl and panel links through LinkSrv.getDataLinkUIModel
+ *   (grafana/grafana public/app/features/panel/panellinks/link_srv.ts); both interpolate with the
+ *   dashboard scene (sceneInterpolator, grafana/scenes .../interpolation/sceneInterpolator.ts), then
+ *   sanitizeUrl.
+ * - The range is `${__from}` / `${__to}`: TimeFromAndToMacro.getValue (grafana/scenes
+ *   packages/scenes/src/variables/macros/timeMacros.ts) gives epoch milliseconds. `${__from:date:...}`
+ *   is not used: the `date` format (formatRegistry.ts) calls dateTime(ms).format(), which formats in
+ *   the viewer's browser zone, so a viewer outside UTC+8 got a range a day off from the panels. The
+ *   exporter cuts the milliseconds into days in CS_TIMEZONE with rangeDays, the plugin's own rule.
+ * - Free text goes through `percentencode` (encodeURIComponent plus !'()*), so `&`, `#`, `+`, `%`
+ *   and `=` stay data.
+ */
 export function exportUrl(report: string, format: 'xlsx' | 'csv', extra = ''): string {
   return (
-    `/api/datasources/proxy/uid/${CS_DATASOURCE.uid}/api/v1/export?report=${report}` +
-    '&from=${__from:date:YYYY-MM-DD}&to=${__to:date:YYYY-MM-DD}' +
-    `&format=${format}&tenant=\${tenant}${extra}`
+    `/api/datasources/proxy/uid/${CS_DATASOURCE.uid}/api/v1/export?report=${report}&format=${format}` +
+    '&from=${__from}&to=${__to}&tenant=${tenant:percentencode}' +
+    extra
   );
 }
 
@@ -114,8 +149,19 @@ export function exportPanelLinks(report: string, name: string, extra = '') {
   return [exportLink(report, name, 'xlsx', extra), exportLink(report, name, 'csv', extra)];
 }
 
-export const GROUP_FILTER = '&groups=${group:csv}';
-export const AGENT_FILTER = '&agents=${agent:csv}';
+/**
+ * A multi-value list as download parameters: `customqueryparam` writes one `name=value` per selected
+ * value, each value percent-encoded (formatRegistry.ts, customFormatQueryParameter), so ids holding
+ * commas, `&`, `#`, `+`, `%`, spaces or Chinese arrive whole. (`csv` wrote them raw and joined by
+ * commas; `percentencode` of a list is `{a,b}`, which a comma in an id makes ambiguous.) At All the
+ * variable's custom all value stands in: see allAsBlankParam.
+ */
+export const exportFilter = (variable: keyof typeof EXPORT_PARAM) => `&\${${variable}:customqueryparam:${EXPORT_PARAM[variable]}}`;
+/** A text box as a download parameter, percent-encoded. */
+export const exportText = (variable: string, param = variable) => `&${param}=\${${variable}:percentencode}`;
+
+export const GROUP_FILTER = exportFilter('group');
+export const AGENT_FILTER = exportFilter('agent');
 
 export function dashboardUrl(uid: string, vars: string): string {
   return `/d/${uid}?var-tenant=\${tenant}${vars}&\${__url_time_range}`;
@@ -315,8 +361,9 @@ export function base(uid: string, title: string, section: Folder, description: s
     .uid(uid)
     .description(description)
     .tags([section === '监控' ? TAG.live : TAG.report])
-    // Reports are days of the tenant's zone (CS_TIMEZONE, default Asia/Shanghai); `now-1d/d` and the
-    // export's ${__from:date} must cut days there, not in the viewer's browser.
+    // Reports are days of the tenant's zone (CS_TIMEZONE, default Asia/Shanghai): `now-1d/d` must round
+    // to its midnights, not the viewer's. The panels (plugin) and the downloads (exporter) then cut the
+    // same epoch-ms range into the same days with rangeDays.
     .timezone(section === '报表' ? 'Asia/Shanghai' : 'browser')
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair)

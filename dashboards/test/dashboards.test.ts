@@ -173,19 +173,29 @@ test('every 报表 table offers its download through the datasource proxy, with 
     const urls = (d.dashboard.links ?? []).map((l) => l.url ?? '').filter((u) => u.includes('/export?'));
     assert.ok(urls.length > 0, `${d.uid} has no export link`);
     for (const u of urls) {
+      // The range as epoch ms (the exporter cuts days in CS_TIMEZONE); `${__from:date:…}` formats in the
+      // viewer's browser zone (see exportUrl in src/common.ts).
       assert.match(
         u,
-        /^\/api\/datasources\/proxy\/uid\/cs-exporter\/api\/v1\/export\?report=[a-z_]+&from=\$\{__from:date:YYYY-MM-DD\}&to=\$\{__to:date:YYYY-MM-DD\}&format=(xlsx|csv)&tenant=\$\{tenant\}/,
+        /^\/api\/datasources\/proxy\/uid\/cs-exporter\/api\/v1\/export\?report=[a-z_]+&format=(xlsx|csv)&from=\$\{__from\}&to=\$\{__to\}&tenant=\$\{tenant:percentencode\}/,
       );
+      // Every other variable goes in encoded: a bare or csv-formatted one breaks on `&`, `#`, `+`, `%` or a comma.
+      for (const [ref, name, fmt] of u.matchAll(/\$\{(\w+)(?::([^}]*))?\}/g))
+        if (!name.startsWith('__'))
+          assert.match(String(fmt), /^(percentencode|customqueryparam:\w+)$/, `${d.uid}: ${ref} in a download link is not encoded`);
     }
   }
   // At All a download must not be narrowed to the options Grafana happens to list (unrated sessions,
-  // groups no longer live): the 报表 variables a download uses spell All as a blank.
+  // groups no longer live): the lists a download uses spell All as their blank parameter, which
+  // Grafana writes into the link as it stands (see allAsBlankParam in src/common.ts).
   for (const d of dashboards.filter((x) => x.folder === '报表')) {
     const used = JSON.stringify(d.dashboard.links) + JSON.stringify(d.dashboard.panels);
-    for (const v of d.dashboard.templating?.list ?? [])
-      if (v.includeAll && used.includes(`&${v.name === 'group' ? 'groups' : v.name === 'agent' ? 'agents' : v.name}=\${${v.name}`))
-        assert.equal(v.allValue, ' ', `${d.uid}: $${v.name} at All`);
+    for (const v of d.dashboard.templating?.list ?? []) {
+      if (!v.includeAll) continue;
+      const param = new RegExp(`\\$\\{${v.name}:customqueryparam:(\\w+)\\}`).exec(used)?.[1];
+      if (param) assert.equal(v.allValue, `${param}=`, `${d.uid}: $${v.name} at All`);
+      else if (used.includes(`\${${v.name}:percentencode}`)) assert.equal(v.allValue, ' ', `${d.uid}: $${v.name} at All`);
+    }
   }
   const reportsWithTables = new Set(REPORTS.filter((r) => r.section === '报表').map((r) => r.id));
   const exported = new Set(

@@ -92,3 +92,14 @@ export function addDays(day: string, n: number): string {
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + n));
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 }
+
+/**
+ * A time range [fromMs, toMs) as inclusive local days in `tz`: what a Grafana range means for a
+ * day-grained report. `to` is taken 1 ms earlier so that a range ending exactly at local midnight
+ * (Grafana's `now-1d/d` ends at 23:59:59.999, a hand-made one at 00:00) does not pull in the next day.
+ * The datasource plugin (datasource-plugin/src/time.ts) and the export cut days with this rule, so a
+ * download holds the days its panel shows.
+ */
+export function rangeDays(fromMs: number, toMs: number, tz: string): { from: string; to: string } {
+  return { from: localDay(fromMs, tz), to: localDay(Math.max(fromMs, toMs - 1), tz) };
+}

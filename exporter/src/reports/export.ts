@@ -8,7 +8,7 @@ import Cursor from 'pg-cursor';
 import ExcelJS from 'exceljs';
 import type { AppContext } from '../http/app.js';
 import { parseQuery, QueryError, type ReportQuery, type Row } from '../query/registry.js';
-import { tzOffsetMs } from '../time.js';
+import { isDay, localDay, rangeDays, tzOffsetMs } from '../time.js';
 import { BUILDERS, ROLLED_UP } from './queries.js';
 import type { RollupService } from './service.js';
 
@@ -48,56 +48,118 @@ function csvField(v: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const list = (v: unknown) =>
-  typeof v === 'string' && v !== ''
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+/** The parameters GET /export takes; any other name is refused, since a misspelt filter would silently widen a download. */
+const SINGLE = ['report', 'from', 'to', 'format', 'tenant', 'userId', 'category', 'remark', 'revisit'] as const;
+const REPEATABLE = ['group', 'agent', 'groups', 'agents', 'satisfaction', 'metrics'] as const;
+const KNOWN = new Set<string>([...SINGLE, ...REPEATABLE]);
+
+/** Epoch milliseconds as Grafana's `${__from}` / `${__to}` write them; years past 9999 would break day strings. */
+const EPOCH_MS = /^\d{1,15}$/;
+const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+const shown = (v: string) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+
+function one(p: URLSearchParams, key: (typeof SINGLE)[number]): string | undefined {
+  const all = p.getAll(key);
+  if (all.length > 1) throw new QueryError(`${key}: given ${all.length} times; give it once`);
+  return all[0];
+}
+
+/** `groups=g1,g2`: comma-separated, for hand-written URLs (an id holding a comma cannot be written this way). */
+function commaList(p: URLSearchParams, key: (typeof REPEATABLE)[number]): string[] {
+  return p
+    .getAll(key)
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 /**
- * A filter value from the query string; blank means no filter, since that is
- * how a Grafana link spells a variable at "All" (see dashboards/src/common.ts).
+ * `group=a&group=b`: one value per parameter, taken whole (commas, `&`, `#`, `+`, `%`, spaces and all,
+ * once percent-decoded). This is what the dashboards' links send (Grafana's `customqueryparam`
+ * format). A blank one is how such a link spells All, and names nothing.
  */
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+function eachList(p: URLSearchParams, key: (typeof REPEATABLE)[number]): string[] {
+  return p.getAll(key).filter((v) => v !== '');
+}
 
-/** The query API body an export's query string stands for. */
-export function exportBody(query: Record<string, unknown>): Record<string, unknown> {
+function bound(v: string | undefined, field: 'from' | 'to'): { day?: string; ms?: number } | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (isDay(v)) return { day: v };
+  if (EPOCH_MS.test(v) && Number(v) <= MAX_MS) return { ms: Number(v) };
+  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds (Grafana's \${__${field}}), got ${shown(v)}`);
+}
+
+/**
+ * The range as inclusive local days of the tenants' zone. Epoch milliseconds (what the dashboards
+ * send) are cut into days with `rangeDays`, the rule the datasource plugin applies to the same
+ * dashboard range, so the file holds the days the panel shows whatever zone the viewer's browser is in.
+ */
+function range(p: URLSearchParams, tz: string): { from?: string; to?: string } {
+  const f = bound(one(p, 'from'), 'from');
+  const t = bound(one(p, 'to'), 'to');
+  if (f?.ms !== undefined && t?.ms !== undefined) {
+    if (t.ms < f.ms) throw new QueryError(`to (${new Date(t.ms).toISOString()}) is before from (${new Date(f.ms).toISOString()})`);
+    return rangeDays(f.ms, t.ms, tz);
+  }
+  return {
+    from: f && (f.day ?? localDay(f.ms!, tz)),
+    to: t && (t.day ?? localDay(t.ms! - 1, tz)),
+  };
+}
+
+const unique = (xs: string[]) => [...new Set(xs)];
+
+/**
+ * The query API body an export's query string stands for. Filters read the way the datasource
+ * plugin reads the same dashboard variables (datasource-plugin/src/datasource.ts, reportBody and
+ * sessionsBody), so a download and its panel select the same rows: free text is taken as typed
+ * (not trimmed), a blank value is no filter.
+ */
+export function exportBody(p: URLSearchParams, tz: string): Record<string, unknown> {
+  for (const key of new Set(p.keys()))
+    if (!KNOWN.has(key)) throw new QueryError(`unknown parameter ${shown(key)}; the export takes ${[...KNOWN].join(', ')}`);
   const filters: Record<string, unknown> = {};
   for (const key of ['userId', 'category', 'remark'] as const) {
-    const v = text(query[key]);
-    if (v !== undefined) filters[key] = v;
+    const v = one(p, key);
+    if (v !== undefined && v !== '') filters[key] = v;
   }
-  const satisfaction = text(query.satisfaction);
-  if (satisfaction !== undefined) {
-    filters.satisfaction = list(satisfaction).map((s) => {
+  const scores = commaList(p, 'satisfaction');
+  if (scores.length) {
+    filters.satisfaction = scores.map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n)) throw new QueryError(`satisfaction: "${s}" is not a score 1–5`);
+      if (!Number.isInteger(n) || n < 1 || n > 5) throw new QueryError(`satisfaction: ${shown(s)} is not a score 1–5`);
       return n;
     });
   }
-  const revisit = text(query.revisit);
-  if (revisit !== undefined) {
-    if (!['yes', 'no', 'true', 'false'].includes(revisit)) throw new QueryError(`revisit: must be yes or no (or blank for both), got "${revisit}"`);
+  const revisit = one(p, 'revisit')?.trim();
+  if (revisit) {
+    if (!['yes', 'no', 'true', 'false'].includes(revisit)) throw new QueryError(`revisit: must be yes or no (or blank for both), got ${shown(revisit)}`);
     filters.revisit = revisit === 'yes' || revisit === 'true';
   }
+  const tenant = one(p, 'tenant')?.trim();
   return {
-    report: query.report,
-    from: query.from,
-    to: query.to,
-    tenant: query.tenant,
-    groups: list(query.groups),
-    agents: list(query.agents),
-    metrics: list(query.metrics),
+    report: one(p, 'report'),
+    ...range(p, tz),
+    tenant: tenant ? tenant : undefined,
+    groups: unique([...commaList(p, 'groups'), ...eachList(p, 'group')]),
+    agents: unique([...commaList(p, 'agents'), ...eachList(p, 'agent')]),
+    metrics: commaList(p, 'metrics'),
     filters,
   };
 }
 
+/** The raw query string: parsed here rather than by express, so that repeated parameters and `+` read as in a browser's URLSearchParams. */
+function searchParams(req: Request): URLSearchParams {
+  const i = req.originalUrl.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : req.originalUrl.slice(i + 1));
+}
+
 export async function exportReport(req: Request, res: Response, ctx: AppContext, service: RollupService): Promise<void> {
-  const format = (req.query.format as string | undefined) ?? 'csv';
+  const params = searchParams(req);
+  const format = one(params, 'format') || 'csv';
   if (format !== 'csv' && format !== 'xlsx') throw new QueryError('format: must be csv or xlsx');
-  const q = parseQuery(exportBody(req.query as Record<string, unknown>), ctx.config.timezone);
+  const q = parseQuery(exportBody(params, ctx.config.timezone), ctx.config.timezone);
   const build = BUILDERS[q.report.id];
   if (!build) throw new QueryError(`report ${q.report.id} cannot be exported; live reports are not files`);
   const tz = ctx.config.timezone;
