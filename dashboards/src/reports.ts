@@ -143,13 +143,8 @@ function tickets(): GeneratedDashboard {
   return { folder: '报表', uid: UID.reportTickets, dashboard: finish(b.build()) };
 }
 
-/**
- * The 会话记录 filters of a download: those its panel applies. 24小时内复访 is left out because the
- * panel does not apply it: the plugin's migrateQuery (datasource-plugin/src/migrate.ts) keeps a
- * sessions query's `revisit` only as a literal yes/no and turns `${revisit}` into "no filter". A
- * download that applied it would hold other rows than the list above it.
- */
-const SESSION_FILTERS = exportText('userId') + exportFilter('satisfaction') + exportText('category') + exportText('remark');
+/** The 会话记录 filters of a download: every filter its panel applies, so the file holds the panel's rows. */
+const SESSION_FILTERS = exportText('userId') + exportFilter('satisfaction') + exportText('category') + exportText('revisit') + exportText('remark');
 
 function satisfactionVariable() {
   // Scores as values, labels as text. All means no filter at all (the plugin drops a variable at All),

@@ -44,6 +44,9 @@ describe('migrateQuery', () => {
       satisfaction: ['5', '4'],
       revisit: 'yes',
     });
+    // The 会话记录 dashboard's 24小时内复访 variable: kept for query() to interpolate, not read as "no filter".
+    expect(m({ refId: 'A', queryType: 'sessions', revisit: '${revisit}' })).toMatchObject({ revisit: '${revisit}' });
+    expect(m({ refId: 'A', queryType: 'sessions', revisit: 'maybe' })).toMatchObject({ revisit: '' });
     expect(m({ refId: 'A', sessionId: '$session' })).toEqual({ refId: 'A', queryType: 'session', sessionId: '$session', part: 'summary' });
   });
 

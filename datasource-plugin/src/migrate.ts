@@ -56,7 +56,16 @@ export function migrateQuery(raw: Partial<CCQuery> & Record<string, unknown>): C
         ...(str(q.name) ? { name: str(q.name) } : {}),
       };
     case 'sessions': {
-      const revisit = q.revisit === true || q.revisit === 'yes' ? 'yes' : q.revisit === false || q.revisit === 'no' ? 'no' : '';
+      // A dashboard variable (`${revisit}`) stays as written: query() interpolates it. Dropping it here made
+      // the panel ignore 24小时内复访 while its download applied it.
+      const revisit =
+        q.revisit === true || q.revisit === 'yes'
+          ? 'yes'
+          : q.revisit === false || q.revisit === 'no'
+            ? 'no'
+            : typeof q.revisit === 'string' && q.revisit.includes('$')
+              ? (q.revisit as `${string}$${string}`)
+              : '';
       const limit = Number(q.limit);
       return {
         ...common,

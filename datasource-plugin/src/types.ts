@@ -33,7 +33,8 @@ export interface SessionsQuery extends DataQuery {
   /** Scores "1".."5" (strings so that a variable can stand for them). */
   satisfaction?: string[];
   category?: string;
-  revisit?: '' | 'yes' | 'no';
+  /** yes/no, blank for both, or a dashboard variable that interpolates to one of them. */
+  revisit?: '' | 'yes' | 'no' | `${string}$${string}`;
   remark?: string;
   limit?: number;
   tenant?: string;

@@ -306,7 +306,7 @@ function SessionsFields({
           onChange={(s) => change({ ...query, satisfaction: s })}
         />
         <InlineField label="24小时内复访" labelWidth={LW}>
-          <RadioButtonGroup<'' | 'yes' | 'no'>
+          <RadioButtonGroup<NonNullable<SessionsQuery['revisit']>>
             options={[
               { label: '全部', value: '' },
               { label: '是', value: 'yes' },
