@@ -508,17 +508,24 @@ test('the viewer is in another zone than the tenants, and Grafana formats dates 
   assert.equal(localDay(shanghaiMidnight, TZ), '2026-11-20');
 });
 
-test('the plugin and the export cut a range into days with the same rule', () => {
-  // The exporter's rangeDays is what the export applies to ${__from}/${__to}; the panels use the plugin's.
+test('the export cuts a range into the days the panels show', () => {
+  // The plugin re-exports the exporter's rangeDays (datasource-plugin/src/time.ts), so a panel and its
+  // download share one rule; these are its edges, worked by hand for Asia/Shanghai.
   const m = dayStartMs(info.today, TZ);
-  for (const [from, to] of [
-    [m, m + 24 * HOUR],
-    [m, m + 24 * HOUR - 1],
-    [m - 1, m + 1],
-    [m, m],
-    [m - 24 * HOUR, now],
-  ])
-    assert.deepEqual(rangeDays(from, to, TZ), pluginTime.rangeDays(from, to, TZ), `${from}…${to}`);
+  const day = (offset: number) => localDay(m + offset * 24 * HOUR, TZ);
+  const cases: [number, number, string, string][] = [
+    // A whole day ends at the next midnight, which belongs to the next day: the `to` is 1 ms earlier.
+    [m, m + 24 * HOUR, day(0), day(0)],
+    [m, m + 24 * HOUR + 1, day(0), day(1)],
+    // 1 ms before midnight is yesterday.
+    [m - 1, m + 1, day(-1), day(0)],
+    // An empty range at midnight is that one day.
+    [m, m, day(0), day(0)],
+  ];
+  for (const [from, to, f, t] of cases) {
+    assert.deepEqual(rangeDays(from, to, TZ), { from: f, to: t }, `${from}…${to}`);
+    assert.deepEqual(pluginTime.rangeDays(from, to, TZ), { from: f, to: t }, `plugin ${from}…${to}`);
+  }
 });
 
 test('every download link of the 报表 gives exactly the rows of its panel, for a viewer in Los Angeles, with hostile values', async () => {

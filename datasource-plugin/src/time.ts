@@ -3,9 +3,10 @@
  * plugin and the exporter never disagree on a day), plus what the plugin needs
  * beside it.
  */
-import { addDays, localDay, tzOffsetMs } from '@cs-data-ops/exporter/time';
+import { addDays, localDay, rangeDays, tzOffsetMs } from '@cs-data-ops/exporter/time';
 
-export { addDays, localDay };
+// rangeDays is the exporter's: a panel and its download cut the same days.
+export { addDays, localDay, rangeDays };
 
 /** Epoch ms of local midnight starting `day`, plus `hour` hours. */
 export function localTimeMs(day: string, tz: string, hour = 0): number {
@@ -15,12 +16,4 @@ export function localTimeMs(day: string, tz: string, hour = 0): number {
   let ms = guess - tzOffsetMs(guess, tz);
   ms = guess - tzOffsetMs(ms, tz);
   return ms;
-}
-
-/**
- * The dashboard range as inclusive local days. `to` is taken 1 ms earlier so
- * that a range ending exactly at midnight does not pull in the next day.
- */
-export function rangeDays(fromMs: number, toMs: number, tz: string): { from: string; to: string } {
-  return { from: localDay(fromMs, tz), to: localDay(Math.max(fromMs, toMs - 1), tz) };
 }
