@@ -138,16 +138,17 @@ test('Grafana dashboard providers: a broken copy fails', () => {
 
 test('Grafana dashboards: every file the provider loads passes what Grafana checks when saving it', () => {
   for (const d of dashboards) assert.deepEqual(checkDashboard(d.json, datasourceUids, dashboardUids), [], d.path);
-  // file_reader.go (provisioningSanityChecker): a uid or a title twice in one provider is an error, and the second file is not loaded.
+  // file_reader.go (provisioningSanityChecker.logWarnings): "the same 'uid' is used more than once" and
+  // "the same 'title' is used more than once" within one provider are logged as errors (one file wins).
   const uids = dashboards.map((d) => d.json.uid);
   assert.equal(new Set(uids).size, uids.length, 'dashboard uids are unique');
-  const titles = dashboards.map((d) => `${d.folder}/${d.json.title}`);
-  assert.equal(new Set(titles).size, titles.length, 'dashboard titles are unique per folder');
+  const titles = dashboards.map((d) => d.json.title);
+  assert.equal(new Set(titles).size, titles.length, 'dashboard titles are unique in the provider');
 });
 
 test('Grafana dashboards: links of type "dashboards" find dashboards by their tags', () => {
-  // public/app/features/dashboard-scene/scene/DashboardLinksControls (dashboard links): a "dashboards"
-  // link lists the dashboards carrying all its tags; with no match the menu is empty.
+  // Not a load error but what the user sees: a link of type "dashboards" lists the dashboards carrying
+  // its tags (Grafana docs, "Manage dashboard links › Dashboard links"); with no match the menu is empty.
   for (const d of dashboards)
     for (const l of (d.json.links ?? []) as Obj[]) {
       if (l.type !== 'dashboards') continue;

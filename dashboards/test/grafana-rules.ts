@@ -179,7 +179,10 @@ export function checkDashboardProviderFiles(files: Obj[]): { problems: string[];
  * Version: 42", and 42 is the final version of the v1 dashboard API). apps/dashboard/pkg/migration/
  * migrate.go, migrator.migrate: below MIN_VERSION is a MinimumVersionError (the dashboard does not
  * load); above the target the version cannot be migrated to it ("schema version not migrated to
- * target version").
+ * target version"). Grafana 13 keeps loading these classic (v1) dashboards and converts them to the
+ * v2 schema when they are loaded (Grafana 13 docs, "Provisioned dashboards and the version 2 schema":
+ * "Version 1 dashboards are migrated to version 2 automatically when they are loaded"), after this
+ * schemaVersion migration; so a v1 file at a supported schemaVersion is what a file provider ships.
  */
 export const SCHEMA_VERSION = { min: 13, max: 42 };
 /** conf/defaults.ini [dashboards] min_refresh_interval = 5s. */
@@ -298,11 +301,12 @@ export interface LinkedPanel {
  *   the rule-group replace in pkg/services/ngalert/provisioning/alert_rules.go, and a failure there
  *   stops Grafana at start-up; ValidateAlertRule (ValidateUID, title, ValidateRuleGroupInterval: the
  *   interval a non-zero multiple of the scheduler's base interval, `for` not negative).
- * - pkg/services/ngalert/api/validation (validateRuleNode): title ≤ AlertRuleMaxTitleLength.
+ * - title ≤ AlertRuleMaxTitleLength (pkg/services/ngalert/store; the API's validateRuleNode refuses longer
+ *   titles, and the store's title column holds no more).
  * - pkg/services/ngalert/models/alert_query.go: AlertQuery.PreSave / Validate: a datasource query needs
  *   relativeTimeRange.from > to (whole seconds in the file: RelativeTimeRange UnmarshalYAML).
- * - the condition names one of the rule's refIds, and expressions read existing refIds
- *   (pkg/expr/graph.go, buildGraphEdges: "unable to find dependent node").
+ * - expressions read existing refIds (pkg/expr/graph.go, buildGraphEdges: "unable to find dependent
+ *   node"), and the condition names one of the rule's refIds (the rule evaluates that node's result).
  * Datasource uids must be a provisioned datasource or the expression datasource; the panels linked by
  * annotations are returned for the caller to resolve against the dashboards.
  */
@@ -390,7 +394,6 @@ export function checkAlertRuleFiles(files: Obj[], datasourceUids: Set<string>): 
             else if (!((rtr.from as number) > ((rtr.to as number) ?? 0))) problems.push(`${qWhere}: invalid relative time range: from must be greater than to`);
             if (typeof model.expr === 'string') exprs.push(model.expr);
           }
-          if (str(model.refId) && str(model.refId) !== str(q.refId)) problems.push(`${qWhere}: model.refId ${str(model.refId)} differs from refId`);
         }
         const ann = isObj(r.annotations) ? r.annotations : {};
         const dash = str(ann.__dashboardUid__);
