@@ -23,6 +23,7 @@ import {
   expand,
   parsePromDuration,
   strings,
+  unknownAlertingKeys,
 } from './grafana-rules.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -323,6 +324,22 @@ test('alerts reach somewhere a user can see out of the box: the policy ends at t
     'it runs the receiver of this repository (tested in alert-receiver.test.ts)',
   );
   assert.ok((receiver.ports as string[]).some((p) => p.endsWith(`:${port}`)), 'its page is published to the host');
+});
+
+test('Grafana alerting files: every key is one Grafana reads (a misspelt key is dropped silently)', () => {
+  assert.ok(alertingFiles.length >= 2);
+  for (const f of alertingFiles) {
+    assert.equal(f.doc.apiVersion, 1, `${f.path}: apiVersion 1`);
+    assert.deepEqual(unknownAlertingKeys(f.doc), [], f.path);
+  }
+  const typo = clone(ruleFiles[0].doc);
+  const rule = (typo.groups as Obj[])[0].rules[0];
+  rule.noDataSate = rule.noDataState;
+  delete rule.noDataState;
+  assert.ok(unknownAlertingKeys(typo).some((p) => /key "noDataSate" is not read/.test(p)));
+  const cp = clone(notificationFiles[0].doc);
+  cp.contactpoints = cp.contactPoints;
+  assert.ok(unknownAlertingKeys(cp).some((p) => /key "contactpoints" is not read/.test(p)));
 });
 
 // ------------------------------------------------------------------ environment interpolation

@@ -546,3 +546,41 @@ export function checkPolicies(files: Obj[], receivers: Set<string>): string[] {
   for (const [i, p] of policies.entries()) visit(p, `policies[${i}]`, true);
   return problems;
 }
+
+// ------------------------------------------------------------------ keys Grafana reads
+
+/**
+ * The keys Grafana's alerting file format reads; yaml.Unmarshal drops any other key without a word, so
+ * a misspelt `noDataSate` or `contactpoint` silently changes what is provisioned. From
+ * pkg/services/provisioning/alerting/file_v1.go (AlertingFileV1), rules_types.go (AlertRuleGroupV1,
+ * AlertRuleV1, QueryV1) and contact_point_types.go (ContactPointV1, ReceiverV1).
+ */
+export const ALERTING_KEYS = {
+  file: ['apiVersion', 'groups', 'deleteRules', 'contactPoints', 'deleteContactPoints', 'policies', 'resetPolicies', 'muteTimes', 'deleteMuteTimes', 'templates', 'deleteTemplates'],
+  group: ['orgId', 'name', 'folder', 'interval', 'rules'],
+  rule: ['uid', 'title', 'condition', 'data', 'dasboardUid', 'dashboardUid', 'panelId', 'noDataState', 'execErrState', 'for', 'keepFiringFor', 'missing_series_evals_to_resolve', 'annotations', 'labels', 'isPaused', 'notification_settings', 'record'],
+  query: ['refId', 'queryType', 'relativeTimeRange', 'datasourceUid', 'model'],
+  contactPoint: ['orgId', 'name', 'receivers'],
+  receiver: ['uid', 'type', 'settings', 'disableResolveMessage'],
+};
+
+export function unknownAlertingKeys(doc: Obj): string[] {
+  const problems: string[] = [];
+  const check = (o: unknown, allowed: string[], where: string) => {
+    if (!isObj(o)) return;
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${where}: key "${k}" is not read by Grafana`);
+  };
+  check(doc, ALERTING_KEYS.file, 'file');
+  for (const [gi, g] of ((doc.groups as Obj[]) ?? []).entries()) {
+    check(g, ALERTING_KEYS.group, `groups[${gi}]`);
+    for (const [ri, r] of ((g.rules as Obj[]) ?? []).entries()) {
+      check(r, ALERTING_KEYS.rule, `groups[${gi}].rules[${ri}]`);
+      for (const [qi, q] of ((r.data as Obj[]) ?? []).entries()) check(q, ALERTING_KEYS.query, `groups[${gi}].rules[${ri}].data[${qi}]`);
+    }
+  }
+  for (const [ci, c] of ((doc.contactPoints as Obj[]) ?? []).entries()) {
+    check(c, ALERTING_KEYS.contactPoint, `contactPoints[${ci}]`);
+    for (const [ri, r] of ((c.receivers as Obj[]) ?? []).entries()) check(r, ALERTING_KEYS.receiver, `contactPoints[${ci}].receivers[${ri}]`);
+  }
+  return problems;
+}
