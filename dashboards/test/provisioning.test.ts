@@ -39,9 +39,9 @@ function hostPath(service: string, containerPath: string): string | undefined {
   throw new Error(`${containerPath} is not mounted into ${service}`);
 }
 
-test('docker-compose: the five services, images and pinned Grafana, dependencies in start-up order', () => {
+test('docker-compose: the services, images and pinned Grafana, dependencies in start-up order', () => {
   const s = compose.services;
-  assert.deepEqual(Object.keys(s).sort(), ['exporter', 'grafana', 'plugin', 'postgres', 'prometheus']);
+  assert.deepEqual(Object.keys(s).sort(), ['alert-receiver', 'exporter', 'grafana', 'plugin', 'postgres', 'prometheus']);
   assert.equal(s.postgres.image, 'postgres:16');
   assert.equal(s.grafana.image, 'grafana/grafana:12.4.0');
   assert.match(s.prometheus.image!, /^prom\/prometheus:/);
@@ -136,7 +136,7 @@ test('Grafana dashboard provider: folders from the generated tree, which Grafana
   for (const d of allDashboards()) assert.ok(existsSync(join(repo, 'dashboards', relativePath(d))));
 });
 
-test('Grafana alerting: queue length and wait rules on Prometheus, routed to the example contact point', () => {
+test('Grafana alerting: queue length and wait rules on Prometheus, routed to a provisioned contact point', () => {
   const { groups } = yaml('provisioning/grafana/alerting/cs-alert-rules.yml');
   const rules = groups.flatMap((g: { rules: unknown[] }) => g.rules) as {
     uid: string;
