@@ -16,7 +16,7 @@ function newestMtime(dir: string): number {
 }
 
 /** dist/ is what Grafana loads; the loader test needs it current, so build when missing or older than src/. */
-function ensureDist(): void {
+export function ensureDist(): void {
   const module = path.join(root, 'dist', 'module.js');
   const catalog = path.resolve(root, '../exporter/src/catalog.ts');
   const sources = Math.max(newestMtime(path.join(root, 'src')), statSync(catalog).mtimeMs);
