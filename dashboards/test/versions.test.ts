@@ -61,6 +61,8 @@ test("versions: a React the SDK's peer range refuses is caught", () => {
 test('versions: a grafanaDependency that leaves out the tested Grafana, or that the schema refuses, is caught', () => {
   const excludes = broken((f) => (f.grafanaDependency = '>=13.3.0'));
   assert.ok(excludes.some((p) => p.includes('excludes Grafana')), excludes.join('\n'));
+  const guessed = broken((f) => (f.grafanaDependency = '>=12.0.0'));
+  assert.ok(guessed.some((p) => p.includes('admits Grafana 12.0.0, but the build is tested only in')), guessed.join('\n'));
   for (const range of ['>= 13', 'latest', '13.x || 12.x', ''])
     assert.ok(
       broken((f) => (f.grafanaDependency = range)).some((p) => p.includes("not a range plugin.json's schema accepts")),

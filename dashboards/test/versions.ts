@@ -13,6 +13,7 @@ const semver = require('semver') as {
   valid(v: string): string | null;
   validRange(r: string): string | null;
   satisfies(v: string, r: string): boolean;
+  minVersion(r: string): { version: string } | null;
 };
 
 export type Installed = { name: string; version: string; peerDependencies?: Record<string, string> };
@@ -30,6 +31,8 @@ export type VersionFacts = {
   installedReact: string;
   /** `dependencies.grafanaDependency` of datasource-plugin/src/plugin.json. */
   grafanaDependency: string;
+  /** The older Grafana the same dist/module.js is loaded into (datasource-plugin/test/grafana12.json, run by test/grafana12.ts). */
+  olderTested: string;
 };
 
 /**
@@ -64,8 +67,16 @@ export function versionDisagreements(f: VersionFacts): string[] {
   const range = f.grafanaDependency;
   if (!GRAFANA_DEPENDENCY_PATTERN.test(range) || !semver.validRange(range))
     problems.push(`plugin.json grafanaDependency "${range}" is not a range plugin.json's schema accepts`);
-  else if (grafana && !semver.satisfies(grafana, range))
-    problems.push(`plugin.json grafanaDependency "${range}" excludes Grafana ${grafana}, which compose runs and the plugin is tested with`);
+  else {
+    if (grafana && !semver.satisfies(grafana, range))
+      problems.push(`plugin.json grafanaDependency "${range}" excludes Grafana ${grafana}, which compose runs and the plugin is tested with`);
+    // The oldest Grafana the declaration admits must be one the build is loaded into; anything below is a guess.
+    const oldest = semver.minVersion(range)?.version;
+    if (oldest && oldest !== grafana && oldest !== f.olderTested)
+      problems.push(
+        `plugin.json grafanaDependency "${range}" admits Grafana ${oldest}, but the build is tested only in ${[f.olderTested, grafana].filter(Boolean).join(' and ')}`,
+      );
+  }
   return problems;
 }
 
@@ -88,6 +99,7 @@ export function readVersionFacts(repo: string): VersionFacts {
   };
   const pkg = JSON.parse(readFileSync(join(repo, 'datasource-plugin', 'package.json'), 'utf8'));
   const pluginJson = JSON.parse(readFileSync(join(repo, 'datasource-plugin', 'src', 'plugin.json'), 'utf8'));
+  const older = join(repo, 'datasource-plugin', 'test', 'grafana12.json');
 
   const installed: Installed[] = [];
   const queue = Object.keys(pkg.dependencies ?? {}).filter((n) => n.startsWith('@grafana/'));
@@ -111,5 +123,6 @@ export function readVersionFacts(repo: string): VersionFacts {
     missing,
     installedReact: installedPackage(repo, 'datasource-plugin', 'react')?.version ?? '',
     grafanaDependency: pluginJson.dependencies?.grafanaDependency ?? '',
+    olderTested: existsSync(older) ? (JSON.parse(readFileSync(older, 'utf8'))['@grafana/ui'] ?? '') : '',
   };
 }
