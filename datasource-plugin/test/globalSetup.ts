@@ -15,7 +15,7 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** dist/ is what Grafana loads; the loader test needs it current, so build when missing or older than src/. */
+/** dist/ is what Grafana loads; the loader and browser tests need it current, so build when missing or older than src/. */
 export function ensureDist(): void {
   const module = path.join(root, 'dist', 'module.js');
   const catalog = path.resolve(root, '../exporter/src/catalog.ts');
