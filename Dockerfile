@@ -1,7 +1,9 @@
 # Images for docker-compose.yml, built from the repository root (the npm workspace needs its lockfile).
 #   target exporter: the exporter with the simulator (`cs-exporter start`)
 #   target plugin:   copies the built datasource plugin into the volume Grafana loads plugins from
-FROM node:20-bookworm-slim AS workspace
+# Node 26, the current LTS line (Node 20 reached end of life in April 2026). The repository itself still
+# supports Node >=20 (package.json engines), so this only moves the image, not the code.
+FROM node:26-bookworm-slim AS workspace
 WORKDIR /src
 COPY . .
 RUN npm ci --no-fund --no-audit

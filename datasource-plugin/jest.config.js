@@ -3,6 +3,7 @@ process.env.TZ = 'UTC';
 
 const path = require('path');
 const base = require('./.config/jest.config');
+const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/utils');
 
 module.exports = {
   ...base,
@@ -17,6 +18,22 @@ module.exports = {
     // d3 and friends ship .mjs only.
     '^.+\\.mjs$': ['@swc/jest'],
   },
+  // Packages under @grafana/* 13 that ship ESM only and are missing from the scaffold's list (found by walking
+  // the installed dependency tree for "type": "module" without a require export).
+  transformIgnorePatterns: [
+    nodeModulesToTransform([
+      ...grafanaESModules,
+      '@react-hookz',
+      '@ver0',
+      '@grafana/react-data-grid',
+      'earcut',
+      'pbf',
+      'quick-lru',
+      'quickselect',
+      'rbush',
+      'uwrap',
+    ]),
+  ],
   globalSetup: '<rootDir>/test/globalSetup.ts',
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
   testPathIgnorePatterns: ['/node_modules/'],

@@ -43,7 +43,7 @@ test('docker-compose: the services, images and pinned Grafana, dependencies in s
   const s = compose.services;
   assert.deepEqual(Object.keys(s).sort(), ['alert-receiver', 'exporter', 'grafana', 'plugin', 'postgres', 'prometheus']);
   assert.equal(s.postgres.image, 'postgres:16');
-  assert.equal(s.grafana.image, 'grafana/grafana:12.4.0');
+  assert.equal(s.grafana.image, 'grafana/grafana:13.2.3');
   assert.match(s.prometheus.image!, /^prom\/prometheus:/);
   for (const name of ['exporter', 'plugin']) {
     const b = s[name].build!;
