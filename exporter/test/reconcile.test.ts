@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
 import { liveComponent } from '../src/live/component.js';
+import type { LiveState } from '../src/live/state.js';
 import { createLogger } from '../src/log.js';
 import { reportsComponent } from '../src/reports/component.js';
 import { DEFAULT_OPTIONS } from '../src/simulator/roster.js';
@@ -33,6 +34,42 @@ const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 const sum = (rows: Row[], key: string) => rows.reduce((s, r) => s + num(r[key]), 0);
 const byGroup = (rows: Row[], key: string) => Object.fromEntries(rows.map((r) => [r.group_id as string, num(r[key])]));
 
+// The families the comparisons read; the exporter's own (scrape duration...) change on every scrape.
+const COMPARED_FAMILIES = /^cs_(sessions|ratings|transfers|parts|queue|conversations)_/;
+const SETTLE_TIMEOUT_MS = 60_000;
+
+/**
+ * The live answer once the exporter has applied everything it acknowledged.
+ * An acknowledged event is applied before the answer is sent, but an event for
+ * a session already compacted (ended > 15 min before "now") reloads that
+ * session from Postgres in the background, and until then the live figures
+ * lack it: reading right after the last POST raced those reloads. So: wait
+ * until the live state has no reload queued or running, then read until two
+ * reads in a row agree (a reload finishing between them would change them),
+ * within a bounded time.
+ */
+async function settledLive(url: string, live: LiveState): Promise<{ overview: Row; groups: Row[]; metrics: string }> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  const read = async () => {
+    await live.settled();
+    const overview = (await queryRows(url, { report: 'live_overview' })).rows[0];
+    const groups = (await queryRows(url, { report: 'live_groups' })).rows;
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const metrics = text
+      .split('\n')
+      .filter((l) => COMPARED_FAMILIES.test(l))
+      .join('\n');
+    return { overview, groups, metrics };
+  };
+  let last = await read();
+  for (;;) {
+    const next = await read();
+    if (JSON.stringify(next) === JSON.stringify(last)) return next;
+    if (Date.now() > deadline) throw new Error(`the live figures still changed ${SETTLE_TIMEOUT_MS / 1000} s after the last POST`);
+    last = next;
+  }
+}
+
 /** Sums of a /metrics family by one label (or in total with label ''). */
 function metricSums(text: string, name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -47,6 +84,7 @@ function metricSums(text: string, name: string, label: string): Record<string, n
 describe(`Reconciliation of live and T+1 figures over a simulated day (${DAY})`, () => {
   let db: TestDatabase;
   let exporter: Exporter;
+  let liveState: LiveState;
   let live: { overview: Row; groups: Row[]; metrics: string };
   let report: { groupDaily: Row[]; overview: Row[] };
   let events = 0;
@@ -54,7 +92,14 @@ describe(`Reconciliation of live and T+1 figures over a simulated day (${DAY})`,
   before(async () => {
     db = await freshDatabase();
     const config = { ...loadConfig({ CS_TIMEZONE: TZ }), port: 0, databaseUrl: db.url };
-    exporter = await startExporter(config, createLogger('silent'), [(c) => liveComponent(c, { now: () => END_OF_DAY }), reportsComponent]);
+    exporter = await startExporter(config, createLogger('silent'), [
+      (c) => {
+        const component = liveComponent(c, { now: () => END_OF_DAY });
+        liveState = component.live;
+        return component;
+      },
+      reportsComponent,
+    ]);
     const day = simulateDay({ ...DEFAULT_OPTIONS, agents: 24, groups: 4, seed: 7 }, DAY);
     // Ticket closes scheduled for later days belong to those days.
     const all = day.events.filter((e) => e.ms <= END_OF_DAY).map((e) => e.event);
@@ -63,10 +108,7 @@ describe(`Reconciliation of live and T+1 figures over a simulated day (${DAY})`,
       const r = await postEvents(exporter.url, all.slice(i, i + 5000));
       assert.deepEqual(r.body.rejected, []);
     }
-    const overview = (await queryRows(exporter.url, { report: 'live_overview' })).rows[0];
-    const groups = (await queryRows(exporter.url, { report: 'live_groups' })).rows;
-    const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
-    live = { overview, groups, metrics };
+    live = await settledLive(exporter.url, liveState);
 
     const res = await fetch(`${exporter.url}/api/v1/rollups`, {
       method: 'POST',
