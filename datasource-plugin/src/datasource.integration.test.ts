@@ -187,6 +187,24 @@ describe('sessions and the session detail', () => {
     expect(field(f, 'service_id').values).toEqual(['s1']);
   });
 
+  it('会话记录 最多条数: the panel gets at most that many rows, the earliest started first', async () => {
+    const sessions = { refId: 'S', queryType: 'sessions', groups: [], agents: [] } as const;
+    // The scenario lists two sessions (s1 at 10:00, s3 at 12:00), so a limit of 1 has to cut.
+    const [all] = await run(sessions);
+    expect(field(all, 'service_id').values).toEqual(['s1', 's3']);
+    const [one] = await run({ ...sessions, limit: 1 });
+    expect(field(one, 'service_id').values).toEqual(['s1']);
+    expect(field(one, 'started_at').values).toEqual([at(10)]);
+    const [two] = await run({ ...sessions, limit: 2 });
+    expect(field(two, 'service_id').values).toEqual(['s1', 's3']);
+  });
+
+  it('会话记录 最多条数 beyond what the exporter allows is an error that says so, not a silently shorter list', async () => {
+    await expect(run({ refId: 'S', queryType: 'sessions', groups: [], agents: [], limit: 100_001 })).rejects.toThrow(
+      /filters\.limit: must be an integer 1–100000/,
+    );
+  });
+
   it('会话详情: summary, legs, parts and transcript of s1', async () => {
     const get = (part: 'summary' | 'legs' | 'parts' | 'transcript') => run({ refId: 'D', queryType: 'session', sessionId: 's1', part });
     const [summary] = await get('summary');

@@ -297,7 +297,6 @@ describe('template variables reach the exporter', () => {
       userId: 'u1',
       category: '售后/退款',
       remark: '',
-      limit: 50,
     };
     expect(ds.sessionsBody(q, request([], FROM, TO))).toEqual({
       report: 'sessions',
@@ -307,7 +306,6 @@ describe('template variables reach the exporter', () => {
       agents: [],
       tenant: 'acme',
       filters: { userId: 'u1', satisfaction: [5, 4], category: '售后/退款', revisit: false },
-      limit: 50,
     });
   });
 

@@ -404,6 +404,8 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
     if (revisit === 'no' || revisit === 'false') filters.revisit = false;
     const remark = this.interpolate(q.remark, sv);
     if (remark) filters.remark = remark;
+    // The exporter reads the row cap of the sessions report from filters (docs/reports.md).
+    if (q.limit) filters.limit = q.limit;
     return {
       report: 'sessions',
       ...this.range(request),
@@ -411,7 +413,6 @@ export class DataSource extends DataSourceApi<CCQuery, CCOptions> {
       agents: this.interpolateList(q.agents, sv),
       tenant: this.tenant(q.tenant, sv),
       filters,
-      ...(q.limit ? { limit: q.limit } : {}),
     };
   }
 

@@ -99,6 +99,12 @@ describe('POST /api/v1/query: request checks and data frames', () => {
       /groups: must be an array of strings/,
     ],
     ['an empty tenant', { report: 'group_daily', from: '2026-11-01', to: '2026-11-01', tenant: '' }, /tenant: must be a non-empty string/],
+    // Older plugins sent the 会话记录 row cap beside filters, where it was silently ignored.
+    [
+      'a row limit outside filters',
+      { report: 'sessions', from: '2026-11-01', to: '2026-11-01', limit: 50 },
+      /limit: goes in filters \(filters\.limit, sessions only\)/,
+    ],
   ];
   for (const [what, body, message] of BAD) {
     it(`When a query has ${what}, then 400 names the problem`, async () => {

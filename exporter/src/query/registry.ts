@@ -88,6 +88,9 @@ export function parseQuery(body: unknown, tz: string): ReportQuery {
     const days = Math.round((dayStartMs(to, tz) - dayStartMs(from, tz)) / 86_400_000) + 1;
     if (days > MAX_RANGE_DAYS) throw new QueryError(`the range ${from} … ${to} spans ${days} days; at most ${MAX_RANGE_DAYS} are allowed`);
   }
+  // A row cap beside filters would be ignored and the user would get more rows than
+  // asked without a word (the plugin once sent 最多条数 there).
+  if (b.limit !== undefined) throw new QueryError('limit: goes in filters (filters.limit, sessions only)');
   const filters = b.filters === undefined ? {} : b.filters;
   if (filters === null || typeof filters !== 'object' || Array.isArray(filters)) throw new QueryError('filters: must be an object');
   return {
