@@ -1,43 +1,21 @@
 import * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 
+// The plugin's own query model: a change there that the dashboards' queries no longer fit fails
+// the dashboards' typecheck (test/plugin-model.test.ts), instead of shipping panels the plugin misreads.
+// Types only, erased at run time: neither tsx nor tsc needs the plugin built.
+import type { CCQuery, LiveReport, SessionPart, SessionsQuery } from '../../datasource-plugin/src/types.js';
+
 /** Provisioned datasource uids (provisioning/grafana/datasources), fixed by the shared contract. */
 export const CS_DATASOURCE = { type: 'csdataops-contactcenter-datasource', uid: 'cs-exporter' } as const;
 export const PROMETHEUS = { type: 'prometheus', uid: 'prometheus' } as const;
 
-/** The plugin's query model (datasource-plugin), a tagged union on `queryType`. */
-export type CsQueryModel =
-  | {
-      queryType: 'report';
-      report: string;
-      metrics: string[];
-      groups: string[];
-      agents: string[];
-      filters?: Record<string, string>;
-      format: 'table' | 'timeseries';
-      tenant: string;
-    }
-  | {
-      queryType: 'live';
-      report: 'live_overview' | 'live_groups' | 'live_agents';
-      metrics: string[];
-      groups: string[];
-      name?: string;
-      tenant: string;
-    }
-  | {
-      queryType: 'sessions';
-      groups: string[];
-      agents: string[];
-      userId?: string;
-      satisfaction?: string[];
-      category?: string;
-      revisit?: string;
-      remark?: string;
-      limit?: number;
-      tenant: string;
-    }
-  | { queryType: 'session'; sessionId: string; part: 'summary' | 'legs' | 'parts' | 'transcript'; tenant: string };
+// Grafana's DataQuery envelope (refId, datasource, hide, key) is the panel's business, not the model's.
+type Envelope = 'refId' | 'datasource' | 'hide' | 'key';
+type Model<Q> = Q extends CCQuery ? Omit<Q, Envelope> & { tenant: string } : never;
+
+/** One of the plugin's queries (datasource-plugin/src/types.ts `CCQuery`); dashboards always name the tenant. */
+export type CsQueryModel = Model<CCQuery>;
 
 export type CsQuery = CsQueryModel & { refId?: string; datasource: typeof CS_DATASOURCE; hide?: boolean };
 
@@ -77,7 +55,7 @@ export class CsQueryBuilder implements cog.Builder<cog.Dataquery> {
     });
   }
 
-  static live(report: 'live_overview' | 'live_groups' | 'live_agents', metrics: string[], opts: { groups?: string[]; name?: string } = {}) {
+  static live(report: LiveReport, metrics: string[], opts: { groups?: string[]; name?: string } = {}) {
     return new CsQueryBuilder({
       queryType: 'live',
       report,
@@ -88,11 +66,11 @@ export class CsQueryBuilder implements cog.Builder<cog.Dataquery> {
     });
   }
 
-  static sessions(filters: Omit<Extract<CsQueryModel, { queryType: 'sessions' }>, 'queryType' | 'tenant' | 'groups' | 'agents'>) {
+  static sessions(filters: Omit<Model<SessionsQuery>, 'queryType' | 'tenant' | 'groups' | 'agents'>) {
     return new CsQueryBuilder({ queryType: 'sessions', groups: GROUPS, agents: AGENTS, ...filters, tenant: TENANT });
   }
 
-  static session(part: 'summary' | 'legs' | 'parts' | 'transcript') {
+  static session(part: SessionPart) {
     return new CsQueryBuilder({ queryType: 'session', sessionId: '${session}', part, tenant: TENANT });
   }
 
