@@ -5,7 +5,7 @@
 import type { Component } from '../component.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../http/app.js';
-import { frameFieldIds, QueryError, type ReportHandlers } from '../query/registry.js';
+import { QueryError, type ReportHandlers } from '../query/registry.js';
 import { isDay, localDay } from '../time.js';
 import { sessionDetail } from './detail.js';
 import { exportReport } from './export.js';
@@ -42,7 +42,6 @@ export function reportsComponent(config: Config): Component {
       const { rows } = spec.rowMode
         ? await ctx.pool.query({ text: spec.sql, values: spec.params, rowMode: 'array' })
         : await ctx.pool.query(spec.sql, spec.params);
-      if (spec.columns) return { rows: [], columns: { count: rows.length, values: spec.columns(rows, frameFieldIds(q)) }, provisional };
       return { rows: rows.map(spec.map), provisional };
     };
   }

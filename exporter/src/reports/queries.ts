@@ -15,11 +15,6 @@ export interface ReportSql {
   /** 'array' when `map` takes the columns in SELECT order (pg's rowMode), sparing an object per row. */
   rowMode?: 'array';
   map(row: any): Row;
-  /**
-   * The fields `ids` of all rows at once, one array per field (what a frame holds), for reports
-   * whose answers are large: no object per row, each field computed in one pass. Same values as `map`.
-   */
-  columns?(rows: any[], ids: string[]): Record<string, unknown[]>;
 }
 
 export interface BuildOptions {
@@ -111,44 +106,6 @@ function groupSlot(q: ReportQuery): ReportSql {
   };
 }
 
-// The statuses of status_seconds that agent_daily shows, each as its own column: the
-// whole jsonb per row was 55 % of the bytes Postgres sent for an all-agents month
-// and a JSON.parse each in node.
-const STATUS_HOURS = [
-  ['break_hours', 'break'],
-  ['busy_hours', 'busy'],
-  ['rest_hours', 'rest'],
-  ['meeting_hours', 'meeting'],
-  ['training_hours', 'training'],
-  ['meal_hours', 'meal'],
-  ['restroom_hours', 'restroom'],
-  ['discussion_hours', 'discussion'],
-  ['outbound_hours', 'outbound'],
-  ['custom_hours', 'custom'],
-  ['hosted_hours', 'hosted'],
-] as const;
-
-// SELECT list of agent_daily by name; the fields below read a row by these positions.
-const AGENT_DAILY_COLUMNS: [name: string, expr: string][] = [
-  ['day', 'r.day'],
-  ['agent_id', 'r.agent_id'],
-  ['agent_name', 'coalesce(a.name, r.agent_id)'],
-  ['work_no', 'a.work_no'],
-  // Times as epoch ms: parsing timestamps the answer does not need cost more than the rest.
-  ['first_online_ms', 'extract(epoch FROM r.first_online_at)::float8 * 1000'],
-  ['last_offline_ms', 'extract(epoch FROM r.last_offline_at)::float8 * 1000'],
-  ...[
-    'work_seconds', 'engaged_seconds', 'answered', 'transfer_out', 'parts_ended', 'talk_seconds', 'rated',
-    'very_satisfied', 'satisfied', 'neutral', 'dissatisfied', 'very_dissatisfied', 'first_response_count',
-    'first_response_seconds', 'responded_30s', 'no_revisit', 'invited', 'reply_count', 'reply_seconds',
-  ].map((c): [string, string] => [c, `r.${c}`]),
-  // A status the agent never took is absent from status_seconds: 0 s.
-  ...STATUS_HOURS.map(([, status]): [string, string] => [status, `coalesce((r.status_seconds->>'${status}')::float8, 0)`]),
-];
-const AT: Record<string, number> = Object.fromEntries(AGENT_DAILY_COLUMNS.map(([name], i) => [name, i]));
-
-type Field = [id: string, value: (a: any[]) => unknown];
-
 function agentDaily(q: ReportQuery, o: BuildOptions): ReportSql {
   const params: unknown[] = [q.tenant, q.from, q.to];
   let filter = agentFilter(q, params, 'r.agent_id');
@@ -157,72 +114,102 @@ function agentDaily(q: ReportQuery, o: BuildOptions): ReportSql {
     // An agent belongs to a group by its master data, or by having served in it that day.
     filter += ` AND (r.groups && $${params.length}::text[] OR coalesce(a.member_of, '[]'::jsonb) ?| $${params.length}::text[])`;
   }
+  // Named columns, times as epoch ms: an all-agents month is tens of thousands of
+  // rows, and parsing timestamps and arrays the answer does not need dominates it.
   const sql = `WITH ${AGENTS_CTE}
-    SELECT ${AGENT_DAILY_COLUMNS.map(([, expr]) => expr).join(', ')}
+    SELECT r.day, r.agent_id, coalesce(a.name, r.agent_id) AS agent_name, a.work_no,
+      extract(epoch FROM r.first_online_at)::float8 * 1000 AS first_online_ms, extract(epoch FROM r.last_offline_at)::float8 * 1000 AS last_offline_ms,
+      r.work_seconds, r.engaged_seconds, r.status_seconds, r.answered, r.transfer_out, r.parts_ended, r.talk_seconds,
+      r.rated, r.very_satisfied, r.satisfied, r.neutral, r.dissatisfied, r.very_dissatisfied,
+      r.first_response_count, r.first_response_seconds, r.responded_30s, r.no_revisit, r.invited, r.reply_count, r.reply_seconds
     FROM report_agent_daily r LEFT JOIN agents a USING (agent_id)
     WHERE r.tenant = $1 AND r.day BETWEEN $2 AND $3${filter} ORDER BY r.day, r.agent_id`;
   const settledDays = new Map<string, boolean>();
-  const settled = (day: string) => {
-    let s = settledDays.get(day);
-    if (s === undefined) settledDays.set(day, (s = o.nowMs >= dayStartMs(addDays(day, 2), o.tz)));
-    return s;
-  };
-  const hours = (a: any[], i: number) => a[i] / 3600;
-  // One definition per field, read by position: the query API builds each column in
-  // one pass (an all-agents month is 15,500 rows × 45 fields) and the export builds rows.
-  const fields: Field[] = [
-    ['date', (a) => a[AT.day]],
-    ['agent_id', (a) => a[AT.agent_id]],
-    ['agent_name', (a) => a[AT.agent_name]],
-    ['work_no', (a) => a[AT.work_no] ?? null],
-    ['first_online_at', (a) => (a[AT.first_online_ms] === null ? null : Math.round(a[AT.first_online_ms]))],
-    ['last_offline_at', (a) => (a[AT.last_offline_ms] === null ? null : Math.round(a[AT.last_offline_ms]))],
-    ['work_hours', (a) => hours(a, AT.work_seconds)],
-    ['answered', (a) => a[AT.answered]],
-    ['transfer_out', (a) => a[AT.transfer_out]],
-    ['avg_talk_seconds', (a) => ratio(a[AT.talk_seconds], a[AT.parts_ended])],
-    ['sessions_per_hour', (a) => ratio(a[AT.answered], hours(a, AT.work_seconds))],
-    ['rated', (a) => a[AT.rated]],
-    ['rated_rate', (a) => ratio(a[AT.rated], a[AT.answered])],
-    ['very_satisfied', (a) => a[AT.very_satisfied]],
-    ['very_satisfied_rate', (a) => ratio(a[AT.very_satisfied], a[AT.rated])],
-    ['satisfied', (a) => a[AT.satisfied]],
-    ['satisfied_rate', (a) => ratio(a[AT.satisfied], a[AT.rated])],
-    ['neutral', (a) => a[AT.neutral]],
-    ['neutral_rate', (a) => ratio(a[AT.neutral], a[AT.rated])],
-    ['dissatisfied', (a) => a[AT.dissatisfied]],
-    ['dissatisfied_rate', (a) => ratio(a[AT.dissatisfied], a[AT.rated])],
-    ['very_dissatisfied', (a) => a[AT.very_dissatisfied]],
-    ['very_dissatisfied_rate', (a) => ratio(a[AT.very_dissatisfied], a[AT.rated])],
-    ['avg_first_response_seconds', (a) => ratio(a[AT.first_response_seconds], a[AT.first_response_count])],
-    ['responded_30s_rate', (a) => ratio(a[AT.responded_30s], a[AT.answered])],
-    ['no_revisit', (a) => a[AT.no_revisit]],
-    ['one_contact_resolution_rate', (a) => (settled(a[AT.day]) ? ratio(a[AT.no_revisit], a[AT.answered]) : null)],
-    ['invited', (a) => a[AT.invited]],
-    ['invited_rate', (a) => ratio(a[AT.invited], a[AT.answered])],
-    ['avg_reply_seconds', (a) => ratio(a[AT.reply_seconds], a[AT.reply_count])],
-    ['utilization', (a) => ratio(a[AT.engaged_seconds], a[AT.work_seconds])],
-    ...STATUS_HOURS.map(([id, status]): Field => [id, (a) => hours(a, AT[status])]),
-  ];
   return {
     sql,
     params,
     rowMode: 'array',
     map: (a: any[]) => {
-      const row: Row = {};
-      for (const [id, value] of fields) row[id] = value(a);
-      return row;
-    },
-    columns: (rows: any[][], ids: string[]) => {
-      const out: Record<string, unknown[]> = {};
-      const n = rows.length;
-      for (const [id, value] of fields) {
-        if (!ids.includes(id)) continue;
-        const values = new Array<unknown>(n);
-        for (let i = 0; i < n; i++) values[i] = value(rows[i]);
-        out[id] = values;
-      }
-      return out;
+      // Positions follow the SELECT list above.
+      const r = {
+        day: a[0] as string,
+        agent_id: a[1],
+        agent_name: a[2],
+        work_no: a[3],
+        first_online_ms: a[4],
+        last_offline_ms: a[5],
+        work_seconds: a[6],
+        engaged_seconds: a[7],
+        status_seconds: a[8],
+        answered: a[9],
+        transfer_out: a[10],
+        parts_ended: a[11],
+        talk_seconds: a[12],
+        rated: a[13],
+        very_satisfied: a[14],
+        satisfied: a[15],
+        neutral: a[16],
+        dissatisfied: a[17],
+        very_dissatisfied: a[18],
+        first_response_count: a[19],
+        first_response_seconds: a[20],
+        responded_30s: a[21],
+        no_revisit: a[22],
+        invited: a[23],
+        reply_count: a[24],
+        reply_seconds: a[25],
+      };
+      const workHours = r.work_seconds / 3600;
+      let settled = settledDays.get(r.day);
+      if (settled === undefined) settledDays.set(r.day, (settled = o.nowMs >= dayStartMs(addDays(r.day, 2), o.tz)));
+      const rated = r.rated;
+      const status = r.status_seconds ?? {};
+      // One literal, every key in the same order: tens of thousands of these rows
+      // stay one object shape, which keeps building the frame's columns fast.
+      return {
+        date: r.day,
+        agent_id: r.agent_id,
+        agent_name: r.agent_name,
+        work_no: r.work_no ?? null,
+        first_online_at: r.first_online_ms === null ? null : Math.round(r.first_online_ms),
+        last_offline_at: r.last_offline_ms === null ? null : Math.round(r.last_offline_ms),
+        work_hours: workHours,
+        answered: r.answered,
+        transfer_out: r.transfer_out,
+        avg_talk_seconds: ratio(r.talk_seconds, r.parts_ended),
+        sessions_per_hour: ratio(r.answered, workHours),
+        rated,
+        rated_rate: ratio(rated, r.answered),
+        very_satisfied: r.very_satisfied,
+        very_satisfied_rate: ratio(r.very_satisfied, rated),
+        satisfied: r.satisfied,
+        satisfied_rate: ratio(r.satisfied, rated),
+        neutral: r.neutral,
+        neutral_rate: ratio(r.neutral, rated),
+        dissatisfied: r.dissatisfied,
+        dissatisfied_rate: ratio(r.dissatisfied, rated),
+        very_dissatisfied: r.very_dissatisfied,
+        very_dissatisfied_rate: ratio(r.very_dissatisfied, rated),
+        avg_first_response_seconds: ratio(r.first_response_seconds, r.first_response_count),
+        responded_30s_rate: ratio(r.responded_30s, r.answered),
+        no_revisit: r.no_revisit,
+        one_contact_resolution_rate: settled ? ratio(r.no_revisit, r.answered) : null,
+        invited: r.invited,
+        invited_rate: ratio(r.invited, r.answered),
+        avg_reply_seconds: ratio(r.reply_seconds, r.reply_count),
+        utilization: ratio(r.engaged_seconds, r.work_seconds),
+        break_hours: (status.break ?? 0) / 3600,
+        busy_hours: (status.busy ?? 0) / 3600,
+        rest_hours: (status.rest ?? 0) / 3600,
+        meeting_hours: (status.meeting ?? 0) / 3600,
+        training_hours: (status.training ?? 0) / 3600,
+        meal_hours: (status.meal ?? 0) / 3600,
+        restroom_hours: (status.restroom ?? 0) / 3600,
+        discussion_hours: (status.discussion ?? 0) / 3600,
+        outbound_hours: (status.outbound ?? 0) / 3600,
+        custom_hours: (status.custom ?? 0) / 3600,
+        hosted_hours: (status.hosted ?? 0) / 3600,
+      };
     },
   };
 }
