@@ -1,0 +1,47 @@
+/**
+ * Errors of the database layer that the HTTP error boundary maps to an answer.
+ * A DatabaseUnavailableError carries no message of Postgres or of the socket
+ * (hosts, ports): the cause is kept for the log only.
+ */
+import pg from 'pg';
+
+export class DatabaseUnavailableError extends Error {
+  readonly status = 503;
+  constructor(
+    /** What could not be done, in the user's terms; safe to show. */
+    message: string,
+    /** Seconds a client should wait before retrying (the Retry-After header). */
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/**
+ * True for an error Postgres itself answered (a SQLSTATE): the statement
+ * failed and the connection is fine. Anything else (reset, refused, timeout,
+ * a connection ended by the server) leaves the connection unusable and the
+ * outcome of a statement in flight unknown.
+ */
+export function isServerError(err: unknown): boolean {
+  return err instanceof pg.DatabaseError;
+}
+
+// SQLSTATE classes that mean "the database cannot serve now", not "this statement is wrong":
+// 08 connection exception, 53 insufficient resources, 57 operator intervention
+// (57014 query_canceled is our statement_timeout; 57P01 admin shutdown / pg_terminate_backend),
+// 58 system error.
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+
+/** True when `err` means the database is unreachable, overloaded, shutting down or too slow. */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
+  if (isServerError(err)) {
+    const code = (err as pg.DatabaseError).code ?? '';
+    return UNAVAILABLE_CLASSES.some((c) => code.startsWith(c));
+  }
+  // Not a Postgres answer: a socket error, a connect or query timeout, an ended client.
+  return err instanceof Error;
+}
