@@ -109,3 +109,50 @@ export function rawDownload(url: string): Promise<RawDownload> {
     req.on('error', reject);
   });
 }
+
+/**
+ * The live figures of /metrics that follow from the stored events alone: every
+ * series but the exporter's own (cs_exporter_*) and the longest wait (it grows with
+ * the clock). Two exporters on the same database must show the same.
+ */
+export async function liveFigures(url: string): Promise<Map<string, number>> {
+  const r = await within(5_000, '/metrics', fetch(`${url}/metrics`));
+  if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+  const out = new Map<string, number>();
+  for (const line of (await r.text()).split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith('cs_exporter_') || line.startsWith('cs_queue_longest_wait_seconds')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Where two sets of live figures differ ('' when they agree; sums may differ by float dust). */
+export function figureDiff(a: Map<string, number>, b: Map<string, number>): string {
+  const diffs: string[] = [];
+  for (const k of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(k) ?? 0;
+    const y = b.get(k) ?? 0;
+    if (Math.abs(x - y) > 1e-6 * Math.max(1, Math.abs(x), Math.abs(y))) diffs.push(`${k}: ${x} vs ${y}`);
+  }
+  return diffs.slice(0, 20).join('\n');
+}
+
+let sessionNo = 0;
+
+/** Whole conversations of today (queued, answered, ended a few seconds ago) and a queued one: live figures move with each. */
+export function conversations(n: number, tenant?: string): Record<string, unknown>[] {
+  const now = Date.now() - 60_000;
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const sid = `s-${process.pid}-${Date.now().toString(36)}-${++sessionNo}`;
+    const g = `g${sessionNo % 3}`;
+    const a = `a${sessionNo % 5}`;
+    const t = tenant ? { tenant } : {};
+    out.push({ id: `${sid}-q`, type: 'session.queue', time: now, sessionId: sid, groupId: g, via: 'direct', ...t });
+    if (sessionNo % 4 === 0) continue;
+    out.push({ id: `${sid}-a`, type: 'session.answer', time: now + 5_000, sessionId: sid, groupId: g, agentId: a, ...t });
+    out.push({ id: `${sid}-e`, type: 'session.end', time: now + 20_000, sessionId: sid, by: 'user', ...t });
+  }
+  return out;
+}
