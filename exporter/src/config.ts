@@ -117,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     dbConnectTimeoutMs: positiveSetting(env, 'CS_DB_CONNECT_TIMEOUT_MS', 2_000, 600_000),
     dbStatementTimeoutMs: positiveSetting(env, 'CS_DB_STATEMENT_TIMEOUT_MS', 120_000, 86_400_000),
     dbIngestTimeoutMs: positiveSetting(env, 'CS_DB_INGEST_TIMEOUT_MS', 5_000, 600_000),
-    dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 750, 60_000),
+    dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 500, 60_000),
     dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
   };
   // An exporter reachable from the network without tokens would let anyone

@@ -26,7 +26,7 @@ export const DEFAULT_TIMEOUTS: PoolTimeouts = {
   connectMs: 2_000,
   statementMs: 120_000,
   ingestMs: 5_000,
-  healthMs: 750,
+  healthMs: 500,
   retryAfterSeconds: 5,
 };
 
