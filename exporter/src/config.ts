@@ -115,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
     dbConnectTimeoutMs: positiveSetting(env, 'CS_DB_CONNECT_TIMEOUT_MS', 2_000, 600_000),
-    dbStatementTimeoutMs: positiveSetting(env, 'CS_DB_STATEMENT_TIMEOUT_MS', 120_000, 86_400_000),
+    dbStatementTimeoutMs: positiveSetting(env, 'CS_DB_STATEMENT_TIMEOUT_MS', 300_000, 86_400_000),
     dbIngestTimeoutMs: positiveSetting(env, 'CS_DB_INGEST_TIMEOUT_MS', 5_000, 600_000),
     dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 500, 60_000),
     dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),

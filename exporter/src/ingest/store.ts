@@ -82,7 +82,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     super();
   }
 
-  /** Events whose storing is still unknown (tests, health). */
+  /** Events whose storing is still unknown (tests). */
   get inDoubtCount(): number {
     return this.inDoubt.size;
   }
@@ -93,19 +93,23 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     if (missing.length === 0) return;
     try {
       await withClient(this.pool, async (client) => {
+        // A producer waits on this too: bounded like the insert, even if the server stops answering.
+        const timeout = poolTimeouts(this.pool).ingestMs;
+        const query = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: timeout } as never);
         try {
-          await client.query('BEGIN');
+          await query('BEGIN');
           // Exporters (or batches) creating the same day at once would collide.
-          await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+          await query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
           for (const day of missing.sort()) {
             // Identifiers cannot be parameters; `day` is a validated YYYY-MM-DD.
-            await client.query(
+            await query(
               `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF events FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
             );
           }
-          await client.query('COMMIT');
+          await query('COMMIT');
         } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
+          // A server error leaves the connection usable: end the transaction. After a timeout the connection is destroyed.
+          if (isServerError(err)) await client.query('ROLLBACK').catch(() => undefined);
           throw err;
         }
       });
