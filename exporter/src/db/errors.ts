@@ -43,5 +43,13 @@ export function isUnavailable(err: unknown): boolean {
     return UNAVAILABLE_CLASSES.some((c) => code.startsWith(c));
   }
   // Not a Postgres answer: a socket error, a connect or query timeout, an ended client.
-  return err instanceof Error;
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && SOCKET_CODES.has(code)) return true;
+  return PG_CONNECTION_MESSAGES.test(err.message);
 }
+
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// What pg and pg-pool say when a connection could not be had or broke (node_modules/pg/lib/client.js, pg-pool/index.js).
+const PG_CONNECTION_MESSAGES =
+  /^(Connection terminated|Connection terminated unexpectedly|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end on the pool)/;

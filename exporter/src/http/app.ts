@@ -3,7 +3,7 @@ import express, { Router, type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { DatabaseUnavailableError } from '../db/errors.js';
-import { probeDatabase, type Pool } from '../db/pool.js';
+import { probeDatabase, unavailable, type Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
 import { requireBearer, tenantGuard } from './auth.js';
 import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
@@ -76,6 +76,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const status: number = err.status ?? err.statusCode ?? 500;
     let message: string;
+    // A route's query that met an unreachable, frozen or restarting database: a 503 to retry, not a 500.
+    err = unavailable(ctx.pool, err, 'this request');
     if (err instanceof DatabaseUnavailableError) {
       ctx.log.warn({ err, path: req.path }, 'database unavailable');
       if (res.headersSent) return void res.destroy();
