@@ -22,6 +22,8 @@ const PRODUCERS = 4;
 const SLOW_MS = 1_000;
 
 interface Answer {
+  /** When the request was sent (epoch ms). */
+  at: number;
   status: number;
   ms: number;
   retryAfter: string | null;
@@ -61,7 +63,7 @@ class Load {
               signal: AbortSignal.timeout(30_000),
             });
             const body = (await r.json()) as { accepted: number; duplicates: number; rejected: unknown[] };
-            this.answers.push({ status: r.status, ms: Date.now() - t0, retryAfter: r.headers.get('retry-after') });
+            this.answers.push({ at: t0, status: r.status, ms: Date.now() - t0, retryAfter: r.headers.get('retry-after') });
             if (r.status === 200) {
               assert.deepEqual(body.rejected, []);
               assert.equal(body.accepted + body.duplicates, batch.length);
@@ -207,7 +209,7 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
     await verify(load);
   });
 
-  it('When Postgres is frozen (SIGSTOP) under load, then ingest gets fast 503s with Retry-After, health and /metrics answer within a second, and all is well after SIGCONT', async () => {
+  it('When Postgres is frozen (SIGSTOP) under load, then ingest gets fast 503s with Retry-After, health and /metrics answer within a second, and all is well after SIGCONT', async (t) => {
     ex ??= await spawn();
     const load = new Load(url);
     const watch = new Watch(url);
@@ -216,8 +218,8 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
     const frozenAt = Date.now();
     db.freeze();
     try {
-      // Long enough for the ingest timeout (CS_DB_INGEST_TIMEOUT_MS, 5 s) to answer a batch caught inside.
-      await sleep(7_000);
+      // Long enough for the ingest timeout (CS_DB_INGEST_TIMEOUT_MS, 5 s) to answer a batch caught inside, and then some.
+      await sleep(8_000);
     } finally {
       db.thaw();
     }
@@ -232,6 +234,12 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
       assert.ok(a.ms < 9_000, `a 503 took ${a.ms} ms`);
     }
     assert.ok(watch.health.some((h) => h.status === 503 && Number(h.retryAfter) > 0), 'health said 503 with Retry-After');
+    // Once the batches caught in the freeze were answered (ingest timeout, 5 s), the next ones are refused after a
+    // short probe (the health timeout) instead of each waiting out the ingest timeout on another frozen connection.
+    const later = duringFreeze.filter((a) => a.at >= frozenAt + 6_000);
+    t.diagnostic(`503s during the freeze: ${duringFreeze.length}; sent 6 s in: ${later.map((a) => a.ms).join(', ')} ms`);
+    assert.ok(later.length > 0, 'producers were refused late in the freeze');
+    for (const a of later) assert.ok(a.ms < 1_500, `a 503 late in the freeze took ${a.ms} ms`);
     assert.ok(Date.now() - frozenAt < 60_000);
     await verify(load);
   });

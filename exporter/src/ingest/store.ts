@@ -1,7 +1,7 @@
 /** Writes accepted events to Postgres: day partitions on demand, dedupe, one statement per batch. */
 import { EventEmitter } from 'node:events';
-import { isServerError } from '../db/errors.js';
-import { poolTimeouts, unavailable, withClient, type Pool } from '../db/pool.js';
+import { DatabaseUnavailableError, isServerError } from '../db/errors.js';
+import { poolTimeouts, probeDatabase, unavailable, withClient, type Pool } from '../db/pool.js';
 import { addDays } from '../time.js';
 import type { StoredEvent } from './validate.js';
 
@@ -75,6 +75,8 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
    */
   private readonly inDoubt = new Map<string, { event: StoredEvent; misses: number }>();
   private resolveTimer: NodeJS.Timeout | null = null;
+  /** When a batch last found the database unavailable; null once it answered again. */
+  private unavailableSince: number | null = null;
   private resolving = false;
   private closed = false;
 
@@ -126,6 +128,23 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
    * rest were stored and reported before. Returns once committed.
    */
   async insert(events: StoredEvent[]): Promise<Set<string>> {
+    // After a batch found the database unavailable, the next ones ask first, with the health
+    // probe's short limit: the pool's other connections to a frozen server would each cost a
+    // whole ingest timeout, and a batch never sent is not in doubt.
+    if (this.unavailableSince !== null) {
+      await probeDatabase(this.pool);
+      this.unavailableSince = null;
+    }
+    try {
+      return await this.store(events);
+    } catch (err) {
+      const mapped = unavailable(this.pool, err, 'storing events');
+      if (mapped instanceof DatabaseUnavailableError) this.unavailableSince ??= Date.now();
+      throw mapped;
+    }
+  }
+
+  private async store(events: StoredEvent[]): Promise<Set<string>> {
     await this.ensurePartitions(events.map((e) => e.day));
     const rows = events.map((e) => ({
       tenant: e.tenant,
@@ -151,7 +170,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     } catch (err) {
       // Sent, and no answer from Postgres (a cut connection, a timeout): it may have committed.
       if (sent && !isServerError(err)) this.doubt(events);
-      throw unavailable(this.pool, err, 'storing events');
+      throw err;
     }
     const fresh = new Set(res.rows.map((r) => eventKey(r.tenant, r.id)));
     if (this.inDoubt.size > 0) {
