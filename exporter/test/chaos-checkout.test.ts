@@ -40,7 +40,10 @@ describe('A connection lost while a client is checked out fails that work, not t
 
   // Each case on a live exporter: one that died in an earlier case would hide what this one does.
   beforeEach(async () => {
-    const ok = await within(5_000, 'health', fetch(`${ex.url}/api/v1/health`)).then((r) => r.status === 200, () => false);
+    const ok = await within(5_000, 'health', fetch(`${ex.url}/api/v1/health`)).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     if (ex.child.exitCode === null && ex.child.signalCode === null) ex.child.kill('SIGKILL');
     await exited(ex.child);
@@ -77,7 +80,11 @@ describe('A connection lost while a client is checked out fails that work, not t
     await admin.query('BEGIN');
     await admin.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1))`, [`default/${DAY}`]);
     const post = () =>
-      fetch(`${ex.url}/api/v1/rollups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: DAY }) });
+      fetch(`${ex.url}/api/v1/rollups`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ date: DAY }),
+      });
     const answer = post().catch((err: Error) => err);
     assert.equal(await terminateWaiting(admin, dbName), 1);
     await admin.query('COMMIT');

@@ -33,18 +33,30 @@ describe('Aborted downloads', () => {
     const pool = ex.ctx.pool;
     for (let i = 0; i < 12; i++) {
       const format = i % 3 === 2 ? 'xlsx' : 'csv';
-      const dl = await within(15_000, 'a download to start', rawDownload(`${ex.url}/api/v1/export?report=agent_log&from=${DAY}&to=${DAY}&format=${format}`));
+      const dl = await within(
+        15_000,
+        'a download to start',
+        rawDownload(`${ex.url}/api/v1/export?report=agent_log&from=${DAY}&to=${DAY}&format=${format}`),
+      );
       assert.equal(dl.status, 200);
       dl.pause();
       await sleep(50);
       dl.abort();
     }
     // Every connection is idle again (none checked out, nobody waiting for one).
-    await waitFor('the pool to have no connection checked out', () => (pool.totalCount === pool.idleCount && pool.waitingCount === 0 ? true : undefined), 5_000);
+    await waitFor(
+      'the pool to have no connection checked out',
+      () => (pool.totalCount === pool.idleCount && pool.waitingCount === 0 ? true : undefined),
+      5_000,
+    );
 
     const health = await within(3_000, 'health', fetch(`${ex.url}/api/v1/health`));
     assert.equal(health.status, 200);
-    const ingest = await within(5_000, 'ingest', postEvents(ex.url, [withCommon(validExamples()['session.queue'], `${DAY}T12:00:00+08:00`)]));
+    const ingest = await within(
+      5_000,
+      'ingest',
+      postEvents(ex.url, [withCommon(validExamples()['session.queue'], `${DAY}T12:00:00+08:00`)]),
+    );
     assert.equal(ingest.status, 200);
     const query = await within(
       5_000,

@@ -36,7 +36,11 @@ describe('A lost acknowledgment', () => {
   async function lostAck(events: Record<string, unknown>[]) {
     const cutsBefore = proxy.cuts();
     proxy.cutAfterCommit('INSERT INTO event_ids');
-    const r = await within(15_000, 'ingest', fetch(`${ex.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) }));
+    const r = await within(
+      15_000,
+      'ingest',
+      fetch(`${ex.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) }),
+    );
     assert.equal(proxy.cuts(), cutsBefore + 1, 'the proxy cut the connection after the commit');
     assert.equal(r.status, 503);
     assert.ok(Number(r.headers.get('retry-after')) > 0, 'a 503 says when to retry');
@@ -50,9 +54,11 @@ describe('A lost acknowledgment', () => {
     try {
       const want = await liveFigures(fresh.url);
       let diff = '';
-      await waitFor('live figures to equal a fresh exporter\'s', async () => ((diff = figureDiff(await liveFigures(ex.url), want)) === '' ? true : undefined), 10_000).catch(
-        (err: Error) => assert.fail(`${err.message}:\n${diff}`),
-      );
+      await waitFor(
+        "live figures to equal a fresh exporter's",
+        async () => ((diff = figureDiff(await liveFigures(ex.url), want)) === '' ? true : undefined),
+        10_000,
+      ).catch((err: Error) => assert.fail(`${err.message}:\n${diff}`));
     } finally {
       await fresh.close();
     }

@@ -162,9 +162,11 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
     try {
       const want = await liveFigures(fresh.url);
       let diff = '';
-      await waitFor('live figures to equal a fresh exporter\'s', async () => ((diff = figureDiff(await liveFigures(ex!.url), want)) === '' ? true : undefined), 15_000).catch(
-        (err: Error) => assert.fail(`${err.message}:\n${diff}`),
-      );
+      await waitFor(
+        "live figures to equal a fresh exporter's",
+        async () => ((diff = figureDiff(await liveFigures(ex!.url), want)) === '' ? true : undefined),
+        15_000,
+      ).catch((err: Error) => assert.fail(`${err.message}:\n${diff}`));
     } finally {
       await fresh.close();
     }
@@ -205,7 +207,10 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
     const refused = load.answers.filter((a) => a.status === 503);
     assert.ok(refused.length > 0, 'ingest answered 503 while the database was down');
     for (const a of refused) assert.ok(Number(a.retryAfter) > 0, '503 carries Retry-After');
-    assert.ok(watch.health.some((h) => h.status === 503 && Number(h.retryAfter) > 0), 'health said 503 with Retry-After');
+    assert.ok(
+      watch.health.some((h) => h.status === 503 && Number(h.retryAfter) > 0),
+      'health said 503 with Retry-After',
+    );
     await verify(load);
   });
 
@@ -233,7 +238,10 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
       // At worst: the ingest timeout of the batch caught in the freeze, then a connect timeout.
       assert.ok(a.ms < 9_000, `a 503 took ${a.ms} ms`);
     }
-    assert.ok(watch.health.some((h) => h.status === 503 && Number(h.retryAfter) > 0), 'health said 503 with Retry-After');
+    assert.ok(
+      watch.health.some((h) => h.status === 503 && Number(h.retryAfter) > 0),
+      'health said 503 with Retry-After',
+    );
     // Once the batches caught in the freeze were answered (ingest timeout, 5 s), the next ones are refused after a
     // short probe (the health timeout) instead of each waiting out the ingest timeout on another frozen connection.
     const later = duringFreeze.filter((a) => a.at >= frozenAt + 6_000);

@@ -62,7 +62,8 @@ export async function postAgentLogs(url: string, day: string, n: number, pad = 3
       ...(tenant ? { tenant } : {}),
     }));
     const r = await postEvents(url, batch);
-    if (r.status !== 200 || r.body.accepted + r.body.duplicates !== batch.length) throw new Error(`agent logs not stored: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.status !== 200 || r.body.accepted + r.body.duplicates !== batch.length)
+      throw new Error(`agent logs not stored: ${r.status} ${JSON.stringify(r.body)}`);
   }
 }
 
@@ -104,7 +105,9 @@ export function rawDownload(url: string): Promise<RawDownload> {
           abort: () => req.destroy(),
         }),
       );
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, received: () => bytes, pause() {}, finish: () => ended, abort() {} }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, received: () => bytes, pause() {}, finish: () => ended, abort() {} }),
+      );
     });
     req.on('error', reject);
   });
@@ -120,7 +123,8 @@ export async function liveFigures(url: string): Promise<Map<string, number>> {
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
   const out = new Map<string, number>();
   for (const line of (await r.text()).split('\n')) {
-    if (line === '' || line.startsWith('#') || line.startsWith('cs_exporter_') || line.startsWith('cs_queue_longest_wait_seconds')) continue;
+    if (line === '' || line.startsWith('#') || line.startsWith('cs_exporter_') || line.startsWith('cs_queue_longest_wait_seconds'))
+      continue;
     const i = line.lastIndexOf(' ');
     out.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
