@@ -131,18 +131,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   const child: ChildProcess = spawn(
     bin.postgres,
     [
-      ...[
-        '-D',
-        pgdata,
-        '-p',
-        String(port),
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'unix_socket_directories=',
-        '-c',
-        'max_connections=100',
-      ],
+      ...['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=100'],
       // Ingest is a stream of writes: room for WAL between checkpoints, and buffers
       // for the day partitions being written. Durability settings stay at their defaults.
       ...['-c', 'shared_buffers=256MB', '-c', 'max_wal_size=4GB', '-c', 'wal_buffers=16MB', '-c', 'checkpoint_timeout=15min'],
