@@ -1,23 +1,21 @@
 /**
- * Errors of the database layer that the HTTP error boundary maps to an answer.
- * A DatabaseUnavailableError carries no message of Postgres or of the socket
- * (hosts, ports): the cause is kept for the log only.
+ * The database could not be reached or did not answer in time (refused, cut, frozen, restarting).
+ * Whoever sees such a failure throws this; the HTTP error boundary answers it with 503 and
+ * Retry-After, so producers and Grafana retry instead of treating it as a bad request.
  */
-import pg from 'pg';
-
 export class DatabaseUnavailableError extends Error {
-  readonly status = 503;
   constructor(
-    /** What could not be done, in the user's terms; safe to show. */
-    message: string,
-    /** Seconds a client should wait before retrying (the Retry-After header). */
-    readonly retryAfterSeconds: number,
+    message = 'the database is unavailable',
+    /** Seconds a client should wait before retrying. */
+    readonly retryAfterSeconds = 5,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'DatabaseUnavailableError';
   }
 }
+
+import pg from 'pg';
 
 /**
  * True for an error Postgres itself answered (a SQLSTATE): the statement
