@@ -45,8 +45,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ pool:
 export async function startExporter(config: Config, log: Logger, factories: ComponentFactory[] = COMPONENTS): Promise<Exporter> {
   const { pool, embedded } = await openDatabase(config, log);
   const store = new EventStore(pool);
-  const writer = new EventWriter(store, {}, (err) => log.error({ err }, 'an accepted-events consumer failed'));
-  const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0 }, startedAtMs: Date.now() };
+  const writer = new EventWriter(store, { budget: { maxEvents: config.ingestMaxEvents, maxBytes: config.ingestMaxBytes } }, (err) => log.error({ err }, 'an accepted-events consumer failed'));
+  const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0, refused: new Map() }, startedAtMs: Date.now() };
   const components: Component[] = factories.map((f) => f(config));
   const stopComponents = async () => {
     for (const c of [...components].reverse()) {
