@@ -18,8 +18,8 @@ const H = 3600 * S;
 // The day happens from 10:00 (T) and is looked at from 11:00.
 const T = B + 10 * H;
 
-async function start(url: string, clock: Clock, lateToleranceMs: number): Promise<{ exporter: Exporter; live: LiveState }> {
-  const config: Config = { ...loadConfig({}), port: 0, databaseUrl: url, simulate: false };
+async function start(url: string, clock: Clock, lateToleranceMs: number, liveMaxEndedSessions?: number): Promise<{ exporter: Exporter; live: LiveState }> {
+  const config: Config = { ...loadConfig({}), port: 0, databaseUrl: url, simulate: false, ...(liveMaxEndedSessions ? { liveMaxEndedSessions } : {}) };
   const component = liveComponent(config, { now: () => clock.ms, lateToleranceMs });
   const exporter = await startExporter(config, createLogger('silent'), [() => component]);
   return { exporter, live: component.live };
@@ -62,16 +62,19 @@ describe('Live monitoring: ended sessions compacted after the late-event toleran
   let dbs: TestDatabase[] = [];
   let compacting: { exporter: Exporter; live: LiveState };
   let keeping: { exporter: Exporter; live: LiveState };
+  // No tolerance at all, but at most one ended session kept (CS_LIVE_MAX_ENDED_SESSIONS): compacted early.
+  let capped: { exporter: Exporter; live: LiveState };
   const clock: Clock = { ms: T + H };
 
   before(async () => {
-    dbs = [await freshDatabase(), await freshDatabase()];
+    dbs = [await freshDatabase(), await freshDatabase(), await freshDatabase()];
     compacting = await start(dbs[0].url, clock, 15 * 60 * S);
     keeping = await start(dbs[1].url, clock, Infinity);
-    for (const x of [compacting, keeping]) await post(x.exporter.url, day);
+    capped = await start(dbs[2].url, clock, Infinity, 1);
+    for (const x of [compacting, keeping, capped]) await post(x.exporter.url, day);
   });
   after(async () => {
-    for (const x of [compacting, keeping]) await x?.exporter.close();
+    for (const x of [compacting, keeping, capped]) await x?.exporter.close();
     for (const db of dbs) await db.drop();
   });
 
@@ -93,17 +96,21 @@ describe('Live monitoring: ended sessions compacted after the late-event toleran
     // c1, c2 and c3 ended 55–58 minutes before 11:00; c4 is still open.
     assert.equal(compacting.live.find('default')!.compactedCount, 3);
     assert.equal(keeping.live.find('default')!.compactedCount, 0);
+    assert.equal(capped.live.find('default')!.compactedEarly, 2);
+    assert.equal(capped.live.find('default')!.endedSessionsKept, 1);
     assert.deepEqual(await figures(compacting.exporter.url), await figures(keeping.exporter.url));
+    assert.deepEqual(await figures(capped.exporter.url), await figures(keeping.exporter.url));
   });
 
   it('When late events arrive for compacted sessions, then they are reloaded and every figure is as if nothing was compacted', async () => {
-    for (const x of [compacting, keeping]) {
+    for (const x of [compacting, keeping, capped]) {
       // Two batches back to back: the second may arrive while the first one's reload runs.
       await Promise.all(late.map((batch) => post(x.exporter.url, batch)));
       await x.live.settled();
     }
     const got = await figures(compacting.exporter.url);
     assert.deepEqual(got, await figures(keeping.exporter.url));
+    assert.deepEqual(await figures(capped.exporter.url), got);
     const g2 = got.groups.find((g) => g.group_id === 'g2')!;
     // g2: c2's transfer leg and c3, both answered now; c3's abandon no longer counts (an abandon with no queued leg).
     assert.deepEqual([g2.inflow, g2.answered, g2.abandoned], [2, 2, 0]);
@@ -125,12 +132,13 @@ describe('Live monitoring: ended sessions compacted after the late-event toleran
   it('When a compacted session gets a late event after midnight, then it counts on the new day only, as without compaction', async () => {
     // 00:05 tomorrow: c2 rated 4. Yesterday's figures are gone; the rating is today's, credited to g2 (c2's last answered leg).
     clock.ms = B + 24 * H + 300 * S;
-    for (const x of [compacting, keeping]) {
+    for (const x of [compacting, keeping, capped]) {
       await post(x.exporter.url, [[B + 24 * H + 240 * S, { type: 'session.rate', sessionId: 'c2', score: 4 }]]);
       await x.live.settled();
     }
     const got = await figures(compacting.exporter.url);
     assert.deepEqual(got, await figures(keeping.exporter.url));
+    assert.deepEqual(await figures(capped.exporter.url), got);
     assert.equal(got.metrics[series('cs_ratings_total', { tenant: 'default', group: 'g2', score: '4' })], 1);
     assert.equal(got.metrics[series('cs_ratings_total', { tenant: 'default', group: 'g1', score: '5' })], 0);
     assert.deepEqual(

@@ -21,6 +21,7 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
   let ctxRef: AppContext | undefined;
   const live = new LiveState(config.timezone, opts.now ?? Date.now, {
     lateToleranceMs: opts.lateToleranceMs,
+    maxEndedSessions: config.liveMaxEndedSessions,
     onReloadError: (err) => ctxRef?.log.error({ err }, 'live: reloading sessions for late events failed; retrying'),
   });
   const onAccepted = (events: StoredEvent[]) => live.apply(events, live.now());
