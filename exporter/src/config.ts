@@ -134,8 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     simulateAgents: countSetting(env, 'CS_SIMULATE_AGENTS', 40, 5000),
     simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
-    ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 100_000, 10_000_000),
-    ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 64 * 1024 * 1024, 16 * 1024 ** 3),
+    ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
+    ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
   };
   checkTokensDistinct(config);

@@ -28,7 +28,12 @@ describe('Tokens: every tenant token opens one door', () => {
   });
 
   it('When every token is its own, then the settings load; the operator may use one token for both of its roles', () => {
-    const c = loadConfig({ CS_INGEST_TOKEN: 'op', CS_API_TOKEN: 'op', CS_TENANT_API_TOKENS: 'acme=a1', CS_TENANT_INGEST_TOKENS: 'acme=i1,globex=i2' });
+    const c = loadConfig({
+      CS_INGEST_TOKEN: 'op',
+      CS_API_TOKEN: 'op',
+      CS_TENANT_API_TOKENS: 'acme=a1',
+      CS_TENANT_INGEST_TOKENS: 'acme=i1,globex=i2',
+    });
     assert.equal(c.tenantApiTokens.get('a1'), 'acme');
     assert.equal(c.tenantIngestTokens.get('i2'), 'globex');
   });
@@ -36,7 +41,13 @@ describe('Tokens: every tenant token opens one door', () => {
   it('When `cs-exporter serve` is started with a shared token, then it exits 1 with the configuration error before touching a database', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
       cwd: exporterRoot,
-      env: { ...process.env, PORT: '0', DATABASE_URL: 'postgres://127.0.0.1:1/none', CS_TENANT_API_TOKENS: 'acme=k', CS_TENANT_INGEST_TOKENS: 'globex=k' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        DATABASE_URL: 'postgres://127.0.0.1:1/none',
+        CS_TENANT_API_TOKENS: 'acme=k',
+        CS_TENANT_INGEST_TOKENS: 'globex=k',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

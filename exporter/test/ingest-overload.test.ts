@@ -13,6 +13,7 @@ import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { loadConfig } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
 import { createLogger } from '../src/log.js';
+import { parseExposition, series } from './helpers/live.js';
 
 const PRODUCERS = 32;
 const BATCHES_EACH = 4;
@@ -99,6 +100,9 @@ describe('Ingest in-flight budget (CS_INGEST_MAX_EVENTS / CS_INGEST_MAX_BYTES)',
     assert.equal(stored.size, acked.size, 'events stored that no answer acknowledged');
     // The budget is free again once every answer is sent.
     assert.deepEqual(exporter.ctx.writer.used, { events: 0, bytes: 0 });
+    // And /metrics counts every 429 (what CsIngestOverloaded reads).
+    const m = parseExposition(await exporter.ctx.self!.text());
+    assert.equal(m.get(series('cs_exporter_ingest_requests_refused_total', { reason: 'overloaded' })), refusals);
   });
 });
 
@@ -121,7 +125,13 @@ describe('Ingest byte budget: a body counts from the moment it starts arriving',
     // Half of the body now, the rest later: the exporter is holding the reservation meanwhile.
     const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, path: '/api/v1/events', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(slow) } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/v1/events',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(slow) },
+        },
         (res) => {
           let body = '';
           res.on('data', (c) => (body += c));
@@ -137,7 +147,11 @@ describe('Ingest byte budget: a body counts from the moment it starts arriving',
 
     const second = batch(901, 0, 100);
     const t0 = performance.now();
-    const res = await fetch(`${exporter.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(second) });
+    const res = await fetch(`${exporter.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(second),
+    });
     const ms = performance.now() - t0;
     const body = (await res.json()) as { error: string; budget: unknown };
     assert.equal(res.status, 429);
@@ -151,7 +165,11 @@ describe('Ingest byte budget: a body counts from the moment it starts arriving',
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE id LIKE 'p901-%'`);
     assert.equal(rows[0].n, 0);
     // Once the slow body is stored the budget is free: the refused body now goes through.
-    const retry = await fetch(`${exporter.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(second) });
+    const retry = await fetch(`${exporter.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(second),
+    });
     assert.equal(retry.status, 200);
     assert.deepEqual(exporter.ctx.writer.used, { events: 0, bytes: 0 });
   });

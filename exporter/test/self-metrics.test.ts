@@ -131,11 +131,17 @@ describe('/metrics: the exporter about itself', { timeout: 120_000 }, () => {
     const L = (group: string, extra: Record<string, string> = {}) => ({ tenant: 'default', group, ...extra });
     assert.equal(m.get(series('cs_sessions_rejected_total', L('busy-group', { reason: 'busy' }))), 1);
     for (const group of ['busy-group', 'quiet']) {
-      for (const reason of ['off_hours', 'no_agent', 'other']) assert.equal(m.get(series('cs_sessions_rejected_total', L(group, { reason }))), 0, `${group} ${reason}`);
+      for (const reason of ['off_hours', 'no_agent', 'other'])
+        assert.equal(m.get(series('cs_sessions_rejected_total', L(group, { reason }))), 0, `${group} ${reason}`);
       for (const reason of ['manual', 'timeout']) assert.equal(m.get(series('cs_transfers_total', L(group, { reason }))), 0);
       for (const via of ['direct', 'transfer', 'overflow']) assert.equal(m.get(series('cs_sessions_inflow_total', L(group, { via }))), 0);
       for (const score of ['1', '2', '3', '4', '5']) assert.equal(m.get(series('cs_ratings_total', L(group, { score }))), 0);
-      for (const name of ['cs_sessions_answered_total', 'cs_sessions_abandoned_total', 'cs_parts_ended_total', 'cs_queue_wait_seconds_count'])
+      for (const name of [
+        'cs_sessions_answered_total',
+        'cs_sessions_abandoned_total',
+        'cs_parts_ended_total',
+        'cs_queue_wait_seconds_count',
+      ])
         assert.equal(m.get(series(name, L(group))), 0, `${name} ${group}`);
       assert.equal(m.get(series('cs_queue_wait_seconds_bucket', L(group, { le: '+Inf' }))), 0);
     }
@@ -143,15 +149,23 @@ describe('/metrics: the exporter about itself', { timeout: 120_000 }, () => {
 
   it('When a finished day is rolled up, then the rollup count, duration, last success and "final through" are per tenant, and survive a restart', async () => {
     const yesterday = addDays(localDay(Date.now(), TZ), -1);
-    await post(exporter.url, [[dayStartMs(yesterday, TZ) + 3600 * S, { type: 'session.queue', sessionId: 'y1', groupId: 'g', via: 'direct' }]]);
-    const r = await fetch(`${exporter.url}/api/v1/rollups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: yesterday }) });
+    await post(exporter.url, [
+      [dayStartMs(yesterday, TZ) + 3600 * S, { type: 'session.queue', sessionId: 'y1', groupId: 'g', via: 'direct' }],
+    ]);
+    const r = await fetch(`${exporter.url}/api/v1/rollups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: yesterday }),
+    });
     assert.equal(r.status, 200, await r.text());
     const end = dayStartMs(addDays(yesterday, 1), TZ) / 1000;
     const m = parseExposition(await metricsText(exporter.url));
     assert.equal(m.get(series('cs_exporter_rollups_total', { tenant: 'default', result: 'success' })), 1);
     assert.equal(m.get(series('cs_exporter_rollups_total', { tenant: 'default', result: 'failure' })), 0);
     assert.ok(m.get(series('cs_exporter_rollup_last_duration_seconds', { tenant: 'default' }))! > 0);
-    assert.ok(Math.abs(m.get(series('cs_exporter_rollup_last_success_timestamp_seconds', { tenant: 'default' }))! - Date.now() / 1000) < 60);
+    assert.ok(
+      Math.abs(m.get(series('cs_exporter_rollup_last_success_timestamp_seconds', { tenant: 'default' }))! - Date.now() / 1000) < 60,
+    );
     assert.equal(m.get(series('cs_exporter_rollup_final_through_timestamp_seconds', { tenant: 'default' })), end);
 
     // A fresh exporter on the same database knows it from report_rollups, before any rollup of its own.

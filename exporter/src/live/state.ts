@@ -508,7 +508,13 @@ export class LiveState {
   tenant(id: string): TenantLive {
     let t = this.tenants.get(id);
     if (!t) {
-      t = new TenantLive(id, this.window, this.lateToleranceMs, (tl, sid) => this.queueReload(tl, sid), this.opts.maxEndedSessions ?? Infinity);
+      t = new TenantLive(
+        id,
+        this.window,
+        this.lateToleranceMs,
+        (tl, sid) => this.queueReload(tl, sid),
+        this.opts.maxEndedSessions ?? Infinity,
+      );
       this.tenants.set(id, t);
     }
     return t;
