@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { DatabaseUnavailableError } from '../db/errors.js';
 import { probeDatabase, unavailable, type Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
+import type { SelfMetrics } from '../self-metrics.js';
 import { requireBearer, tenantGuard } from './auth.js';
 import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
 
@@ -16,6 +17,8 @@ export interface AppContext {
   log: Logger;
   ingestStats: IngestStats;
   startedAtMs: number;
+  /** The exporter's own figures on /metrics (absent in tests that build a context by hand). */
+  self?: SelfMetrics;
 }
 
 /** Adds routes to the token-protected query API (`/api/v1/...`). */
