@@ -22,6 +22,22 @@ export interface Config {
   /** Simulator: seed; the same seed gives the same events (CS_SIMULATE_SEED). */
   simulateSeed: number;
   logLevel: string;
+  /** Waiting for a pooled or new Postgres connection (CS_DB_CONNECT_TIMEOUT_MS). */
+  dbConnectTimeoutMs: number;
+  /** Longest statement (CS_DB_STATEMENT_TIMEOUT_MS). */
+  dbStatementTimeoutMs: number;
+  /** Longest ingest batch statement (CS_DB_INGEST_TIMEOUT_MS). */
+  dbIngestTimeoutMs: number;
+  /** Health check's database probe (CS_DB_HEALTH_TIMEOUT_MS). */
+  dbHealthTimeoutMs: number;
+  /** Retry-After of a 503 while the database is unavailable (CS_DB_RETRY_AFTER_SECONDS). */
+  dbRetryAfterSeconds: number;
+  /** Ingest budget: events queued or being stored at once (CS_INGEST_MAX_EVENTS); past it, 429. */
+  ingestMaxEvents: number;
+  /** Ingest budget: request bytes being read, queued or stored at once (CS_INGEST_MAX_BYTES); past it, 429. */
+  ingestMaxBytes: number;
+  /** Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); older ones are compacted early. */
+  liveMaxEndedSessions: number;
 }
 
 export class ConfigError extends Error {}
@@ -45,6 +61,15 @@ function countSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`${name} must be a whole number from 0 to ${max}, got "${raw}"`);
+  return n;
+}
+
+/** A timeout or delay: 0 would mean "wait forever" to the pg driver, so it is refused. */
+function positiveSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -73,6 +98,31 @@ function tenantTokens(env: NodeJS.ProcessEnv, name: string, others: (string | un
 }
 
 /**
+ * Every token opens one door: a token that is tenant A's query token and
+ * tenant B's ingest token (or an operator's token and a tenant's) would let
+ * whoever holds it act in a role nobody meant to give them.
+ */
+function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens'>): void {
+  const uses = new Map<string, string[]>();
+  const use = (token: string | undefined, role: string) => {
+    if (token === undefined) return;
+    const list = uses.get(token) ?? [];
+    list.push(role);
+    uses.set(token, list);
+  };
+  use(c.ingestToken, 'CS_INGEST_TOKEN (operator ingest)');
+  use(c.apiToken, 'CS_API_TOKEN (operator query)');
+  for (const [token, tenant] of c.tenantIngestTokens) use(token, `CS_TENANT_INGEST_TOKENS (ingest of tenant "${tenant}")`);
+  for (const [token, tenant] of c.tenantApiTokens) use(token, `CS_TENANT_API_TOKENS (query of tenant "${tenant}")`);
+  for (const roles of uses.values()) {
+    // The operator's two tokens may be one: it opens everything either way.
+    const operatorOnly = roles.every((r) => r.startsWith('CS_INGEST_TOKEN') || r.startsWith('CS_API_TOKEN'));
+    if (roles.length > 1 && !operatorOnly)
+      throw new ConfigError(`one token is used for ${roles.join(' and ')}; every tenant token must be its own (the token itself is not shown)`);
+  }
+}
+
+/**
  * Reads and checks the settings. `simulateDefault` is true under `npm start`
  * (api.md: the simulator is on there unless CS_SIMULATE=0) and false otherwise.
  */
@@ -95,7 +145,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     simulateAgents: countSetting(env, 'CS_SIMULATE_AGENTS', 40, 5000),
     simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
+    dbConnectTimeoutMs: positiveSetting(env, 'CS_DB_CONNECT_TIMEOUT_MS', 2_000, 600_000),
+    dbStatementTimeoutMs: positiveSetting(env, 'CS_DB_STATEMENT_TIMEOUT_MS', 300_000, 86_400_000),
+    dbIngestTimeoutMs: positiveSetting(env, 'CS_DB_INGEST_TIMEOUT_MS', 5_000, 600_000),
+    dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 500, 60_000),
+    dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
+    ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
+    ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
+    liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
   };
+  checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone
   // write events and read every tenant's data.
   if (!isLoopback(config.host) && (!config.ingestToken || !config.apiToken)) {

@@ -1,16 +1,34 @@
 /** POST /api/v1/events (events.md). */
 import express, { Router, type RequestHandler } from 'express';
+import { DatabaseUnavailableError } from '../db/errors.js';
 import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
 import { validateEvent, type StoredEvent } from '../ingest/validate.js';
-import type { EventWriter } from '../ingest/writer.js';
+import type { BudgetResource, BudgetTicket, EventWriter } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
 import type { Logger } from 'pino';
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** Why an ingest request was refused as a whole, by HTTP status (the label values of /metrics). */
+export const REFUSAL_REASONS = {
+  400: 'invalid',
+  401: 'unauthorized',
+  403: 'forbidden',
+  413: 'too_large',
+  415: 'content_type',
+  429: 'overloaded',
+  503: 'unavailable',
+} as const satisfies Record<number, string>;
+export type RefusalReason = (typeof REFUSAL_REASONS)[keyof typeof REFUSAL_REASONS] | 'other';
+
 export interface IngestStats {
   rejected: number;
+  /** Ingest requests answered with an error status, by reason (REFUSAL_REASONS). */
+  refused?: Map<RefusalReason, number>;
 }
+
+/** Seconds a producer refused for overload is told to wait (Retry-After). */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 export interface IngestAnswer {
   accepted: number;
@@ -27,6 +45,43 @@ export function ingestRouter(opts: {
   log: Logger;
 }): Router {
   const router = Router();
+  const refused = (opts.stats.refused ??= new Map());
+
+  // Counted on the way out, whichever part answered (auth, body limit, budget, database).
+  const countRefusals: RequestHandler = (_req, res, next) => {
+    res.on('finish', () => {
+      if (res.statusCode < 400) return;
+      const reason: RefusalReason = REFUSAL_REASONS[res.statusCode as keyof typeof REFUSAL_REASONS] ?? 'other';
+      refused.set(reason, (refused.get(reason) ?? 0) + 1);
+    });
+    next();
+  };
+
+  const overloaded = (res: express.Response, what: BudgetResource) => {
+    const [limit, setting] = what === 'events' ? [opts.writer.budget.maxEvents, 'CS_INGEST_MAX_EVENTS'] : [opts.writer.budget.maxBytes, 'CS_INGEST_MAX_BYTES'];
+    res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
+    res.status(429).json({
+      error: `ingest is at its in-flight budget of ${limit} ${what} (${setting}); nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
+      budget: { resource: what, limit, setting },
+      accepted: 0,
+      duplicates: 0,
+      rejected: [],
+    });
+  };
+
+  // The body's bytes are taken from the budget before it is read: a crowd of
+  // producers cannot make the exporter buffer 128 bodies of 10 MiB.
+  const admit: RequestHandler = (req, res, next) => {
+    const ticket = opts.writer.ticket();
+    // 'close' comes after the answer is sent, or when the client went away: either way the share is free again.
+    res.on('close', () => ticket.release());
+    const declared = Number(req.get('content-length'));
+    // Without a length (chunked), the most a body may be is reserved, and the rest given back once read.
+    const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, MAX_BODY_BYTES) : MAX_BODY_BYTES;
+    if (!ticket.take('bytes', bytes)) return overloaded(res, 'bytes');
+    res.locals.budget = ticket;
+    next();
+  };
 
   const requireEventContentType: RequestHandler = (req, res, next) => {
     if (bodyFormat(req.get('content-type'))) return next();
@@ -37,11 +92,15 @@ export function ingestRouter(opts: {
 
   router.post(
     '/events',
+    countRefusals,
     requireBearer(opts.ingestToken, 'CS_INGEST_TOKEN', opts.tenantIngestTokens),
     requireEventContentType,
+    admit,
     express.raw({ type: () => true, limit: MAX_BODY_BYTES }),
     async (req, res) => {
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const ticket = res.locals.budget as BudgetTicket;
+      ticket.shrinkTo('bytes', body.length);
       let items;
       try {
         items = parseBody(body, bodyFormat(req.get('content-type'))!);
@@ -79,14 +138,18 @@ export function ingestRouter(opts: {
           validIndex.push(index);
         } else answer.rejected.push({ index, error: v.error });
       });
+      if (valid.length > 0 && !ticket.take('events', valid.length)) return overloaded(res, 'events');
       let outcomes;
       try {
         outcomes = await opts.writer.write(valid);
       } catch (err) {
         opts.log.error({ err }, 'storing events failed');
+        // Nothing of the cause reaches the producer (hosts, ports, Postgres's words); it is logged.
+        const retry = err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : 5;
         res
           .status(503)
-          .json({ error: `the database did not store this request, nothing of it was accepted; retry later (${(err as Error).message})` });
+          .setHeader('Retry-After', String(retry))
+          .json({ error: 'the database did not confirm this request; send it again later (events it already holds are never stored twice)' });
         return;
       }
       outcomes.forEach((o, i) => {

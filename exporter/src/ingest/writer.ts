@@ -16,11 +16,60 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/**
+ * What ingest may hold at once: events queued or being stored, and request
+ * bytes being read, parsed, queued or stored. One place decides whether a
+ * request may start costing memory; past it the request is refused at once
+ * (429) and nothing of it is stored, so the producer's retry is safe.
+ */
+export interface IngestBudget {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export type BudgetResource = 'events' | 'bytes';
+
+/** A request's share of the budget, from admission until its answer is sent (or the client is gone). */
+export class BudgetTicket {
+  private bytes = 0;
+  private events = 0;
+  private released = false;
+  constructor(private readonly writer: EventWriter) {}
+
+  /** Takes `n` more of `what`; false (nothing taken) when that would pass the budget. */
+  take(what: BudgetResource, n: number): boolean {
+    if (this.released) return false;
+    if (!this.writer.reserve(what, n)) return false;
+    if (what === 'bytes') this.bytes += n;
+    else this.events += n;
+    return true;
+  }
+
+  /** Keeps only `n` of what was taken of `what` (e.g. a body shorter than reserved). */
+  shrinkTo(what: BudgetResource, n: number): void {
+    const held = what === 'bytes' ? this.bytes : this.events;
+    if (this.released || n >= held) return;
+    this.writer.unreserve(what, held - n);
+    if (what === 'bytes') this.bytes = n;
+    else this.events = n;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.writer.unreserve('bytes', this.bytes);
+    this.writer.unreserve('events', this.events);
+    this.bytes = this.events = 0;
+  }
+}
+
 export interface WriterOptions {
   /** Events per transaction, roughly: whole requests are never split. */
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
+  /** The in-flight budget of ingest (see IngestBudget); unbounded when absent. */
+  budget?: IngestBudget;
 }
 
 export interface WriterStats {
@@ -38,6 +87,9 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  readonly budget: IngestBudget;
+  /** What admitted requests hold of the budget now. */
+  readonly used = { events: 0, bytes: 0 };
 
   constructor(
     private readonly store: EventStore,
@@ -47,6 +99,40 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     super();
     this.maxBatch = opts.maxBatch ?? 20_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
+    this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
+  }
+
+  /** A new share of the budget for one request. */
+  ticket(): BudgetTicket {
+    return new BudgetTicket(this);
+  }
+
+  /**
+   * Budget accounting (through BudgetTicket). A request alone on an idle
+   * writer is always admitted, so a body larger than the budget is still
+   * stored instead of being refused forever.
+   */
+  reserve(what: BudgetResource, n: number): boolean {
+    const max = what === 'bytes' ? this.budget.maxBytes : this.budget.maxEvents;
+    if (this.used[what] > 0 && this.used[what] + n > max) return false;
+    this.used[what] += n;
+    return true;
+  }
+
+  unreserve(what: BudgetResource, n: number): void {
+    this.used[what] = Math.max(0, this.used[what] - n);
+  }
+
+  /** Requests waiting for a transaction, and the events they hold. */
+  get queued(): { requests: number; events: number } {
+    let events = 0;
+    for (const p of this.queue) events += p.events.length;
+    return { requests: this.queue.length, events };
+  }
+
+  /** Transactions being stored now. */
+  get flushing(): number {
+    return this.inFlight;
   }
 
   /** Stores `events`; resolves once they are durable (or known duplicates). */

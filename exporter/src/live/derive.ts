@@ -6,6 +6,8 @@
 
 /** The slice of a session event the live state needs. */
 export interface SessionEvent {
+  /** The event's id: an event delivered to the live state twice (a lost acknowledgment) counts once. */
+  id?: string;
   type: string;
   timeMs: number;
   /** Arrival order; breaks ties between equal times after the type rank. */

@@ -25,6 +25,8 @@ export class RollupService {
   private readonly running = new Map<string, Promise<RollupResult>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Told of every rollup's end (self-metrics: duration, success, last success per tenant). */
+  onDone?: (tenant: string, day: string, ok: boolean, durationMs: number) => void;
 
   constructor(
     private readonly pool: Pool,
@@ -40,7 +42,17 @@ export class RollupService {
     const key = `${tenant}\u0000${day}`;
     let p = this.running.get(key);
     if (!p) {
-      p = this.limited(() => rollupDay(this.pool, tenant, day, this.tz, this.now())).finally(() => this.running.delete(key));
+      p = this.limited(async () => {
+        const started = performance.now();
+        try {
+          const r = await rollupDay(this.pool, tenant, day, this.tz, this.now());
+          this.onDone?.(tenant, day, true, performance.now() - started);
+          return r;
+        } catch (err) {
+          this.onDone?.(tenant, day, false, performance.now() - started);
+          throw err;
+        }
+      }).finally(() => this.running.delete(key));
       this.running.set(key, p);
       p.then(
         (r) => this.log.debug({ ...r }, 'rollup done'),
