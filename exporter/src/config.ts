@@ -22,6 +22,8 @@ export interface Config {
   /** Simulator: seed; the same seed gives the same events (CS_SIMULATE_SEED). */
   simulateSeed: number;
   logLevel: string;
+  /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
+  minEventTimeMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -46,6 +48,15 @@ function countSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`${name} must be a whole number from 0 to ${max}, got "${raw}"`);
   return n;
+}
+
+function minEventTimeSetting(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return Date.UTC(2000, 0, 1);
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Date.parse(raw);
+  // Before 1970 would let seconds-as-milliseconds through again; day strings need 4-digit years.
+  if (!Number.isFinite(ms) || ms < 0 || ms > Date.now())
+    throw new ConfigError(`CS_MIN_EVENT_TIME must be a past day or time from 1970 on (e.g. 2000-01-01 or 2020-01-01T00:00:00Z), got "${raw}"`);
+  return ms;
 }
 
 function timezoneSetting(raw: string): string {
@@ -95,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     simulateAgents: countSetting(env, 'CS_SIMULATE_AGENTS', 40, 5000),
     simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
+    minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
   };
   // An exporter reachable from the network without tokens would let anyone
   // write events and read every tenant's data.

@@ -1,11 +1,13 @@
 /** The express application: thin routes over the exporter's parts. */
-import express, { Router, type ErrorRequestHandler } from 'express';
+import express, { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
 import { requireBearer, tenantGuard } from './auth.js';
-import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
+import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
+import { inputGuard } from './input.js';
+import { ingestRouter, type IngestStats } from './ingest.js';
 
 /** What routes may use. */
 export interface AppContext {
@@ -28,6 +30,9 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   app.set('trust proxy', false);
   // Answers are computed per request and some are megabytes: hashing them for an ETag is waste.
   app.set('etag', false);
+  app.use(requestId);
+  // Before any route reads the URL: malformed percent-encoding and NUL are refused here, once.
+  app.use(inputGuard.url);
 
   app.get('/api/v1/health', async (_req, res) => {
     try {
@@ -41,7 +46,12 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
         lastEventAt: ctx.writer.stats.lastAcceptedAtMs === null ? null : new Date(ctx.writer.stats.lastAcceptedAtMs).toISOString(),
       });
     } catch (err) {
-      res.status(503).json({ status: 'error', reason: `database unreachable: ${(err as Error).message}` });
+      // The reason goes to the log: a host, port or Postgres message is no business of an open endpoint.
+      ctx.log.warn({ err, requestId: res.locals.requestId }, 'health: database unreachable');
+      res
+        .status(503)
+        .set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS))
+        .json({ status: 'error', database: 'unreachable', reason: 'database unreachable', requestId: res.locals.requestId });
     }
   });
 
@@ -54,6 +64,7 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       tenantIngestTokens: ctx.config.tenantIngestTokens,
       stats: ctx.ingestStats,
       log: ctx.log,
+      minEventTimeMs: ctx.config.minEventTimeMs,
     }),
   );
   for (const add of ext.open ?? []) add(app, ctx);
@@ -61,28 +72,19 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const api = Router();
   api.use(requireBearer(ctx.config.apiToken, 'CS_API_TOKEN', ctx.config.tenantApiTokens));
   api.use(express.json({ limit: '1mb' }));
+  api.use(inputGuard.body);
   api.use(tenantGuard);
+  // express answers HEAD with the GET handler: a HEAD of the export would run its rollups and
+  // query for nothing. Its headers depend on that work, so it is refused (after the tenant check).
+  api.head('/export', (_req, _res, next) =>
+    next(new RequestError(405, 'HEAD is not served on /export: a download is computed when fetched; use GET', { Allow: 'GET' })),
+  );
   for (const add of ext.api ?? []) add(api, ctx);
   app.use('/api/v1', api);
 
-  app.use((req, res) => {
-    res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` });
+  app.use((req, _res, next) => {
+    next(new RequestError(404, `no such endpoint: ${req.method} ${req.path.length > 200 ? `${req.path.slice(0, 200)}…` : req.path}`));
   });
-
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const status: number = err.status ?? err.statusCode ?? 500;
-    let message: string;
-    if (err.type === 'entity.too.large')
-      message = `body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB limit: send the events in smaller batches`;
-    else if (err.type === 'entity.parse.failed') message = `body is not valid JSON: ${err.message}`;
-    else if (status < 500 && err.expose) message = err.message;
-    else {
-      ctx.log.error({ err, path: req.path }, 'request failed');
-      message = `internal error: ${err.message}`;
-    }
-    if (res.headersSent) return;
-    res.status(status).json({ error: message });
-  };
-  app.use(onError);
+  app.use(errorBoundary(ctx.log));
   return app;
 }

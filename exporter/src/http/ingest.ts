@@ -4,9 +4,21 @@ import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
 import { validateEvent, type StoredEvent } from '../ingest/validate.js';
 import type { EventWriter } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
+import { DatabaseUnavailableError } from '../db/errors.js';
+import { isDatabaseUnavailable } from './errors.js';
 import type { Logger } from 'pino';
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Rejections listed one by one in an answer; `rejectedCount` says how many there were in all. */
+export const MAX_LISTED_REJECTIONS = 100;
+/**
+ * Distinct days one request may write. Each new day is a partition to create (and every session
+ * lookup pays for each partition), so a request spanning 2,000 past days is refused past this:
+ * its events of further days are rejected, naming the budget. A month of backfill fits in one request.
+ */
+export const MAX_DAYS_PER_REQUEST = 31;
+/** Events validated between two yields to the event loop, so /metrics and health keep answering. */
+const VALIDATE_SLICE = 2_000;
 
 export interface IngestStats {
   rejected: number;
@@ -15,7 +27,10 @@ export interface IngestStats {
 export interface IngestAnswer {
   accepted: number;
   duplicates: number;
+  /** The first MAX_LISTED_REJECTIONS rejections, by index. */
   rejected: { index: number; error: string }[];
+  /** All rejections, listed or not. */
+  rejectedCount: number;
 }
 
 export function ingestRouter(opts: {
@@ -25,6 +40,8 @@ export function ingestRouter(opts: {
   tenantIngestTokens?: Map<string, string>;
   stats: IngestStats;
   log: Logger;
+  /** Events before this instant are refused (CS_MIN_EVENT_TIME). */
+  minEventTimeMs?: number;
 }): Router {
   const router = Router();
 
@@ -48,46 +65,66 @@ export function ingestRouter(opts: {
       } catch (err) {
         if (err instanceof BodyError) {
           opts.stats.rejected++;
-          res.status(400).json({ error: err.message, accepted: 0, duplicates: 0, rejected: [] });
+          res.status(err.status).json({ error: err.message, accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 });
           return;
         }
         throw err;
       }
       if (items.length === 0) {
-        res.status(400).json({ error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [] });
+        res.status(400).json({ error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 });
         return;
       }
-      const answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [] };
+      const answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 };
       const valid: StoredEvent[] = [];
       const validIndex: number[] = [];
       const now = Date.now();
       const scope = res.locals.tenantScope as string | undefined;
-      items.forEach((item, index) => {
-        if ('error' in item) return answer.rejected.push({ index, error: item.error });
-        const v = validateEvent(item.value, opts.timezone, now);
-        if (v.ok && scope !== undefined) {
+      const days = new Set<string>();
+      for (let index = 0; index < items.length; index++) {
+        if (index > 0 && index % VALIDATE_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+        const item = items[index];
+        if ('error' in item) {
+          answer.rejected.push({ index, error: item.error });
+          continue;
+        }
+        const v = validateEvent(item.value, opts.timezone, now, { minEventTimeMs: opts.minEventTimeMs });
+        if (!v.ok) {
+          answer.rejected.push({ index, error: v.error });
+          continue;
+        }
+        if (scope !== undefined) {
           // A tenant's token writes that tenant's events: unnamed ones are its own, others are refused.
           const named = (item.value as { tenant?: unknown }).tenant;
           if (named !== undefined && named !== scope) {
             answer.rejected.push({ index, error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"` });
-            return;
+            continue;
           }
           v.event.tenant = scope;
         }
-        if (v.ok) {
-          valid.push(v.event);
-          validIndex.push(index);
-        } else answer.rejected.push({ index, error: v.error });
-      });
+        const dayKey = `${v.event.tenant}\u0000${v.event.day}`;
+        if (!days.has(dayKey) && days.size >= MAX_DAYS_PER_REQUEST) {
+          answer.rejected.push({
+            index,
+            error: `time: this request already spans ${MAX_DAYS_PER_REQUEST} days, the most one request may write; send day ${v.event.day} in another request`,
+          });
+          continue;
+        }
+        days.add(dayKey);
+        valid.push(v.event);
+        validIndex.push(index);
+      }
       let outcomes;
       try {
         outcomes = await opts.writer.write(valid);
       } catch (err) {
-        opts.log.error({ err }, 'storing events failed');
-        res
-          .status(503)
-          .json({ error: `the database did not store this request, nothing of it was accepted; retry later (${(err as Error).message})` });
-        return;
+        // Nothing of this request was stored, so a retry is safe; the cause goes to the log only.
+        if (isDatabaseUnavailable(err)) {
+          opts.log.warn({ err, requestId: res.locals.requestId }, 'storing events failed: database unavailable');
+          throw new DatabaseUnavailableError('the database did not store this request, nothing of it was accepted; retry later', undefined, {
+            cause: err,
+          });
+        }
+        throw err;
       }
       outcomes.forEach((o, i) => {
         if (o === 'accepted') answer.accepted++;
@@ -95,7 +132,9 @@ export function ingestRouter(opts: {
         else answer.rejected.push({ index: validIndex[i], error: o.error });
       });
       answer.rejected.sort((a, b) => a.index - b.index);
-      opts.stats.rejected += answer.rejected.length;
+      answer.rejectedCount = answer.rejected.length;
+      if (answer.rejected.length > MAX_LISTED_REJECTIONS) answer.rejected.length = MAX_LISTED_REJECTIONS;
+      opts.stats.rejected += answer.rejectedCount;
       const nothingTaken = answer.accepted === 0 && answer.duplicates === 0;
       res.status(nothingTaken ? 400 : 200).json(answer);
     },

@@ -71,24 +71,91 @@ export type Validation = { ok: true; event: StoredEvent } | { ok: false; error: 
 // Further ahead than this is a producer's clock or unit bug (seconds sent as
 // milliseconds...), not an event; it would also open day partitions for years ahead.
 const MAX_FUTURE_MS = 24 * 3600 * 1000;
+/** The default lower bound of event times (CS_MIN_EVENT_TIME): seconds sent as milliseconds land in 1970. */
+export const DEFAULT_MIN_EVENT_TIME_MS = Date.UTC(2000, 0, 1);
+/** The latest deadline a ticket may carry: Postgres and the day strings stop at year 9999. */
+const MAX_DEADLINE_MS = Date.UTC(9999, 11, 30);
+/** How deeply an event may nest (its own fields need 2 levels; unknown extras get the rest). */
+export const MAX_EVENT_DEPTH = 16;
+/** JSON size of an event's unknown extra fields, together. */
+export const MAX_EXTRAS_BYTES = 64 * 1024;
+
+export interface ValidateOptions {
+  /** Events before this instant are refused (CS_MIN_EVENT_TIME). */
+  minEventTimeMs?: number;
+}
+
+// A lone UTF-16 surrogate survives JSON.parse but not Postgres's jsonb, and NUL fits no Postgres
+// text at all: either would fail the whole merged transaction, so they are refused per event here.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * What Postgres would refuse in an event, found before it reaches the merged transaction:
+ * nesting deeper than MAX_EVENT_DEPTH (jsonb has a stack limit), NUL or a lone surrogate in a
+ * string or key, unknown extras over MAX_EXTRAS_BYTES. Iterative, so 10,000 levels cost no stack.
+ */
+function unstorable(event: Record<string, unknown>, known: Set<string>): string | undefined {
+  const stack: [unknown, string, number][] = Object.entries(event).map(([k, v]) => [v, k, 1]);
+  for (const k of Object.keys(event)) if (UNSTORABLE.test(k)) return `${at(JSON.stringify(k))}: a field name holds NUL (\\u0000) or a lone surrogate, which cannot be stored`;
+  while (stack.length > 0) {
+    const [v, path, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) return `${at(path)}: holds NUL (\\u0000) or a lone UTF-16 surrogate, which cannot be stored`;
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_EVENT_DEPTH) return `${at(path)}: nests deeper than ${MAX_EVENT_DEPTH} levels; flatten the extra fields`;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${path}[${i}]`, depth + 1]));
+    else
+      for (const [k, x] of Object.entries(v)) {
+        if (UNSTORABLE.test(k)) return `${at(path)}: a field name holds NUL (\\u0000) or a lone surrogate, which cannot be stored`;
+        stack.push([x, `${path}.${k}`, depth + 1]);
+      }
+  }
+  let extras = 0;
+  for (const [k, v] of Object.entries(event)) if (!known.has(k)) extras += k.length + JSON.stringify(v ?? null).length;
+  if (extras > MAX_EXTRAS_BYTES) return `(event): unknown extra fields take ${extras} bytes; at most ${MAX_EXTRAS_BYTES} are kept`;
+  return undefined;
+}
+
+// Paths are built from the producer's own keys: long ones are cut so an answer stays small.
+const at = (path: string) => (path.length > 100 ? `${path.slice(0, 100)}…` : path);
+
+const knownFields = new Map<string, Set<string>>(EVENT_TYPES.map((t) => [t, new Set(Object.keys(eventSchema(t).properties))]));
+
+const iso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
 
 /** Checks one raw event; `timezone` gives its local day. */
-export function validateEvent(raw: unknown, timezone: string, nowMs = Date.now()): Validation {
+export function validateEvent(raw: unknown, timezone: string, nowMs = Date.now(), opts: ValidateOptions = {}): Validation {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, error: `event must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}` };
   }
   const type = (raw as { type?: unknown }).type;
   if (typeof type !== 'string') return { ok: false, error: 'type: is required and must be a string' };
   const validate = validators.get(type);
-  if (!validate) return { ok: false, error: `type: unknown event type "${type}"; expected one of ${EVENT_TYPES.join(', ')}` };
+  if (!validate) return { ok: false, error: `type: unknown event type ${JSON.stringify(type.slice(0, 64))}; expected one of ${EVENT_TYPES.join(', ')}` };
+  const bad = unstorable(raw as Record<string, unknown>, knownFields.get(type)!);
+  if (bad) return { ok: false, error: bad };
   if (!validate(raw)) return { ok: false, error: describe(type, validate.errors ?? []) };
   const event = raw as ContractEvent;
   const timeMs = toMs(event.time);
   if (timeMs > nowMs + MAX_FUTURE_MS) {
     return {
       ok: false,
-      error: `time: ${new Date(timeMs).toISOString()} is more than 24 hours in the future; check the producer's clock and that epoch times are in milliseconds`,
+      error: `time: ${iso(timeMs)} is more than 24 hours in the future; check the producer's clock and that epoch times are in milliseconds`,
     };
+  }
+  const minMs = opts.minEventTimeMs ?? DEFAULT_MIN_EVENT_TIME_MS;
+  if (timeMs < minMs) {
+    return {
+      ok: false,
+      error: `time: ${iso(timeMs)} is before ${iso(minMs)}, the earliest time accepted (CS_MIN_EVENT_TIME); check that epoch times are in milliseconds, not seconds`,
+    };
+  }
+  const deadline = (event as { deadline?: string | number }).deadline;
+  if (deadline !== undefined) {
+    const d = toMs(deadline);
+    if (d < minMs || d > MAX_DEADLINE_MS) return { ok: false, error: `deadline: ${iso(d)} is outside ${iso(minMs)} … ${iso(MAX_DEADLINE_MS)}` };
   }
   return {
     ok: true,

@@ -101,12 +101,24 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     try {
       fresh = await this.store.insert(unique);
     } catch (err) {
+      if (isUnavailable(err)) {
+        for (const p of batch) p.reject(err as Error);
+        return;
+      }
+      if (batch.length > 1) {
+        // Something in one request slipped past validation and failed the merged transaction:
+        // bisect, so the other producers' requests commit and only the culprit's half keeps failing.
+        const half = Math.ceil(batch.length / 2);
+        await this.flush(batch.slice(0, half));
+        await this.flush(batch.slice(half));
+        return;
+      }
       if (!isDataError(err)) {
         for (const p of batch) p.reject(err as Error);
         return;
       }
-      // Some value Postgres cannot hold slipped past validation: store the
-      // events one by one so only the offending ones are refused.
+      // One request, and a value Postgres cannot hold: store its events one by one so only
+      // the offending ones are refused.
       fresh = new Set();
       try {
         for (const e of unique) {
@@ -114,7 +126,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
             for (const k of await this.store.insert([e])) fresh.add(k);
           } catch (one) {
             if (!isDataError(one)) throw one;
-            failed.set(eventKey(e.tenant, e.id), `the database refused this event: ${(one as Error).message}`);
+            // Postgres's own message stays in the log of the caller; the producer learns which event.
+            failed.set(eventKey(e.tenant, e.id), 'the database refused this event (a value it cannot store)');
           }
         }
       } catch (fatal) {
@@ -151,6 +164,13 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
       }
     }
   }
+}
+
+/** Not the batch's fault: the database is away (socket errors, Postgres classes 08, 53, 57), so splitting would only repeat it. */
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return true;
+  return /^(08|53|57)/.test(code) || /^E[A-Z]+$/.test(code);
 }
 
 function isDataError(err: unknown): boolean {

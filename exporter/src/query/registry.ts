@@ -6,6 +6,7 @@
 import type { Router } from 'express';
 import { REPORTS, findReport, type MetricDef, type ReportDef } from '../catalog.js';
 import type { AppContext } from '../http/app.js';
+import { RequestError } from '../http/errors.js';
 import { dayStartMs, isDay, localDay } from '../time.js';
 
 /** A checked query, ready for a report handler. */
@@ -34,9 +35,12 @@ export interface ReportResult {
 
 export type ReportHandler = (q: ReportQuery, ctx: AppContext) => Promise<ReportResult> | ReportResult;
 
-/** A 400 whose message is shown to the user as is. */
-export class QueryError extends Error {
-  readonly status = 400;
+/** A 400 whose message is shown to the user as is (the error boundary, http/errors.ts, answers it). */
+export class QueryError extends RequestError {
+  constructor(message: string) {
+    super(400, message);
+    this.name = 'QueryError';
+  }
 }
 
 const MAX_RANGE_DAYS = 400;
