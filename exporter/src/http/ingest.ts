@@ -29,8 +29,8 @@ export interface IngestAnswer {
   duplicates: number;
   /** The first MAX_LISTED_REJECTIONS rejections, by index. */
   rejected: { index: number; error: string }[];
-  /** All rejections, listed or not. */
-  rejectedCount: number;
+  /** All rejections, listed or not: present only when the list was cut at MAX_LISTED_REJECTIONS. */
+  rejectedCount?: number;
 }
 
 export function ingestRouter(opts: {
@@ -65,16 +65,16 @@ export function ingestRouter(opts: {
       } catch (err) {
         if (err instanceof BodyError) {
           opts.stats.rejected++;
-          res.status(err.status).json({ error: err.message, accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 });
+          res.status(err.status).json({ error: err.message, accepted: 0, duplicates: 0, rejected: [] });
           return;
         }
         throw err;
       }
       if (items.length === 0) {
-        res.status(400).json({ error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 });
+        res.status(400).json({ error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [] });
         return;
       }
-      const answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [], rejectedCount: 0 };
+      const answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [] };
       const valid: StoredEvent[] = [];
       const validIndex: number[] = [];
       const now = Date.now();
@@ -132,9 +132,12 @@ export function ingestRouter(opts: {
         else answer.rejected.push({ index: validIndex[i], error: o.error });
       });
       answer.rejected.sort((a, b) => a.index - b.index);
-      answer.rejectedCount = answer.rejected.length;
-      if (answer.rejected.length > MAX_LISTED_REJECTIONS) answer.rejected.length = MAX_LISTED_REJECTIONS;
-      opts.stats.rejected += answer.rejectedCount;
+      const rejectedCount = answer.rejected.length;
+      if (rejectedCount > MAX_LISTED_REJECTIONS) {
+        answer.rejected.length = MAX_LISTED_REJECTIONS;
+        answer.rejectedCount = rejectedCount;
+      }
+      opts.stats.rejected += rejectedCount;
       const nothingTaken = answer.accepted === 0 && answer.duplicates === 0;
       res.status(nothingTaken ? 400 : 200).json(answer);
     },

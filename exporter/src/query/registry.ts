@@ -45,10 +45,18 @@ export class QueryError extends RequestError {
 
 const MAX_RANGE_DAYS = 400;
 
+/** Epoch milliseconds a range may name: 1970 … 9999 (past it there is no four-digit day to cut it into). */
+const MAX_EPOCH_MS = Date.UTC(9999, 11, 30);
+
 function day(value: unknown, field: string, tz: string): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return localDay(value, tz);
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (value < 0 || value > MAX_EPOCH_MS)
+      throw new QueryError(`${field}: ${value} is outside the epoch milliseconds of years 1970 … 9999`);
+    return localDay(value, tz);
+  }
   if (typeof value === 'string' && isDay(value)) return value;
-  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${JSON.stringify(value)}`);
+  const shown = JSON.stringify(value) ?? String(value);
+  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}`);
 }
 
 function stringList(value: unknown, field: string): string[] {
