@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { EventStore, eventKey } from './store.js';
+import { isDatabaseUnavailable } from '../http/errors.js';
 import type { StoredEvent } from './validate.js';
 
 /** What became of each event handed to `write`, in order. */
@@ -101,7 +102,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     try {
       fresh = await this.store.insert(unique);
     } catch (err) {
-      if (isUnavailable(err)) {
+      // Not the batch's fault: splitting it would only repeat the failure against a database that is away.
+      if (isDatabaseUnavailable(err)) {
         for (const p of batch) p.reject(err as Error);
         return;
       }
@@ -164,13 +166,6 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
       }
     }
   }
-}
-
-/** Not the batch's fault: the database is away (socket errors, Postgres classes 08, 53, 57), so splitting would only repeat it. */
-function isUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return true;
-  return /^(08|53|57)/.test(code) || /^E[A-Z]+$/.test(code);
 }
 
 function isDataError(err: unknown): boolean {
