@@ -103,3 +103,49 @@ describe('the cost of bad input is bounded', () => {
     assert.ok(after.rows[0].n - before.rows[0].n <= 31, `${after.rows[0].n - before.rows[0].n} partitions created`);
   });
 });
+
+describe('the cardinality budget: tenants, groups and agents one can create', () => {
+  let db: TestDatabase;
+  let exporter: Exporter;
+  before(async () => {
+    db = await freshDatabase();
+    Object.assign(process.env, { CS_MAX_TENANTS: '3', CS_MAX_GROUPS_PER_TENANT: '5', CS_MAX_AGENTS_PER_TENANT: '4' });
+    try {
+      exporter = await startTestExporter(db.url);
+    } finally {
+      for (const k of ['CS_MAX_TENANTS', 'CS_MAX_GROUPS_PER_TENANT', 'CS_MAX_AGENTS_PER_TENANT']) delete process.env[k];
+    }
+  });
+  after(async () => {
+    await exporter.close();
+    await db.drop();
+  });
+
+  const now = Date.now() - 60_000;
+  const queue = (tenant: string, groupId: string) => ({ ...withCommon(validExamples()['session.queue'], now), tenant, groupId, sessionId: `s-${groupId}` });
+
+  it('When a request names 10 new groups with a budget of 5, then 5 are taken and the rest rejected, naming the budget; /metrics holds 5', async () => {
+    const r = await postEvents(exporter.url, Array.from({ length: 10 }, (_, i) => queue('t1', `g${i}`)));
+    assert.equal(r.body.accepted, 5);
+    assert.deepEqual(
+      r.body.rejected.map((x) => x.index),
+      [5, 6, 7, 8, 9],
+    );
+    assert.match(r.body.rejected[0].error, /^groupId: tenant "t1" already has 5 skill groups; at most 5 are taken \(CS_MAX_GROUPS_PER_TENANT\)$/);
+    // Known groups still take events.
+    assert.equal((await postEvents(exporter.url, [queue('t1', 'g0')])).body.accepted, 1);
+    const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+    const groups = new Set([...metrics.matchAll(/cs_queue_length\{tenant="t1",group="([^"]*)"\}/g)].map((m) => m[1]));
+    assert.equal(groups.size, 5);
+  });
+
+  it('When agents and tenants pass their budgets, then their new names are rejected, others are not', async () => {
+    const answer = (tenant: string, agentId: string) => ({ ...withCommon(validExamples()['agent.status'], now), tenant, agentId });
+    const r = await postEvents(exporter.url, ['a1', 'a2', 'a3', 'a4', 'a5'].map((a) => answer('t1', a)));
+    assert.equal(r.body.accepted, 4);
+    assert.match(r.body.rejected[0].error, /^agentId: tenant "t1" already has 4 agents; at most 4 are taken/);
+    const t = await postEvents(exporter.url, ['t2', 't3', 't4'].map((tenant) => queue(tenant, 'g0')));
+    assert.equal(t.body.accepted, 2);
+    assert.match(t.body.rejected[0].error, /^tenant: this exporter already serves 3 tenants, the most it takes \(CS_MAX_TENANTS\); "t4"/);
+  });
+});

@@ -8,6 +8,7 @@ import { requireBearer, tenantGuard } from './auth.js';
 import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
 import { inputGuard } from './input.js';
 import { ingestRouter, type IngestStats } from './ingest.js';
+import { CardinalityBudget, cardinalityLimits } from '../ingest/cardinality.js';
 
 /** What routes may use. */
 export interface AppContext {
@@ -65,6 +66,7 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       stats: ctx.ingestStats,
       log: ctx.log,
       minEventTimeMs: ctx.config.minEventTimeMs,
+      cardinality: new CardinalityBudget(cardinalityLimits()),
     }),
   );
   for (const add of ext.open ?? []) add(app, ctx);

@@ -4,6 +4,7 @@ import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
 import { validateEvent, type StoredEvent } from '../ingest/validate.js';
 import type { EventWriter } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
+import { CardinalityBudget } from '../ingest/cardinality.js';
 import { DatabaseUnavailableError } from '../db/errors.js';
 import { isDatabaseUnavailable } from './errors.js';
 import type { Logger } from 'pino';
@@ -42,8 +43,11 @@ export function ingestRouter(opts: {
   log: Logger;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME). */
   minEventTimeMs?: number;
+  /** Tenants, groups and agents ingest lets into being. */
+  cardinality?: CardinalityBudget;
 }): Router {
   const router = Router();
+  const cardinality = opts.cardinality ?? new CardinalityBudget();
 
   const requireEventContentType: RequestHandler = (req, res, next) => {
     if (bodyFormat(req.get('content-type'))) return next();
@@ -107,6 +111,11 @@ export function ingestRouter(opts: {
             index,
             error: `time: this request already spans ${MAX_DAYS_PER_REQUEST} days, the most one request may write; send day ${v.event.day} in another request`,
           });
+          continue;
+        }
+        const over = cardinality.admit(v.event);
+        if (over) {
+          answer.rejected.push({ index, error: over });
           continue;
         }
         days.add(dayKey);
