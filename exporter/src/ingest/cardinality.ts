@@ -15,7 +15,7 @@ export interface CardinalityLimits {
   agentsPerTenant: number;
 }
 
-export const DEFAULT_CARDINALITY: CardinalityLimits = { tenants: 100, groupsPerTenant: 1_000, agentsPerTenant: 10_000 };
+export const DEFAULT_CARDINALITY: CardinalityLimits = { tenants: 100, groupsPerTenant: 1_000, agentsPerTenant: 50_000 };
 
 function limit(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
