@@ -89,37 +89,57 @@ export interface ValidateOptions {
 // text at all: either would fail the whole merged transaction, so they are refused per event here.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Why a value cannot be stored, and where (path parts, innermost last), or undefined. */
+type Fault = { why: 'deep' | 'text' | 'key'; path: string[] };
+
+// Recursion is safe: it stops at MAX_EVENT_DEPTH whatever the input's nesting. The path is only
+// built on the way out of a failure, so the common case allocates nothing.
+function fault(v: unknown, depth: number): Fault | undefined {
+  if (typeof v === 'string') return UNSTORABLE.test(v) ? { why: 'text', path: [] } : undefined;
+  if (v === null || typeof v !== 'object') return undefined;
+  if (depth >= MAX_EVENT_DEPTH) return { why: 'deep', path: [] };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const f = fault(v[i], depth + 1);
+      if (f) return (f.path.unshift(`[${i}]`), f);
+    }
+    return undefined;
+  }
+  for (const k in v) {
+    if (UNSTORABLE.test(k)) return { why: 'key', path: [`.${k}`] };
+    const f = fault((v as Record<string, unknown>)[k], depth + 1);
+    if (f) return (f.path.unshift(`.${k}`), f);
+  }
+  return undefined;
+}
+
 /**
  * What Postgres would refuse in an event, found before it reaches the merged transaction:
- * nesting deeper than MAX_EVENT_DEPTH (jsonb has a stack limit), NUL or a lone surrogate in a
- * string or key, unknown extras over MAX_EXTRAS_BYTES. Iterative, so 10,000 levels cost no stack.
+ * nesting deeper than MAX_EVENT_DEPTH (jsonb has a stack limit, JSON.stringify a call stack),
+ * NUL or a lone surrogate in a string or key, unknown extras over MAX_EXTRAS_BYTES.
  */
 function unstorable(event: Record<string, unknown>, known: Set<string>): string | undefined {
-  const stack: [unknown, string, number][] = Object.entries(event).map(([k, v]) => [v, k, 1]);
-  for (const k of Object.keys(event)) if (UNSTORABLE.test(k)) return `${at(JSON.stringify(k))}: a field name holds NUL (\\u0000) or a lone surrogate, which cannot be stored`;
-  while (stack.length > 0) {
-    const [v, path, depth] = stack.pop()!;
-    if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) return `${at(path)}: holds NUL (\\u0000) or a lone UTF-16 surrogate, which cannot be stored`;
-      continue;
-    }
-    if (v === null || typeof v !== 'object') continue;
-    if (depth >= MAX_EVENT_DEPTH) return `${at(path)}: nests deeper than ${MAX_EVENT_DEPTH} levels; flatten the extra fields`;
-    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${path}[${i}]`, depth + 1]));
-    else
-      for (const [k, x] of Object.entries(v)) {
-        if (UNSTORABLE.test(k)) return `${at(path)}: a field name holds NUL (\\u0000) or a lone surrogate, which cannot be stored`;
-        stack.push([x, `${path}.${k}`, depth + 1]);
-      }
-  }
   let extras = 0;
-  for (const [k, v] of Object.entries(event)) if (!known.has(k)) extras += k.length + JSON.stringify(v ?? null).length;
+  for (const k in event) {
+    const f = UNSTORABLE.test(k) ? { why: 'key' as const, path: [] } : fault(event[k], 1);
+    if (f) {
+      const path = at(k + f.path.join(''));
+      if (f.why === 'deep') return `${path}: nests deeper than ${MAX_EVENT_DEPTH} levels; flatten the extra fields`;
+      if (f.why === 'key') return `${path}: a field name holds NUL (\\u0000) or a lone surrogate, which cannot be stored`;
+      return `${path}: holds NUL (\\u0000) or a lone UTF-16 surrogate, which cannot be stored`;
+    }
+    if (!known.has(k)) extras += k.length + (JSON.stringify(event[k]) ?? '').length;
+  }
   if (extras > MAX_EXTRAS_BYTES) return `(event): unknown extra fields take ${extras} bytes; at most ${MAX_EXTRAS_BYTES} are kept`;
   return undefined;
 }
 
 // Paths are built from the producer's own keys: long ones are cut so an answer stays small.
-const at = (path: string) => (path.length > 100 ? `${path.slice(0, 100)}…` : path);
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+const at = (path: string) => {
+  const shown = path.replace(UNSTORABLE_ALL, '\ufffd');
+  return shown.length > 100 ? `${shown.slice(0, 100)}…` : shown;
+};
 
 const knownFields = new Map<string, Set<string>>(EVENT_TYPES.map((t) => [t, new Set(Object.keys(eventSchema(t).properties))]));
 
