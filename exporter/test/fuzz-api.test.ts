@@ -250,6 +250,26 @@ function decodeSafe(s: string): string {
   }
 }
 
+/** Every tenant a request names, as a handler could read it; "default" when it names none. Undecodable → none checked. */
+function tenantsNamed(q: FuzzRequest): string[] {
+  const i = q.path.indexOf('?');
+  let out: string[];
+  try {
+    decodeURIComponent(q.path.replace(/\+/g, ' '));
+    out = new URLSearchParams(i < 0 ? '' : q.path.slice(i + 1)).getAll('tenant');
+  } catch {
+    return ['(undecodable)'];
+  }
+  try {
+    const b = q.body === undefined ? undefined : JSON.parse(q.body);
+    if (b && typeof b === 'object' && 'tenant' in b) out.push(typeof b.tenant === 'string' ? b.tenant : JSON.stringify(b.tenant));
+  } catch {
+    return ['(not json)'];
+  }
+  const named = out.filter((t) => t !== '');
+  return named.length === 0 ? ['default'] : named;
+}
+
 describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
   let db: TestDatabase;
   let exporter: Exporter;
@@ -269,6 +289,31 @@ describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
     ['session ids and tenants', sessionRequest, 2],
     ['rollup dates and tenants', rollupRequest, 1],
   ];
+  it("When requests are fuzzed with a tenant's token, then none naming another tenant is answered 2xx", async () => {
+    const scoped = await startTestExporter(db.url, { tenantApiTokens: new Map([['tok-acme', 'acme']]), apiToken: 'tok-main' });
+    try {
+      const r = rng(SEED ^ 0x7e7a);
+      const makers = [queryRequest, exportRequest, sessionRequest, rollupRequest];
+      let named = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const q = r.pick(makers)(r);
+        // Half the requests name acme somewhere, so that the check also meets the tenant's own.
+        if (r.chance(0.5)) q.path += `${q.path.includes('?') ? '&' : '?'}tenant=acme`;
+        q.headers.authorization = 'Bearer tok-acme';
+        const a = await send(scoped.url, q);
+        const replay = `FUZZ_SEED=${SEED} tenant token run ${run}: ${q.method} ${q.path.slice(0, 300)} ${String(q.body ?? '').slice(0, 300)}`;
+        assert.ok(a.status < 500, `${replay}\n→ ${a.status} ${a.body.slice(0, 300)}`);
+        if (tenantsNamed(q).some((t) => t !== 'acme')) {
+          named++;
+          assert.ok(a.status >= 400, `${replay}\n→ ${a.status}: another tenant (or default) was served to acme's token`);
+        }
+      }
+      assert.ok(named > RUNS / 4, `only ${named} requests named another tenant`);
+    } finally {
+      await scoped.close();
+    }
+  });
+
   for (const [name, make, parallel] of targets) {
     it(`When ${name} are fuzzed, then no answer is a 500, slow, or holds internals`, async () => {
       const r = rng(SEED ^ name.length * 7919);
