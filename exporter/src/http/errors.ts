@@ -59,7 +59,7 @@ export const requestId: RequestHandler = (req, res, next) => {
 };
 
 /** The body-parser errors express raises, as the client should read them. */
-function bodyParserMessage(err: { type?: unknown; limit?: unknown }): { status: number; message: string } | undefined {
+function bodyParserMessage(err: { type?: unknown; limit?: unknown; message?: unknown }): { status: number; message: string } | undefined {
   switch (err.type) {
     case 'entity.too.large':
       return {
@@ -67,7 +67,8 @@ function bodyParserMessage(err: { type?: unknown; limit?: unknown }): { status: 
         message: `body is larger than the ${typeof err.limit === 'number' ? formatBytes(err.limit) : 'allowed'} limit: send smaller requests (events in smaller batches)`,
       };
     case 'entity.parse.failed':
-      return { status: 400, message: 'body is not valid JSON' };
+      // JSON.parse's own words quote only the body itself: where it broke helps the caller.
+      return { status: 400, message: `body is not valid JSON: ${String(err.message).slice(0, 200)}` };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, message: 'body encoding or charset is not supported: send UTF-8, optionally gzip or deflate' };
@@ -75,9 +76,6 @@ function bodyParserMessage(err: { type?: unknown; limit?: unknown }): { status: 
       return { status: 400, message: 'the request was aborted before its body arrived' };
     case 'request.size.invalid':
       return { status: 400, message: 'the body is shorter or longer than its Content-Length' };
-    case 'stream.encoding.set':
-    case 'stream.not.readable':
-      return undefined;
     default:
       return undefined;
   }
@@ -106,7 +104,8 @@ export function errorBoundary(log: Logger): ErrorRequestHandler {
     } else {
       const parsed = err && typeof err === 'object' ? bodyParserMessage(err as { type?: unknown; limit?: unknown }) : undefined;
       if (parsed) ({ status, message } = parsed);
-      else if (err instanceof URIError || (err && (err as { status?: unknown }).status === 400 && /decode/i.test(String((err as Error).message)))) {
+      else if (err instanceof URIError) {
+        // The router decoding a route parameter (input.ts refuses such URLs first; this stays as the backstop).
         status = 400;
         message = 'the URL holds malformed percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8)';
       } else {
