@@ -76,6 +76,21 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
     }
   });
 
+  it('When a body string holds a lone UTF-16 surrogate (found by FUZZ_SEED=121), then 400 names where', async () => {
+    // JSON.stringify writes it as a \\udXXX escape, which is valid JSON but no jsonb value.
+    const r = await fetch(`${exporter.url}/api/v1/rollups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: '1970-01-01', tenant: 'b\ud814.u' }),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 400, text);
+    assert.match(JSON.parse(text).error, /^body\.tenant: holds a NUL character \(\\u0000\) or a lone UTF-16 surrogate/);
+    const q = await query({ report: 'sessions', from: '2026-11-20', to: '2026-11-20', filters: { remark: '\udc00' } });
+    assert.equal(q.status, 400, q.text);
+    assertNoLeak(q.text, 'lone surrogate filter');
+  });
+
   it('When a session id or an export parameter holds NUL (%00), then 400 says so', async () => {
     for (const p of ['/api/v1/sessions/a%00b', '/api/v1/sessions/s1?tenant=%00', '/api/v1/export?report=session_list&from=2026-11-20&to=2026-11-20&userId=%00']) {
       const r = await rawGet(exporter.url, p);

@@ -5,19 +5,24 @@
  */
 import type { RequestHandler } from 'express';
 import { RequestError } from './errors.js';
+import { UNSTORABLE } from '../ingest/validate.js';
 
-/** Where in a JSON value the first string or key holding NUL is, or undefined. Iterative: bodies may nest deeply. */
+/**
+ * Where in a JSON value the first string or key holding NUL or a lone UTF-16 surrogate is, or
+ * undefined. Neither survives Postgres (text refuses NUL, jsonb a lone surrogate). Iterative:
+ * bodies may nest deeply.
+ */
 export function findNul(value: unknown, root = 'body'): string | undefined {
   const stack: [unknown, string][] = [[value, root]];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) return path;
+      if (UNSTORABLE.test(v)) return path;
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`]);
     } else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\u0000')) return `${path} (a key)`;
+        if (UNSTORABLE.test(k)) return `${path} (a key)`;
         stack.push([x, `${path}.${k}`]);
       }
     }
@@ -48,7 +53,7 @@ export const inputGuard: { url: RequestHandler; body: RequestHandler } = {
   body(req, _res, next) {
     const at = findNul(req.body);
     if (at !== undefined) {
-      next(new RequestError(400, `${shorten(at)}: holds a NUL character (\\u0000), which no id, day or filter may contain`));
+      next(new RequestError(400, `${shorten(at)}: holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which no id, day or filter may contain`));
       return;
     }
     next();

@@ -87,7 +87,7 @@ export interface ValidateOptions {
 
 // A lone UTF-16 surrogate survives JSON.parse but not Postgres's jsonb, and NUL fits no Postgres
 // text at all: either would fail the whole merged transaction, so they are refused per event here.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why a value cannot be stored, and where (path parts, innermost last), or undefined. */
 type Fault = { why: 'deep' | 'text' | 'key'; path: string[] };
