@@ -38,6 +38,8 @@ export interface Config {
   ingestMaxBytes: number;
   /** Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); older ones are compacted early. */
   liveMaxEndedSessions: number;
+  /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
+  minEventTimeMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -71,6 +73,15 @@ function positiveSetting(env: NodeJS.ProcessEnv, name: string, fallback: number,
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
   return n;
+}
+
+function minEventTimeSetting(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return Date.UTC(2000, 0, 1);
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Date.parse(raw);
+  // Before 1970 would let seconds-as-milliseconds through again; day strings need 4-digit years.
+  if (!Number.isFinite(ms) || ms < 0 || ms > Date.now())
+    throw new ConfigError(`CS_MIN_EVENT_TIME must be a past day or time from 1970 on (e.g. 2000-01-01 or 2020-01-01T00:00:00Z), got "${raw}"`);
+  return ms;
 }
 
 function timezoneSetting(raw: string): string {
@@ -153,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
+    minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

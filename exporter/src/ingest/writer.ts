@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { EventStore, eventKey } from './store.js';
+import { isDatabaseUnavailable } from '../http/errors.js';
 import type { StoredEvent } from './validate.js';
 
 /** What became of each event handed to `write`, in order. */
@@ -187,12 +188,25 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     try {
       fresh = await this.store.insert(unique);
     } catch (err) {
+      // Not the batch's fault: splitting it would only repeat the failure against a database that is away.
+      if (isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err as Error);
+        return;
+      }
+      if (batch.length > 1) {
+        // Something in one request slipped past validation and failed the merged transaction:
+        // bisect, so the other producers' requests commit and only the culprit's half keeps failing.
+        const half = Math.ceil(batch.length / 2);
+        await this.flush(batch.slice(0, half));
+        await this.flush(batch.slice(half));
+        return;
+      }
       if (!isDataError(err)) {
         for (const p of batch) p.reject(err as Error);
         return;
       }
-      // Some value Postgres cannot hold slipped past validation: store the
-      // events one by one so only the offending ones are refused.
+      // One request, and a value Postgres cannot hold: store its events one by one so only
+      // the offending ones are refused.
       fresh = new Set();
       try {
         for (const e of unique) {
@@ -200,7 +214,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
             for (const k of await this.store.insert([e])) fresh.add(k);
           } catch (one) {
             if (!isDataError(one)) throw one;
-            failed.set(eventKey(e.tenant, e.id), `the database refused this event: ${(one as Error).message}`);
+            // Postgres's own message stays in the log of the caller; the producer learns which event.
+            failed.set(eventKey(e.tenant, e.id), 'the database refused this event (a value it cannot store)');
           }
         }
       } catch (fatal) {
