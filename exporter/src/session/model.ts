@@ -163,33 +163,9 @@ export function deriveSession(events: readonly SessionEvent[]): Session {
     rating: null,
     summary: null,
   };
-  // First visitor message of the run the agent has not answered yet.
-  let runStartMs: number | null = null;
+  // First visitor message of the run the agent has not answered yet (-1: none).
+  let runStartMs = -1;
   let sawStart = false;
-
-  const closePart = (t: number, by: string) => {
-    const part = s.openPart;
-    if (!part) return;
-    part.endedAtMs = t;
-    part.endedBy = by;
-    const leg = s.legs[part.leg];
-    leg.endedAtMs = t;
-    leg.endedBy = by;
-    leg.outcome = by === 'manual' || by === 'timeout' ? 'transferred' : 'ended';
-    s.openPart = null;
-    runStartMs = null;
-  };
-  const closeQueued = (t: number, outcome: LegOutcome) => {
-    if (!s.queued) return;
-    s.queued.endedAtMs = t;
-    s.queued.outcome = outcome;
-    s.queued = null;
-  };
-  const openLeg = (groupId: string, via: string, t: number): Leg => {
-    const leg: Leg = { groupId, via, queuedAtMs: t, answeredAtMs: null, endedAtMs: null, outcome: 'queued', agentId: null, endedBy: null, part: null };
-    s.legs.push(leg);
-    return leg;
-  };
 
   for (const e of evs) {
     const t = e.timeMs;
@@ -204,23 +180,23 @@ export function deriveSession(events: readonly SessionEvent[]): Session {
         break;
       case 'session.queue':
         // metrics.md: the next session.queue ends a waiting leg (overflow before an answer).
-        closeQueued(t, 'overflow');
+        closeQueued(s, t, 'overflow');
         // A queue while served means the transfer event is missing: the part ends here, no transfer counted.
-        closePart(t, 'requeue');
-        s.queued = openLeg(e.groupId!, e.via ?? 'direct', t);
+        if (closePart(s, t, 'requeue')) runStartMs = -1;
+        s.queued = openLeg(s, e.groupId!, e.via ?? 'direct', t);
         s.ended = false;
         break;
       case 'session.answer': {
-        closePart(t, 'answer');
+        closePart(s, t, 'answer');
         let leg = s.queued;
         // An answer naming another group than the waiting leg's: the session left that queue
         // unanswered for the answering group, as an overflow whose queue entry was not sent.
         if (leg && leg.groupId !== e.groupId) {
-          closeQueued(t, 'overflow');
-          leg = openLeg(e.groupId!, 'overflow', t);
+          closeQueued(s, t, 'overflow');
+          leg = openLeg(s, e.groupId!, 'overflow', t);
         }
         // metrics.md: an answer with no open leg opens one with zero wait.
-        leg ??= openLeg(e.groupId!, s.parts.length > 0 ? 'transfer' : 'direct', t);
+        leg ??= openLeg(s, e.groupId!, s.parts.length > 0 ? 'transfer' : 'direct', t);
         s.queued = null;
         leg.answeredAtMs = t;
         leg.agentId = e.agentId!;
@@ -237,40 +213,41 @@ export function deriveSession(events: readonly SessionEvent[]): Session {
           replySumMs: 0,
           replyCount: 0,
           invited: false,
-          leg: s.legs.indexOf(leg),
+          // The answered leg is the latest one (the waiting leg, or the one just opened).
+          leg: s.legs.lastIndexOf(leg),
         };
         s.parts.push(part);
         s.openPart = part;
         s.credited = part.leg;
         s.ended = false;
-        runStartMs = null;
+        runStartMs = -1;
         break;
       }
       case 'session.abandon':
         // An abandon with no waiting leg has nothing to end and counts nothing.
-        closeQueued(t, 'abandoned');
+        closeQueued(s, t, 'abandoned');
         break;
       case 'session.reject': {
         const leg = s.queued ? s.legs.indexOf(s.queued) : null;
-        closeQueued(t, 'rejected');
+        closeQueued(s, t, 'rejected');
         s.rejects.push({ groupId: e.groupId!, reason: e.reason ?? 'other', timeMs: t, leg });
         break;
       }
       case 'session.transfer':
         // With no open part there is no agent or group to charge it to: it counts nothing.
-        closePart(t, e.reason === 'timeout' ? 'timeout' : 'manual');
+        if (closePart(s, t, e.reason === 'timeout' ? 'timeout' : 'manual')) runStartMs = -1;
         break;
       case 'session.message': {
         const part = s.openPart;
         if (!part) break;
         if (e.from === 'user') {
-          runStartMs ??= t;
+          if (runStartMs < 0) runStartMs = t;
         } else if (e.from === 'agent') {
           part.firstResponseAtMs ??= t;
-          if (runStartMs !== null) {
+          if (runStartMs >= 0) {
             part.replySumMs += t - runStartMs;
             part.replyCount++;
-            runStartMs = null;
+            runStartMs = -1;
           }
         }
         break;
@@ -283,9 +260,9 @@ export function deriveSession(events: readonly SessionEvent[]): Session {
         break;
       case 'session.end':
         if (s.endedAtMs === null) s.endedAtMs = t;
-        closePart(t, 'end');
+        if (closePart(s, t, 'end')) runStartMs = -1;
         // The visitor left while waiting for a human: an abandon (排队放弃), whoever closed the session.
-        closeQueued(t, 'abandoned');
+        closeQueued(s, t, 'abandoned');
         s.ended = true;
         break;
       case 'session.summary':
@@ -294,6 +271,34 @@ export function deriveSession(events: readonly SessionEvent[]): Session {
     }
   }
   return s;
+}
+
+/** Ends the open part (and its leg) at `t`; false when none was open. */
+function closePart(s: Session, t: number, by: string): boolean {
+  const part = s.openPart;
+  if (!part) return false;
+  part.endedAtMs = t;
+  part.endedBy = by;
+  const leg = s.legs[part.leg];
+  leg.endedAtMs = t;
+  leg.endedBy = by;
+  leg.outcome = by === 'manual' || by === 'timeout' ? 'transferred' : 'ended';
+  s.openPart = null;
+  return true;
+}
+
+/** Ends the waiting leg at `t` with `outcome`, if one waits. */
+function closeQueued(s: Session, t: number, outcome: LegOutcome): void {
+  if (!s.queued) return;
+  s.queued.endedAtMs = t;
+  s.queued.outcome = outcome;
+  s.queued = null;
+}
+
+function openLeg(s: Session, groupId: string, via: string, t: number): Leg {
+  const leg: Leg = { groupId, via, queuedAtMs: t, answeredAtMs: null, endedAtMs: null, outcome: 'queued', agentId: null, endedBy: null, part: null };
+  s.legs.push(leg);
+  return leg;
 }
 
 /** The credited leg (last answered), or null. */
