@@ -257,4 +257,23 @@ describe('Session model: the three cases of issue 14 through the real exporter, 
     assert.deepEqual(t1.answered, { g2: 1 });
     assert.deepEqual(t1.answeredLegs, live.answered);
   });
+
+  it('By design: live counts "today since midnight" by each event\'s time, T+1 puts a leg on its queue-entry day', async () => {
+    // Queued in g1 at 23:58 the day before, answered by a1 at 00:00:30 of the day (wait 150 s), ended 00:05.
+    const before = s.fromMs - 120_000;
+    await deliver(s, [
+      { id: uid('mid'), tenant: 'midnight', type: 'session.queue', sessionId: 'm1', groupId: 'g1', via: 'direct', time: before },
+      { id: uid('mid'), tenant: 'midnight', type: 'session.answer', sessionId: 'm1', groupId: 'g1', agentId: 'a1', time: s.fromMs + 30_000 },
+      { id: uid('mid'), tenant: 'midnight', type: 'session.end', sessionId: 'm1', time: s.fromMs + 300_000 },
+    ]);
+    const live = await liveFigures(s, 'midnight');
+    const t1 = await reportFigures(s, db, 'midnight');
+    // Live today: no inflow (the queue entry was yesterday), one answer (it came today).
+    assert.deepEqual([live.inflow, live.answered, live.tenantAnswered], [{}, { g1: 1 }, 1]);
+    // T+1 of the day: the leg and its credited answer belong to the day before; the part (and so
+    // 服务总量, sessions whose first answer is on the day) to this day.
+    assert.deepEqual([t1.inflow, t1.answered, t1.tenantAnswered], [{}, {}, 1]);
+    const prev = await reportFigures({ ...s, day: addDays(s.day, -1) }, db, 'midnight');
+    assert.deepEqual([prev.inflow, prev.answered], [{ g1: 1 }, { g1: 1 }]);
+  });
 });
