@@ -22,6 +22,16 @@ export interface Config {
   /** Simulator: seed; the same seed gives the same events (CS_SIMULATE_SEED). */
   simulateSeed: number;
   logLevel: string;
+  /** Waiting for a pooled or new Postgres connection (CS_DB_CONNECT_TIMEOUT_MS). */
+  dbConnectTimeoutMs: number;
+  /** Longest statement (CS_DB_STATEMENT_TIMEOUT_MS). */
+  dbStatementTimeoutMs: number;
+  /** Longest ingest batch statement (CS_DB_INGEST_TIMEOUT_MS). */
+  dbIngestTimeoutMs: number;
+  /** Health check's database probe (CS_DB_HEALTH_TIMEOUT_MS). */
+  dbHealthTimeoutMs: number;
+  /** Retry-After of a 503 while the database is unavailable (CS_DB_RETRY_AFTER_SECONDS). */
+  dbRetryAfterSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -45,6 +55,15 @@ function countSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`${name} must be a whole number from 0 to ${max}, got "${raw}"`);
+  return n;
+}
+
+/** A timeout or delay: 0 would mean "wait forever" to the pg driver, so it is refused. */
+function positiveSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -95,6 +114,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     simulateAgents: countSetting(env, 'CS_SIMULATE_AGENTS', 40, 5000),
     simulateSeed: countSetting(env, 'CS_SIMULATE_SEED', 1, 2 ** 31),
     logLevel: empty(env.LOG_LEVEL) ?? 'info',
+    dbConnectTimeoutMs: positiveSetting(env, 'CS_DB_CONNECT_TIMEOUT_MS', 2_000, 600_000),
+    dbStatementTimeoutMs: positiveSetting(env, 'CS_DB_STATEMENT_TIMEOUT_MS', 300_000, 86_400_000),
+    dbIngestTimeoutMs: positiveSetting(env, 'CS_DB_INGEST_TIMEOUT_MS', 5_000, 600_000),
+    dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 500, 60_000),
+    dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
   };
   // An exporter reachable from the network without tokens would let anyone
   // write events and read every tenant's data.

@@ -30,7 +30,13 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ pool:
     embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
     url = embedded.url;
   }
-  const pool = createPool(url);
+  const pool = createPool(url, 10, {
+    connectMs: config.dbConnectTimeoutMs,
+    statementMs: config.dbStatementTimeoutMs,
+    ingestMs: config.dbIngestTimeoutMs,
+    healthMs: config.dbHealthTimeoutMs,
+    retryAfterSeconds: config.dbRetryAfterSeconds,
+  });
   try {
     await migrate(pool, log);
   } catch (err) {
@@ -46,6 +52,12 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
   const { pool, embedded } = await openDatabase(config, log);
   const store = new EventStore(pool);
   const writer = new EventWriter(store, {}, (err) => log.error({ err }, 'an accepted-events consumer failed'));
+  // Stored by a batch whose answer was lost: what consumers of accepted events (监控) must still see.
+  store.on('recovered', (events) => {
+    writer.stats.accepted += events.length;
+    writer.emit('accepted', events);
+  });
+  store.on('resolveError', (err) => log.warn({ err }, 'looking up events of an unanswered batch failed; retrying'));
   const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0 }, startedAtMs: Date.now() };
   const components: Component[] = factories.map((f) => f(config));
   const stopComponents = async () => {
@@ -101,6 +113,7 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
         await stopped;
         clearTimeout(force);
         await writer.drain();
+        store.close();
         await pool.end();
         await embedded?.stop();
       })();

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { checkout } from './pool.js';
 
 const DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 // Any constant will do; it keeps two exporters from migrating at once.
@@ -23,7 +24,8 @@ export function listMigrations(): Migration[] {
 
 /** Applies the pending migrations, each in its own transaction; returns their names. */
 export async function migrate(pool: pg.Pool, log?: Logger): Promise<string[]> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
+  let failure: unknown;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,8 +47,11 @@ export async function migrate(pool: pg.Pool, log?: Logger): Promise<string[]> {
       applied.push(m.name);
     }
     return applied;
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
-    client.release();
+    client.done(failure);
   }
 }

@@ -2,7 +2,8 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Pool } from '../db/pool.js';
+import { DatabaseUnavailableError } from '../db/errors.js';
+import { probeDatabase, unavailable, type Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
 import { requireBearer, tenantGuard } from './auth.js';
 import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
@@ -31,7 +32,7 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
 
   app.get('/api/v1/health', async (_req, res) => {
     try {
-      await ctx.pool.query('SELECT 1');
+      await probeDatabase(ctx.pool);
       res.json({
         status: 'ok',
         database: 'ok',
@@ -41,7 +42,10 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
         lastEventAt: ctx.writer.stats.lastAcceptedAtMs === null ? null : new Date(ctx.writer.stats.lastAcceptedAtMs).toISOString(),
       });
     } catch (err) {
-      res.status(503).json({ status: 'error', reason: `database unreachable: ${(err as Error).message}` });
+      // The cause (a host, a port, Postgres's words) goes to the log, not to whoever polls health.
+      const retry = err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : 5;
+      ctx.log.warn({ err }, 'health: database unavailable');
+      res.status(503).setHeader('Retry-After', String(retry)).json({ status: 'error', database: 'unavailable', reason: 'database unreachable' });
     }
   });
 
@@ -72,7 +76,14 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const status: number = err.status ?? err.statusCode ?? 500;
     let message: string;
-    if (err.type === 'entity.too.large')
+    // A route's query that met an unreachable, frozen or restarting database: a 503 to retry, not a 500.
+    err = unavailable(ctx.pool, err, 'this request');
+    if (err instanceof DatabaseUnavailableError) {
+      ctx.log.warn({ err, path: req.path }, 'database unavailable');
+      if (res.headersSent) return void res.destroy();
+      res.status(503).setHeader('Retry-After', String(err.retryAfterSeconds)).json({ error: err.message });
+      return;
+    } else if (err.type === 'entity.too.large')
       message = `body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB limit: send the events in smaller batches`;
     else if (err.type === 'entity.parse.failed') message = `body is not valid JSON: ${err.message}`;
     else if (status < 500 && err.expose) message = err.message;
@@ -80,7 +91,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       ctx.log.error({ err, path: req.path }, 'request failed');
       message = `internal error: ${err.message}`;
     }
-    if (res.headersSent) return;
+    // Headers (and part of a file) went out already: only a broken transfer tells the client it is not whole.
+    if (res.headersSent) return void res.destroy();
     res.status(status).json({ error: message });
   };
   app.use(onError);

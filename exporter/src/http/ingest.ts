@@ -1,5 +1,6 @@
 /** POST /api/v1/events (events.md). */
 import express, { Router, type RequestHandler } from 'express';
+import { DatabaseUnavailableError } from '../db/errors.js';
 import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
 import { validateEvent, type StoredEvent } from '../ingest/validate.js';
 import type { EventWriter } from '../ingest/writer.js';
@@ -84,9 +85,12 @@ export function ingestRouter(opts: {
         outcomes = await opts.writer.write(valid);
       } catch (err) {
         opts.log.error({ err }, 'storing events failed');
+        // Nothing of the cause reaches the producer (hosts, ports, Postgres's words); it is logged.
+        const retry = err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : 5;
         res
           .status(503)
-          .json({ error: `the database did not store this request, nothing of it was accepted; retry later (${(err as Error).message})` });
+          .setHeader('Retry-After', String(retry))
+          .json({ error: 'the database did not confirm this request; send it again later (events it already holds are never stored twice)' });
         return;
       }
       outcomes.forEach((o, i) => {

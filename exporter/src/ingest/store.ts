@@ -1,5 +1,7 @@
 /** Writes accepted events to Postgres: day partitions on demand, dedupe, one statement per batch. */
-import type { Pool } from '../db/pool.js';
+import { EventEmitter } from 'node:events';
+import { DatabaseUnavailableError, isServerError } from '../db/errors.js';
+import { poolTimeouts, probeDatabase, unavailable, withClient, type Pool } from '../db/pool.js';
 import { addDays } from '../time.js';
 import type { StoredEvent } from './validate.js';
 
@@ -51,41 +53,98 @@ WITH input AS (
 )
 SELECT tenant, id FROM stored`;
 
-export class EventStore {
-  private readonly partitions = new Set<string>();
+// Batches whose outcome is unknown are remembered up to this many events; past it the
+// oldest are let go (the live state then learns of them at the next start).
+const MAX_IN_DOUBT = 500_000;
+// A key not found is checked again: the commit of a batch cut off mid-answer may land a little later.
+const IN_DOUBT_CHECKS = 3;
+const RESOLVE_CHUNK = 5_000;
 
-  constructor(private readonly pool: Pool) {}
+/**
+ * Emits `recovered` with events a batch stored although its caller was told
+ * it failed (the connection broke after the COMMIT, before its answer
+ * arrived): they are in Postgres and were never reported as stored.
+ */
+export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resolveError: [unknown] }> {
+  private readonly partitions = new Set<string>();
+  /**
+   * Events of batches that failed without an answer from Postgres, by key: they
+   * may or may not be stored. A later batch meeting one as a duplicate reports
+   * it as new (it was stored by the failed batch, and nobody was told); the
+   * resolver looks up the rest.
+   */
+  private readonly inDoubt = new Map<string, { event: StoredEvent; misses: number }>();
+  private resolveTimer: NodeJS.Timeout | null = null;
+  /** When a batch last found the database unavailable; null once it answered again. */
+  private unavailableSince: number | null = null;
+  private resolving = false;
+  private closed = false;
+
+  constructor(private readonly pool: Pool) {
+    super();
+  }
+
+  /** Events whose storing is still unknown (tests). */
+  get inDoubtCount(): number {
+    return this.inDoubt.size;
+  }
 
   /** Creates the day partitions `days` needs that do not exist yet. */
   async ensurePartitions(days: Iterable<string>): Promise<void> {
     const missing = [...new Set(days)].filter((d) => !this.partitions.has(d));
     if (missing.length === 0) return;
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      // Exporters (or batches) creating the same day at once would collide.
-      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
-      for (const day of missing.sort()) {
-        // Identifiers cannot be parameters; `day` is a validated YYYY-MM-DD.
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF events FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
-        );
-      }
-      await client.query('COMMIT');
+      await withClient(this.pool, async (client) => {
+        // A producer waits on this too: bounded like the insert, even if the server stops answering.
+        const timeout = poolTimeouts(this.pool).ingestMs;
+        const query = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: timeout } as never);
+        try {
+          await query('BEGIN');
+          // Exporters (or batches) creating the same day at once would collide.
+          await query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+          for (const day of missing.sort()) {
+            // Identifiers cannot be parameters; `day` is a validated YYYY-MM-DD.
+            await query(
+              `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF events FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
+            );
+          }
+          await query('COMMIT');
+        } catch (err) {
+          // A server error leaves the connection usable: end the transaction. After a timeout the connection is destroyed.
+          if (isServerError(err)) await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+      throw unavailable(this.pool, err, 'creating day partitions');
     }
     for (const d of missing) this.partitions.add(d);
   }
 
   /**
    * Stores `events` (already free of in-batch repeats) and returns the keys
-   * that were new; the rest were stored before. Returns once committed.
+   * that were new to the caller: stored now, or stored by an earlier batch
+   * whose answer was lost (that batch failed, so nobody counted them). The
+   * rest were stored and reported before. Returns once committed.
    */
   async insert(events: StoredEvent[]): Promise<Set<string>> {
+    // After a batch found the database unavailable, the next ones ask first, with the health
+    // probe's short limit: the pool's other connections to a frozen server would each cost a
+    // whole ingest timeout, and a batch never sent is not in doubt.
+    if (this.unavailableSince !== null) {
+      await probeDatabase(this.pool);
+      this.unavailableSince = null;
+    }
+    try {
+      return await this.store(events);
+    } catch (err) {
+      const mapped = unavailable(this.pool, err, 'storing events');
+      if (mapped instanceof DatabaseUnavailableError) this.unavailableSince ??= Date.now();
+      throw mapped;
+    }
+  }
+
+  private async store(events: StoredEvent[]): Promise<Set<string>> {
     await this.ensurePartitions(events.map((e) => e.day));
     const rows = events.map((e) => ({
       tenant: e.tenant,
@@ -96,8 +155,98 @@ export class EventStore {
       session_id: 'sessionId' in e.event ? e.event.sessionId : null,
       body: e.event,
     }));
-    const res = await this.pool.query<{ tenant: string; id: string }>(INSERT_SQL, [JSON.stringify(rows)]);
-    return new Set(res.rows.map((r) => eventKey(r.tenant, r.id)));
+    const body = JSON.stringify(rows);
+    let sent = false;
+    let res;
+    try {
+      res = await withClient(this.pool, (client) => {
+        sent = true;
+        return client.query<{ tenant: string; id: string }>({
+          text: INSERT_SQL,
+          values: [body],
+          query_timeout: poolTimeouts(this.pool).ingestMs,
+        } as never);
+      });
+    } catch (err) {
+      // Sent, and no answer from Postgres (a cut connection, a timeout): it may have committed.
+      if (sent && !isServerError(err)) this.doubt(events);
+      throw err;
+    }
+    const fresh = new Set(res.rows.map((r) => eventKey(r.tenant, r.id)));
+    if (this.inDoubt.size > 0) {
+      for (const e of events) {
+        const k = eventKey(e.tenant, e.id);
+        // New now: that earlier batch did not commit after all. A duplicate: it did, and this batch reports it.
+        if (this.inDoubt.delete(k)) fresh.add(k);
+      }
+    }
+    return fresh;
+  }
+
+  private doubt(events: StoredEvent[]): void {
+    for (const e of events) this.inDoubt.set(eventKey(e.tenant, e.id), { event: e, misses: 0 });
+    for (const k of this.inDoubt.keys()) {
+      if (this.inDoubt.size <= MAX_IN_DOUBT) break;
+      this.inDoubt.delete(k);
+    }
+    this.scheduleResolve(250);
+  }
+
+  private scheduleResolve(ms: number): void {
+    if (this.resolveTimer || this.resolving || this.closed || this.inDoubt.size === 0) return;
+    this.resolveTimer = setTimeout(() => {
+      this.resolveTimer = null;
+      void this.resolve();
+    }, ms);
+    this.resolveTimer.unref();
+  }
+
+  /**
+   * Looks up the events in doubt: those stored are emitted as `recovered`;
+   * those not found after a few looks were not stored (their producer was
+   * told to retry). Retried while the database is unavailable.
+   */
+  private async resolve(): Promise<void> {
+    this.resolving = true;
+    let delay = 1_000;
+    try {
+      const keys = [...this.inDoubt.keys()];
+      for (let i = 0; i < keys.length; i += RESOLVE_CHUNK) {
+        const chunk = keys.slice(i, i + RESOLVE_CHUNK).filter((k) => this.inDoubt.has(k));
+        if (chunk.length === 0) continue;
+        const tenants = chunk.map((k) => this.inDoubt.get(k)!.event.tenant);
+        const ids = chunk.map((k) => this.inDoubt.get(k)!.event.id);
+        const { rows } = await this.pool.query<{ tenant: string; id: string }>(
+          'SELECT e.tenant, e.id FROM event_ids e JOIN unnest($1::text[], $2::text[]) AS k(tenant, id) ON e.tenant = k.tenant AND e.id = k.id',
+          [tenants, ids],
+        );
+        const found = new Set(rows.map((r) => eventKey(r.tenant, r.id)));
+        const recovered: StoredEvent[] = [];
+        // Synchronous from here: a batch answered meanwhile has already taken what it met.
+        for (const k of chunk) {
+          const d = this.inDoubt.get(k);
+          if (!d) continue;
+          if (found.has(k)) {
+            this.inDoubt.delete(k);
+            recovered.push(d.event);
+          } else if (++d.misses >= IN_DOUBT_CHECKS) this.inDoubt.delete(k);
+        }
+        if (recovered.length > 0) this.emit('recovered', recovered);
+      }
+    } catch (err) {
+      this.emit('resolveError', err);
+      delay = 5_000;
+    } finally {
+      this.resolving = false;
+    }
+    this.scheduleResolve(delay);
+  }
+
+  /** Stops looking up events in doubt (the pool is about to close). */
+  close(): void {
+    this.closed = true;
+    if (this.resolveTimer) clearTimeout(this.resolveTimer);
+    this.resolveTimer = null;
   }
 
   /** Forgets cached partitions (after they were dropped elsewhere). */

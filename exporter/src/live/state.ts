@@ -11,6 +11,8 @@ import { LIVE_SESSION_TYPES, contributions, type Derived } from './derive.js';
 
 /** An agent.status change, as kept. */
 export interface StatusChange {
+  /** The event's id (see apply: an event seen twice counts once). */
+  id?: string;
   timeMs: number;
   seq: number;
   status: string;
@@ -71,6 +73,7 @@ export type ReloadRequest = (t: TenantLive, sessionId: string) => void;
 function sessionEvent(e: StoredEvent, seq: number): SessionEvent {
   const ev = e.event as unknown as Record<string, unknown>;
   return {
+    id: e.id,
     type: e.type,
     timeMs: e.timeMs,
     seq,
@@ -121,6 +124,11 @@ export class TenantLive {
     return a;
   }
 
+  /**
+   * Applies one stored event. Idempotent by event id: an event stored by a batch whose
+   * answer was lost reaches the live state when found (EventStore, `recovered`), and
+   * may reach it again; it must count once.
+   */
   apply(e: StoredEvent, seq: number): void {
     if (this.lastEventMs === null || e.timeMs > this.lastEventMs) this.lastEventMs = e.timeMs;
     const ev = e.event as unknown as Record<string, unknown>;
@@ -144,7 +152,9 @@ export class TenantLive {
       }
       case 'agent.status': {
         const a = this.agent(ev.agentId as string);
+        if (a.statuses.some((x) => x.id === e.id)) return;
         const c: StatusChange = {
+          id: e.id,
           timeMs: e.timeMs,
           seq,
           status: ev.status as string,
@@ -166,7 +176,9 @@ export class TenantLive {
     const sid = ev.sessionId as string;
     let s = this.sessions.get(sid);
     if (s?.compact) {
-      // A late event for a session whose events were let go: they come back from Postgres first.
+      // A late event for a session whose events were let go: they come back from Postgres first
+      // (where an event seen before is found once: see reloaded).
+      if (s.pending?.some((p) => p.id === e.id)) return;
       s.lastEventMs = Math.max(s.lastEventMs, e.timeMs);
       if (s.pending) s.pending.push({ id: e.id, event: se });
       else {
@@ -178,7 +190,7 @@ export class TenantLive {
     if (!s) {
       s = { compact: false, events: [], derived: deriveSession([]), counted: new Map(), lastEventMs: e.timeMs, dueMs: 0 };
       this.sessions.set(sid, s);
-    }
+    } else if (s.events.some((x) => x.id === e.id)) return;
     let i = s.events.length;
     while (i > 0 && compareEvents(s.events[i - 1], se) > 0) i--;
     s.events.splice(i, 0, se);

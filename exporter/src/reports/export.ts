@@ -6,6 +6,7 @@
 import type { Request, Response } from 'express';
 import Cursor from 'pg-cursor';
 import ExcelJS from 'exceljs';
+import { checkout } from '../db/pool.js';
 import type { AppContext } from '../http/app.js';
 import { parseQuery, QueryError, type ReportQuery, type Row } from '../query/registry.js';
 import { isDay, localDay, rangeDays, tzOffsetMs } from '../time.js';
@@ -134,7 +135,8 @@ export function exportBody(p: URLSearchParams, tz: string): Record<string, unkno
   }
   const revisit = one(p, 'revisit')?.trim();
   if (revisit) {
-    if (!['yes', 'no', 'true', 'false'].includes(revisit)) throw new QueryError(`revisit: must be yes or no (or blank for both), got ${shown(revisit)}`);
+    if (!['yes', 'no', 'true', 'false'].includes(revisit))
+      throw new QueryError(`revisit: must be yes or no (or blank for both), got ${shown(revisit)}`);
     filters.revisit = revisit === 'yes' || revisit === 'true';
   }
   const tenant = one(p, 'tenant')?.trim();
@@ -167,10 +169,26 @@ export async function exportReport(req: Request, res: Response, ctx: AppContext,
   const spec = build(q, { tz, nowMs: Date.now(), limit: null });
   const cols = columns(q);
   const base = `${q.report.name}_${q.from}_${q.to}${provisional ? '_未完结' : ''}`;
-  const client = await ctx.pool.connect();
+  // The client may be gone already (it gave up while the days were rolled up): no connection for nobody.
+  if (res.destroyed || req.destroyed) return;
+  const client = await checkout(ctx.pool, { discardOnError: true });
   const cursor = client.query(new Cursor(spec.sql, spec.params, { rowMode: spec.rowMode }));
+  // A download closed before its end (the user cancelled, a proxy timed out) must give its
+  // connection back at once: every wait below (a page, the socket's drain) gives up on it.
+  let abort: (err: Error) => void = () => undefined;
+  const closed = new Promise<never>((_, reject) => (abort = reject));
+  closed.catch(() => undefined);
+  const onClose = () => {
+    if (!res.writableFinished) abort(new DownloadAborted());
+  };
+  res.once('close', onClose);
   const read = () =>
-    new Promise<Record<string, any>[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows))));
+    Promise.race([
+      new Promise<Record<string, any>[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows)))),
+      closed,
+    ]);
+  const drained = () => Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+  let failure: unknown;
   try {
     // The first page is read before any header goes out, so a bad query still answers with an error status.
     let rows = await read();
@@ -185,7 +203,7 @@ export async function exportReport(req: Request, res: Response, ctx: AppContext,
       res.write('\uFEFF' + cols.map((c) => csvField(c.name)).join(',') + '\r\n');
       while (rows.length > 0) {
         const text = rows.map((r) => toCells(spec.map(r)).map(csvField).join(',') + '\r\n').join('');
-        if (!res.write(text)) await new Promise((r) => res.once('drain', r));
+        if (!res.write(text)) await drained();
         rows = await read();
       }
       res.end();
@@ -199,10 +217,26 @@ export async function exportReport(req: Request, res: Response, ctx: AppContext,
         rows = await read();
       }
       sheet.commit();
-      await wb.commit();
+      await Promise.race([wb.commit(), closed]);
     }
+  } catch (err) {
+    failure = err;
+    // Nobody is listening any more: nothing to answer, nothing to log as a failure.
+    if (err instanceof DownloadAborted) return;
+    // Part of the file went out with a 200: only a broken transfer tells the client it is not whole.
+    if (res.headersSent) res.destroy();
+    throw err;
   } finally {
-    await new Promise<void>((resolve) => cursor.close(() => resolve()));
-    client.release();
+    res.off('close', onClose);
+    // On failure the connection is destroyed (a page may be in flight): closing the cursor would wait for it.
+    if (failure === undefined) await new Promise<void>((resolve) => cursor.close(() => resolve()));
+    client.done(failure);
+  }
+}
+
+/** The client closed the download before its end. */
+class DownloadAborted extends Error {
+  constructor() {
+    super('the download was closed by the client');
   }
 }

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
 import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
@@ -329,7 +329,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
   const began = Date.now();
   const dayStart = dayStartMs(day, tz);
   const dayEnd = dayStartMs(addDays(day, 1), tz);
-  const client = await pool.connect();
+  const client = await checkout(pool);
+  let failure: unknown;
   let sessions = 0;
   let donePhases: Record<string, number> = {};
   try {
@@ -458,7 +459,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     // The day's events are read on a second connection sharing this transaction's
     // snapshot, so the next page streams in while this one is derived and written.
     const exported = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-    const reader = await pool.connect();
+    // A reader left mid-query (an error while a page was in flight) is not reused.
+    const reader = await checkout(pool, { discardOnError: true });
     let readerOk = false;
     try {
       await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -497,8 +499,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
-      // A reader left mid-query (an error while a page was in flight) is not reused.
-      reader.release(!readerOk);
+      reader.done(readerOk ? undefined : new Error('the rollup failed while the reader was open'));
     }
     for (const w of [legs, parts, sess]) await w.send();
     await copies.drain();
@@ -516,10 +517,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     phase('commit');
     donePhases = phases;
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.done(failure);
   }
   return { tenant, day, sessions, durationMs: Date.now() - began, phases: donePhases };
 }

@@ -11,6 +11,8 @@
 
 /** The fields of a session event the model reads (body fields by their contract names). */
 export interface SessionEvent {
+  /** The event's id, where the caller keeps it: the live state counts an event delivered to it twice (a lost acknowledgment) once. */
+  id?: string;
   type: string;
   timeMs: number;
   /** Arrival (or storage) order: the last tiebreak. */
