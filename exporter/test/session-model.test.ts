@@ -61,7 +61,10 @@ describe('Session model: the leg rules of metrics.md', () => {
   });
 
   it('When a reject follows no open leg, then it opens none and counts only as 转人工失败', () => {
-    const f = deriveSession([e(0, 'session.reject', { groupId: 'g1', reason: 'off_hours' }), e(1, 'session.queue', { groupId: 'g1', via: 'direct' })]);
+    const f = deriveSession([
+      e(0, 'session.reject', { groupId: 'g1', reason: 'off_hours' }),
+      e(1, 'session.queue', { groupId: 'g1', via: 'direct' }),
+    ]);
     assert.deepEqual(
       f.legs.map((l) => l.outcome),
       ['queued'],
@@ -88,9 +91,18 @@ describe('Session model: the leg rules of metrics.md', () => {
 
   it('When events share a millisecond, then they are taken by the documented rank, arrival order last', () => {
     // Arrival order (seq) is the reverse of the rank: the rank wins.
-    const same = ['session.summary', 'session.end', 'session.rate', 'session.abandon', 'session.invite', 'session.message', 'session.answer', 'session.queue', 'session.transfer', 'session.start'].map(
-      (type, i) => ({ type, timeMs: 1000, seq: i }) as SessionEvent,
-    );
+    const same = [
+      'session.summary',
+      'session.end',
+      'session.rate',
+      'session.abandon',
+      'session.invite',
+      'session.message',
+      'session.answer',
+      'session.queue',
+      'session.transfer',
+      'session.start',
+    ].map((type, i) => ({ type, timeMs: 1000, seq: i }) as SessionEvent);
     assert.deepEqual(
       [...same].sort(compareEvents).map((x) => x.type),
       [...same].reverse().map((x) => x.type),
@@ -140,14 +152,21 @@ describe('Session model: the three cases of issue 14, in the model and its live 
 
   it('When the session ends while still queued, then the leg is abandoned (排队放弃), whoever ended it', () => {
     for (const by of ['user', 'system', undefined]) {
-      const evs = [e(0, 'session.queue', { groupId: 'g1', via: 'direct' }), e(45, 'session.end', by ? ({ by } as Partial<SessionEvent>) : {})];
+      const evs = [
+        e(0, 'session.queue', { groupId: 'g1', via: 'direct' }),
+        e(45, 'session.end', by ? ({ by } as Partial<SessionEvent>) : {}),
+      ];
       assert.deepEqual(legs(evs), [['g1', 'direct', 'abandoned', null, null]]);
       assert.equal(deriveSession(evs).legs[0].endedAtMs, 45_000);
       // Live: one leg in, one abandon, nothing answered.
       assert.deepEqual(counters(evs), { [key('abandoned', 'g1')]: 1, [key('inflow', 'g1', 'direct')]: 1, [key('t_inflow')]: 1 });
     }
     // An explicit abandon then the end: still one abandon.
-    const both = [e(0, 'session.queue', { groupId: 'g1', via: 'direct' }), e(40, 'session.abandon', { groupId: 'g1' }), e(41, 'session.end')];
+    const both = [
+      e(0, 'session.queue', { groupId: 'g1', via: 'direct' }),
+      e(40, 'session.abandon', { groupId: 'g1' }),
+      e(41, 'session.end'),
+    ];
     assert.equal(counters(both)[key('abandoned', 'g1')], 1);
   });
 
@@ -207,15 +226,31 @@ describe('Session model: the three cases of issue 14 through the real exporter, 
     ]);
     const live = await liveFigures(s, 'case1');
     const t1 = await reportFigures(s, db, 'case1');
-    const expected = { inflow: { g1: 1, g2: 1 }, answered: { g2: 1 }, abandoned: {}, transfersOut: {}, ratings: { 'g2/5': 1 }, tenantAnswered: 1 };
+    const expected = {
+      inflow: { g1: 1, g2: 1 },
+      answered: { g2: 1 },
+      abandoned: {},
+      transfersOut: {},
+      ratings: { 'g2/5': 1 },
+      tenantAnswered: 1,
+    };
     for (const side of [live, t1]) {
       assert.deepEqual(
-        { inflow: side.inflow, answered: side.answered, abandoned: side.abandoned, transfersOut: side.transfersOut, ratings: side.ratings, tenantAnswered: side.tenantAnswered },
+        {
+          inflow: side.inflow,
+          answered: side.answered,
+          abandoned: side.abandoned,
+          transfersOut: side.transfersOut,
+          ratings: side.ratings,
+          tenantAnswered: side.tenantAnswered,
+        },
         expected,
       );
     }
     // 20秒接通率 of g2: the answer came with no wait in g2 (1 of 1).
-    const { rows } = await db.pool.query(`SELECT group_id, via, outcome, wait_seconds FROM report_legs WHERE tenant = 'case1' ORDER BY leg_no`);
+    const { rows } = await db.pool.query(
+      `SELECT group_id, via, outcome, wait_seconds FROM report_legs WHERE tenant = 'case1' ORDER BY leg_no`,
+    );
     assert.deepEqual(rows, [
       { group_id: 'g1', via: 'direct', outcome: 'overflow', wait_seconds: null },
       { group_id: 'g2', via: 'overflow', outcome: 'ended', wait_seconds: 0 },
@@ -251,7 +286,8 @@ describe('Session model: the three cases of issue 14 through the real exporter, 
     const live = await liveFigures(s, 'case3');
     const t1 = await reportFigures(s, db, 'case3');
     // Both: g1 and g2 one leg in each, g1 one manual transfer out.
-    for (const side of [live, t1]) assert.deepEqual([side.inflow, side.transfersOut, side.tenantAnswered], [{ g1: 1, g2: 1 }, { g1: 1 }, 1]);
+    for (const side of [live, t1])
+      assert.deepEqual([side.inflow, side.transfersOut, side.tenantAnswered], [{ g1: 1, g2: 1 }, { g1: 1 }, 1]);
     // Documented difference: live 应答 per group counts legs answered (g1 and g2), T+1 credits the last answered leg (g2).
     assert.deepEqual(live.answered, { g1: 1, g2: 1 });
     assert.deepEqual(t1.answered, { g2: 1 });
@@ -263,7 +299,15 @@ describe('Session model: the three cases of issue 14 through the real exporter, 
     const before = s.fromMs - 120_000;
     await deliver(s, [
       { id: uid('mid'), tenant: 'midnight', type: 'session.queue', sessionId: 'm1', groupId: 'g1', via: 'direct', time: before },
-      { id: uid('mid'), tenant: 'midnight', type: 'session.answer', sessionId: 'm1', groupId: 'g1', agentId: 'a1', time: s.fromMs + 30_000 },
+      {
+        id: uid('mid'),
+        tenant: 'midnight',
+        type: 'session.answer',
+        sessionId: 'm1',
+        groupId: 'g1',
+        agentId: 'a1',
+        time: s.fromMs + 30_000,
+      },
       { id: uid('mid'), tenant: 'midnight', type: 'session.end', sessionId: 'm1', time: s.fromMs + 300_000 },
     ]);
     const live = await liveFigures(s, 'midnight');

@@ -75,7 +75,8 @@ function generateSession(rng: Rng, sid: string, t0: number): Generated {
     const r = rng.next();
     if (state === 'queued') {
       if (r < 0.45) answer(group);
-      else if (r < 0.53) answer(other(group)); // the answer names another group than the queue
+      else if (r < 0.53)
+        answer(other(group)); // the answer names another group than the queue
       else if (r < 0.63) {
         group = GROUPS.find((g) => g.id === group)!.overflowTo === group ? other(group) : GROUPS.find((g) => g.id === group)!.overflowTo;
         emit('session.queue', { groupId: group, via: 'overflow' });
@@ -109,7 +110,8 @@ function generateSession(rng: Rng, sid: string, t0: number): Generated {
         group = other(group);
         emit('session.queue', { groupId: group, via: 'transfer' }); // the transfer event is missing
         state = 'queued';
-      } else if (r < 0.26) answer(group); // another agent takes over without a transfer
+      } else if (r < 0.26)
+        answer(group); // another agent takes over without a transfer
       else if (r < 0.32) emit('session.invite', { agentId: agent });
       else {
         emit('session.end', { by: rng.pick(['user', 'agent']) });
@@ -171,11 +173,14 @@ describe(`Property: live figures at the end of the day equal the T+1 figures (se
         sessions.push(g);
         bodies.push(...g.events);
       }
-      assert.ok(bodies.every((b) => b.time <= s.lastMs), 'every event on the day');
+      assert.ok(
+        bodies.every((b) => b.time <= s.lastMs),
+        'every event on the day',
+      );
       const withIds = bodies.map((b, i) => ({ id: `${tenant}-e${i}`, tenant, ...b }));
       // Redeliveries: a tenth of the events again, same ids.
       const delivery = shuffle(rng, [...withIds, ...withIds.filter(() => rng.chance(0.1))]);
-      for (let i = 0; i < delivery.length; ) {
+      for (let i = 0; i < delivery.length;) {
         const n = rng.int(1, 400);
         await deliver(s, delivery.slice(i, i + n));
         i += n;

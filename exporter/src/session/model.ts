@@ -298,7 +298,17 @@ function closeQueued(s: Session, t: number, outcome: LegOutcome): void {
 }
 
 function openLeg(s: Session, groupId: string, via: string, t: number): Leg {
-  const leg: Leg = { groupId, via, queuedAtMs: t, answeredAtMs: null, endedAtMs: null, outcome: 'queued', agentId: null, endedBy: null, part: null };
+  const leg: Leg = {
+    groupId,
+    via,
+    queuedAtMs: t,
+    answeredAtMs: null,
+    endedAtMs: null,
+    outcome: 'queued',
+    agentId: null,
+    endedBy: null,
+    part: null,
+  };
   s.legs.push(leg);
   return leg;
 }

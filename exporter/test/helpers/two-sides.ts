@@ -69,10 +69,18 @@ export interface Figures {
 
 type Row = Record<string, unknown>;
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-const nonZero = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== 0).sort());
+const nonZero = (o: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== 0)
+      .sort(),
+  );
 
 /** What 监控 shows at the day's last millisecond: live_groups, live_overview and /metrics. */
-export async function liveFigures(s: TwoSides, tenant = 'default'): Promise<Figures & { groups: Row[]; metrics: string; transfersTimeout: Record<string, number> }> {
+export async function liveFigures(
+  s: TwoSides,
+  tenant = 'default',
+): Promise<Figures & { groups: Row[]; metrics: string; transfersTimeout: Record<string, number> }> {
   const url = s.exporter.url;
   const groups = (await queryRows(url, { report: 'live_groups', tenant })).rows;
   const overview = (await queryRows(url, { report: 'live_overview', tenant })).rows[0] ?? {};
@@ -104,14 +112,21 @@ export async function liveFigures(s: TwoSides, tenant = 'default'): Promise<Figu
     transfersTimeout: nonZero(transfersTimeout),
     ratings: nonZero(ratings),
     tenantAnswered: num(overview.answered),
-    satisfaction: { avg: (overview.avg_satisfaction as number | null) ?? null, relative: (overview.relative_satisfaction as number | null) ?? null },
+    satisfaction: {
+      avg: (overview.avg_satisfaction as number | null) ?? null,
+      relative: (overview.relative_satisfaction as number | null) ?? null,
+    },
     groups,
     metrics,
   };
 }
 
 /** What 报表 shows for the day after its T+1 rollup: group_daily, overview, and the rollup's leg facts for abandons. */
-export async function reportFigures(s: TwoSides, db: TestDatabase, tenant = 'default'): Promise<Figures & { answeredLegs: Record<string, number> }> {
+export async function reportFigures(
+  s: TwoSides,
+  db: TestDatabase,
+  tenant = 'default',
+): Promise<Figures & { answeredLegs: Record<string, number> }> {
   const url = s.exporter.url;
   const res = await fetch(`${url}/api/v1/rollups`, {
     method: 'POST',
