@@ -287,6 +287,13 @@ test("the data hold the exporter's buckets in both forms", { skip }, () => {
   assert.match(v3, /cs_queue_wait_seconds_bucket\{[^}]*le="\+Inf"/);
 });
 
+// Alerts on the exporter itself (a stalled rollup, an unreachable database, 429s, event-loop lag):
+// a healthy morning must leave them empty, they read no histogram (no le), and their firing is
+// tested by promtool (provisioning/prometheus/tests/cs-alerts-test.yml).
+const EXPORTER_SELF_ALERTS = new Set(
+  ['CsRollupStalled', 'CsDatabaseUnreachable', 'CsIngestOverloaded', 'CsEventLoopLagHigh'].map((a) => `cs-alerts.yml ${a}`),
+);
+
 test('every shipped PromQL expression answers the same on Prometheus 2 and 3 label forms', { skip }, async () => {
   const all = shipped();
   // 10 recording rules, 7 alerts, 3 Grafana alert rules and the 监控 panels.
@@ -295,7 +302,7 @@ test('every shipped PromQL expression answers the same on Prometheus 2 and 3 lab
   const empty: string[] = [];
   for (const { where, expr } of all) {
     const [a, b] = await Promise.all([range(servers.v2!, expr), range(servers.v3!, expr)]);
-    if (a.length === 0) empty.push(`${where}: ${expr}`);
+    if (a.length === 0 && !EXPORTER_SELF_ALERTS.has(where)) empty.push(`${where}: ${expr}`);
     try {
       assert.deepEqual(b, a);
     } catch {

@@ -6,6 +6,7 @@
  *   npm run bench                       everything at full size
  *   npm run bench -- --only ingest,scrape
  *   npm run bench -- --scale 0.05       a quick run at 5% of the volumes
+ *   npm run bench -- --only overload    producers saturating ingest; webhooks (one event a request)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { generateDay } from './gen.js';
 import { benchIngest } from './ingest.js';
 import { benchMemory, benchScrape } from './live.js';
 import { benchQuery, benchRollup } from './reports.js';
+import { benchOverload } from './overload.js';
 import { benchServer, exporterRoot, type BenchServer, type Figure } from './lib.js';
 import { addDays, localDay } from '../src/time.js';
 
@@ -48,6 +50,7 @@ const SECTIONS: Record<string, Section> = {
   rollup: (server) => benchRollup(server, scale, yesterday),
   query: (server) => benchQuery(server, scale, yesterday),
   memory: (server) => benchMemory(server, scale),
+  overload: (server) => benchOverload(server, scale),
 };
 
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);

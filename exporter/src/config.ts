@@ -32,6 +32,14 @@ export interface Config {
   dbHealthTimeoutMs: number;
   /** Retry-After of a 503 while the database is unavailable (CS_DB_RETRY_AFTER_SECONDS). */
   dbRetryAfterSeconds: number;
+  /** Ingest budget: events queued or being stored at once (CS_INGEST_MAX_EVENTS); past it, 429. */
+  ingestMaxEvents: number;
+  /** Ingest budget: request bytes being read, queued or stored at once (CS_INGEST_MAX_BYTES); past it, 429. */
+  ingestMaxBytes: number;
+  /** Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); older ones are compacted early. */
+  liveMaxEndedSessions: number;
+  /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
+  minEventTimeMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -67,6 +75,15 @@ function positiveSetting(env: NodeJS.ProcessEnv, name: string, fallback: number,
   return n;
 }
 
+function minEventTimeSetting(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return Date.UTC(2000, 0, 1);
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Date.parse(raw);
+  // Before 1970 would let seconds-as-milliseconds through again; day strings need 4-digit years.
+  if (!Number.isFinite(ms) || ms < 0 || ms > Date.now())
+    throw new ConfigError(`CS_MIN_EVENT_TIME must be a past day or time from 1970 on (e.g. 2000-01-01 or 2020-01-01T00:00:00Z), got "${raw}"`);
+  return ms;
+}
+
 function timezoneSetting(raw: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: raw });
@@ -89,6 +106,31 @@ function tenantTokens(env: NodeJS.ProcessEnv, name: string, others: (string | un
     out.set(token, tenant);
   }
   return out;
+}
+
+/**
+ * Every token opens one door: a token that is tenant A's query token and
+ * tenant B's ingest token (or an operator's token and a tenant's) would let
+ * whoever holds it act in a role nobody meant to give them.
+ */
+function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens'>): void {
+  const uses = new Map<string, string[]>();
+  const use = (token: string | undefined, role: string) => {
+    if (token === undefined) return;
+    const list = uses.get(token) ?? [];
+    list.push(role);
+    uses.set(token, list);
+  };
+  use(c.ingestToken, 'CS_INGEST_TOKEN (operator ingest)');
+  use(c.apiToken, 'CS_API_TOKEN (operator query)');
+  for (const [token, tenant] of c.tenantIngestTokens) use(token, `CS_TENANT_INGEST_TOKENS (ingest of tenant "${tenant}")`);
+  for (const [token, tenant] of c.tenantApiTokens) use(token, `CS_TENANT_API_TOKENS (query of tenant "${tenant}")`);
+  for (const roles of uses.values()) {
+    // The operator's two tokens may be one: it opens everything either way.
+    const operatorOnly = roles.every((r) => r.startsWith('CS_INGEST_TOKEN') || r.startsWith('CS_API_TOKEN'));
+    if (roles.length > 1 && !operatorOnly)
+      throw new ConfigError(`one token is used for ${roles.join(' and ')}; every tenant token must be its own (the token itself is not shown)`);
+  }
 }
 
 /**
@@ -119,7 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     dbIngestTimeoutMs: positiveSetting(env, 'CS_DB_INGEST_TIMEOUT_MS', 5_000, 600_000),
     dbHealthTimeoutMs: positiveSetting(env, 'CS_DB_HEALTH_TIMEOUT_MS', 500, 60_000),
     dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
+    ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
+    ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
+    liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
+    minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
   };
+  checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone
   // write events and read every tenant's data.
   if (!isLoopback(config.host) && (!config.ingestToken || !config.apiToken)) {

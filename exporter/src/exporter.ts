@@ -12,6 +12,7 @@ import { EventWriter } from './ingest/writer.js';
 import type { Component, ComponentFactory } from './component.js';
 import { COMPONENTS } from './components.js';
 import { queryRoutes } from './query/registry.js';
+import { SelfMetrics } from './self-metrics.js';
 
 /** A running exporter. */
 export interface Exporter {
@@ -51,16 +52,22 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ pool:
 export async function startExporter(config: Config, log: Logger, factories: ComponentFactory[] = COMPONENTS): Promise<Exporter> {
   const { pool, embedded } = await openDatabase(config, log);
   const store = new EventStore(pool);
-  const writer = new EventWriter(store, {}, (err) => log.error({ err }, 'an accepted-events consumer failed'));
+  const writer = new EventWriter(store, { budget: { maxEvents: config.ingestMaxEvents, maxBytes: config.ingestMaxBytes } }, (err) => log.error({ err }, 'an accepted-events consumer failed'));
   // Stored by a batch whose answer was lost: what consumers of accepted events (监控) must still see.
   store.on('recovered', (events) => {
     writer.stats.accepted += events.length;
     writer.emit('accepted', events);
   });
   store.on('resolveError', (err) => log.warn({ err }, 'looking up events of an unanswered batch failed; retrying'));
-  const ctx: AppContext = { config, pool, writer, log, ingestStats: { rejected: 0 }, startedAtMs: Date.now() };
+  const ingestStats = { rejected: 0, refused: new Map() };
+  const self = new SelfMetrics({ pool, writer, ingestStats, timezone: config.timezone });
+  self.start();
+  // Only a head start for the T+1 stall alert: a failure here is logged, not fatal.
+  await self.loadRollupState().catch((err) => log.warn({ err }, 'could not read the rollup state for /metrics'));
+  const ctx: AppContext = { config, pool, writer, log, ingestStats, startedAtMs: Date.now(), self };
   const components: Component[] = factories.map((f) => f(config));
   const stopComponents = async () => {
+    self.stop();
     for (const c of [...components].reverse()) {
       try {
         await c.stop?.();

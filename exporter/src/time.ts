@@ -74,15 +74,34 @@ export function isDay(s: string): boolean {
   return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
-/** The instant (epoch ms) at which local day `day` begins in `tz`. */
+const dayStarts = new Map<string, number>();
+
+/**
+ * The instant (epoch ms) at which local day `day` begins in `tz`: its first instant, read from the
+ * time zone database. Usually local midnight; where midnight does not exist (DST starting at 00:00,
+ * as in America/Santiago, America/Havana, America/Asuncion) the day begins at the transition
+ * (01:00 local), and where midnight happens twice, at the first.
+ */
 export function dayStartMs(day: string, tz: string): number {
+  const key = `${tz}\u0000${day}`;
+  const cached = dayStarts.get(key);
+  if (cached !== undefined) return cached;
   const m = DAY_RE.exec(day);
   if (!m) throw new Error(`not a day: ${day}`);
   const naive = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  // Two passes settle days whose midnight sits next to an offset change.
-  let guess = naive - tzOffsetMs(naive, tz);
-  guess = naive - tzOffsetMs(guess, tz);
-  return guess;
+  // Two passes give local midnight when it exists once.
+  let start = naive - tzOffsetMs(naive, tz);
+  start = naive - tzOffsetMs(start, tz);
+  if (!(localDay(start, tz) === day && localDay(start - 1, tz) < day)) {
+    // No midnight, or two: the first quarter hour that is already `day` (every offset and
+    // transition of the zones since 1970 falls on a quarter hour). UTC offsets stay within
+    // -12 h … +14 h, so the day begins within 15 h of `naive`.
+    start = Math.floor((naive - 15 * 3600_000) / BUCKET_MS) * BUCKET_MS;
+    while (localDay(start, tz) < day) start += BUCKET_MS;
+  }
+  if (dayStarts.size > 10_000) dayStarts.clear();
+  dayStarts.set(key, start);
+  return start;
 }
 
 /** `day` moved by `n` calendar days. */

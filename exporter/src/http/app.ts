@@ -5,8 +5,12 @@ import type { Config } from '../config.js';
 import { DatabaseUnavailableError } from '../db/errors.js';
 import { probeDatabase, unavailable, type Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
+import type { SelfMetrics } from '../self-metrics.js';
 import { requireBearer, tenantGuard } from './auth.js';
-import { ingestRouter, MAX_BODY_BYTES, type IngestStats } from './ingest.js';
+import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
+import { inputGuard } from './input.js';
+import { ingestRouter, type IngestStats } from './ingest.js';
+import { CardinalityBudget, cardinalityLimits } from '../ingest/cardinality.js';
 
 /** What routes may use. */
 export interface AppContext {
@@ -16,6 +20,8 @@ export interface AppContext {
   log: Logger;
   ingestStats: IngestStats;
   startedAtMs: number;
+  /** The exporter's own figures on /metrics (absent in tests that build a context by hand). */
+  self?: SelfMetrics;
 }
 
 /** Adds routes to the token-protected query API (`/api/v1/...`). */
@@ -29,6 +35,9 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   app.set('trust proxy', false);
   // Answers are computed per request and some are megabytes: hashing them for an ETag is waste.
   app.set('etag', false);
+  app.use(requestId);
+  // Before any route reads the URL: malformed percent-encoding and NUL are refused here, once.
+  app.use(inputGuard.url);
 
   app.get('/api/v1/health', async (_req, res) => {
     try {
@@ -43,9 +52,12 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       });
     } catch (err) {
       // The cause (a host, a port, Postgres's words) goes to the log, not to whoever polls health.
-      const retry = err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : 5;
-      ctx.log.warn({ err }, 'health: database unavailable');
-      res.status(503).setHeader('Retry-After', String(retry)).json({ status: 'error', database: 'unavailable', reason: 'database unreachable' });
+      const retry = err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : DATABASE_RETRY_AFTER_SECONDS;
+      ctx.log.warn({ err, requestId: res.locals.requestId }, 'health: database unavailable');
+      res
+        .status(503)
+        .set('Retry-After', String(retry))
+        .json({ status: 'error', database: 'unavailable', reason: 'database unreachable', requestId: res.locals.requestId });
     }
   });
 
@@ -58,6 +70,8 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
       tenantIngestTokens: ctx.config.tenantIngestTokens,
       stats: ctx.ingestStats,
       log: ctx.log,
+      minEventTimeMs: ctx.config.minEventTimeMs,
+      cardinality: new CardinalityBudget(cardinalityLimits()),
     }),
   );
   for (const add of ext.open ?? []) add(app, ctx);
@@ -65,36 +79,22 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   const api = Router();
   api.use(requireBearer(ctx.config.apiToken, 'CS_API_TOKEN', ctx.config.tenantApiTokens));
   api.use(express.json({ limit: '1mb' }));
+  api.use(inputGuard.body);
   api.use(tenantGuard);
+  // express answers HEAD with the GET handler: a HEAD of the export would run its rollups and
+  // query for nothing. Its headers depend on that work, so it is refused (after the tenant check).
+  api.head('/export', (_req, _res, next) =>
+    next(new RequestError(405, 'HEAD is not served on /export: a download is computed when fetched; use GET', { Allow: 'GET' })),
+  );
   for (const add of ext.api ?? []) add(api, ctx);
   app.use('/api/v1', api);
 
-  app.use((req, res) => {
-    res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` });
+  app.use((req, _res, next) => {
+    next(new RequestError(404, `no such endpoint: ${req.method} ${req.path.length > 200 ? `${req.path.slice(0, 200)}…` : req.path}`));
   });
-
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const status: number = err.status ?? err.statusCode ?? 500;
-    let message: string;
-    // A route's query that met an unreachable, frozen or restarting database: a 503 to retry, not a 500.
-    err = unavailable(ctx.pool, err, 'this request');
-    if (err instanceof DatabaseUnavailableError) {
-      ctx.log.warn({ err, path: req.path }, 'database unavailable');
-      if (res.headersSent) return void res.destroy();
-      res.status(503).setHeader('Retry-After', String(err.retryAfterSeconds)).json({ error: err.message });
-      return;
-    } else if (err.type === 'entity.too.large')
-      message = `body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB limit: send the events in smaller batches`;
-    else if (err.type === 'entity.parse.failed') message = `body is not valid JSON: ${err.message}`;
-    else if (status < 500 && err.expose) message = err.message;
-    else {
-      ctx.log.error({ err, path: req.path }, 'request failed');
-      message = `internal error: ${err.message}`;
-    }
-    // Headers (and part of a file) went out already: only a broken transfer tells the client it is not whole.
-    if (res.headersSent) return void res.destroy();
-    res.status(status).json({ error: message });
-  };
-  app.use(onError);
+  // A route's query that met an unreachable, frozen or restarting database becomes a 503 with this
+  // pool's Retry-After before the one boundary answers.
+  app.use(((err, _req, _res, next) => next(unavailable(ctx.pool, err, 'this request'))) as ErrorRequestHandler);
+  app.use(errorBoundary(ctx.log));
   return app;
 }

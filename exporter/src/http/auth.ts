@@ -41,15 +41,25 @@ export function requireBearer(token: string | undefined, what: string, tenantTok
 }
 
 /**
- * With a tenant's own token, a query may only name that tenant: the tenant a
- * handler will read (body `tenant` for POST, `?tenant=` for GET, "default"
- * when absent) must be the token's. The catalog is no tenant's data.
+ * With a tenant's own token, a request may only name that tenant. Every place a handler may read a
+ * tenant from is checked, whatever the method (HEAD runs the GET handlers, so deciding by method let
+ * a HEAD through): each `tenant` of the query string (raw: handlers differ in trimming, so only the exact name
+ * passes) and the body's `tenant`. Naming none (or a blank one) means "default". The catalog is no tenant's data.
  */
 export const tenantGuard: RequestHandler = (req, res, next) => {
   const scope = res.locals.tenantScope as string | undefined;
   if (scope === undefined || req.path === '/reports') return next();
-  const asked = req.method === 'GET' ? req.query.tenant : (req.body as { tenant?: unknown } | undefined)?.tenant;
-  const tenant = typeof asked === 'string' && asked !== '' ? asked : 'default';
-  if (tenant === scope) return next();
-  res.status(403).json({ error: `this token is for tenant "${scope}" only; the request asks for tenant "${tenant}" (set tenant to "${scope}")` });
+  const q = req.originalUrl.indexOf('?');
+  const named = new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)).getAll('tenant');
+  const body = (req.body as { tenant?: unknown } | undefined)?.tenant;
+  if (body !== undefined) named.push(typeof body === 'string' ? body : JSON.stringify(body));
+  const asked = named.filter((t) => t !== '');
+  if (asked.length === 0) asked.push('default');
+  const other = asked.find((t) => t !== scope);
+  if (other === undefined) return next();
+  const shown = other.length > 64 ? `${other.slice(0, 64)}…` : other;
+  res.status(403).json({
+    error: `this token is for tenant "${scope}" only; the request asks for tenant "${shown}" (set tenant to "${scope}")`,
+    requestId: res.locals.requestId,
+  });
 };

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { EventStore, eventKey } from './store.js';
+import { isDatabaseUnavailable } from '../http/errors.js';
 import type { StoredEvent } from './validate.js';
 
 /** What became of each event handed to `write`, in order. */
@@ -16,11 +17,60 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/**
+ * What ingest may hold at once: events queued or being stored, and request
+ * bytes being read, parsed, queued or stored. One place decides whether a
+ * request may start costing memory; past it the request is refused at once
+ * (429) and nothing of it is stored, so the producer's retry is safe.
+ */
+export interface IngestBudget {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export type BudgetResource = 'events' | 'bytes';
+
+/** A request's share of the budget, from admission until its answer is sent (or the client is gone). */
+export class BudgetTicket {
+  private bytes = 0;
+  private events = 0;
+  private released = false;
+  constructor(private readonly writer: EventWriter) {}
+
+  /** Takes `n` more of `what`; false (nothing taken) when that would pass the budget. */
+  take(what: BudgetResource, n: number): boolean {
+    if (this.released) return false;
+    if (!this.writer.reserve(what, n)) return false;
+    if (what === 'bytes') this.bytes += n;
+    else this.events += n;
+    return true;
+  }
+
+  /** Keeps only `n` of what was taken of `what` (e.g. a body shorter than reserved). */
+  shrinkTo(what: BudgetResource, n: number): void {
+    const held = what === 'bytes' ? this.bytes : this.events;
+    if (this.released || n >= held) return;
+    this.writer.unreserve(what, held - n);
+    if (what === 'bytes') this.bytes = n;
+    else this.events = n;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.writer.unreserve('bytes', this.bytes);
+    this.writer.unreserve('events', this.events);
+    this.bytes = this.events = 0;
+  }
+}
+
 export interface WriterOptions {
   /** Events per transaction, roughly: whole requests are never split. */
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
+  /** The in-flight budget of ingest (see IngestBudget); unbounded when absent. */
+  budget?: IngestBudget;
 }
 
 export interface WriterStats {
@@ -38,6 +88,9 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  readonly budget: IngestBudget;
+  /** What admitted requests hold of the budget now. */
+  readonly used = { events: 0, bytes: 0 };
 
   constructor(
     private readonly store: EventStore,
@@ -47,6 +100,40 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     super();
     this.maxBatch = opts.maxBatch ?? 20_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
+    this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
+  }
+
+  /** A new share of the budget for one request. */
+  ticket(): BudgetTicket {
+    return new BudgetTicket(this);
+  }
+
+  /**
+   * Budget accounting (through BudgetTicket). A request alone on an idle
+   * writer is always admitted, so a body larger than the budget is still
+   * stored instead of being refused forever.
+   */
+  reserve(what: BudgetResource, n: number): boolean {
+    const max = what === 'bytes' ? this.budget.maxBytes : this.budget.maxEvents;
+    if (this.used[what] > 0 && this.used[what] + n > max) return false;
+    this.used[what] += n;
+    return true;
+  }
+
+  unreserve(what: BudgetResource, n: number): void {
+    this.used[what] = Math.max(0, this.used[what] - n);
+  }
+
+  /** Requests waiting for a transaction, and the events they hold. */
+  get queued(): { requests: number; events: number } {
+    let events = 0;
+    for (const p of this.queue) events += p.events.length;
+    return { requests: this.queue.length, events };
+  }
+
+  /** Transactions being stored now. */
+  get flushing(): number {
+    return this.inFlight;
   }
 
   /** Stores `events`; resolves once they are durable (or known duplicates). */
@@ -101,12 +188,25 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     try {
       fresh = await this.store.insert(unique);
     } catch (err) {
+      // Not the batch's fault: splitting it would only repeat the failure against a database that is away.
+      if (isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err as Error);
+        return;
+      }
+      if (batch.length > 1) {
+        // Something in one request slipped past validation and failed the merged transaction:
+        // bisect, so the other producers' requests commit and only the culprit's half keeps failing.
+        const half = Math.ceil(batch.length / 2);
+        await this.flush(batch.slice(0, half));
+        await this.flush(batch.slice(half));
+        return;
+      }
       if (!isDataError(err)) {
         for (const p of batch) p.reject(err as Error);
         return;
       }
-      // Some value Postgres cannot hold slipped past validation: store the
-      // events one by one so only the offending ones are refused.
+      // One request, and a value Postgres cannot hold: store its events one by one so only
+      // the offending ones are refused.
       fresh = new Set();
       try {
         for (const e of unique) {
@@ -114,7 +214,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
             for (const k of await this.store.insert([e])) fresh.add(k);
           } catch (one) {
             if (!isDataError(one)) throw one;
-            failed.set(eventKey(e.tenant, e.id), `the database refused this event: ${(one as Error).message}`);
+            // Postgres's own message stays in the log of the caller; the producer learns which event.
+            failed.set(eventKey(e.tenant, e.id), 'the database refused this event (a value it cannot store)');
           }
         }
       } catch (fatal) {

@@ -21,6 +21,7 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
   let ctxRef: AppContext | undefined;
   const live = new LiveState(config.timezone, opts.now ?? Date.now, {
     lateToleranceMs: opts.lateToleranceMs,
+    maxEndedSessions: config.liveMaxEndedSessions,
     onReloadError: (err) => ctxRef?.log.error({ err }, 'live: reloading sessions for late events failed; retrying'),
   });
   const onAccepted = (events: StoredEvent[]) => live.apply(events, live.now());
@@ -48,9 +49,9 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
     },
     open(app, ctx) {
       const metrics = createMetricsRegistry(live, ctx);
-      app.get('/metrics', (_req, res, next) => {
+      app.get('/metrics', async (_req, res, next) => {
         try {
-          const body = metrics.render();
+          const body = await metrics.render();
           // res.end rather than res.send: no ETag (a hash of the whole body) for a text that changes every scrape.
           res.setHeader('Content-Type', metrics.contentType);
           res.setHeader('Content-Length', body.length);

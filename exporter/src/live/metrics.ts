@@ -8,7 +8,7 @@
 import { Registry } from 'prom-client';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import type { AppContext } from '../http/app.js';
-import { WAIT_BUCKETS, unkey } from './derive.js';
+import { WAIT_BUCKETS, key, unkey } from './derive.js';
 import type { AgentRecord, LiveState, TenantLive } from './state.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
@@ -61,6 +61,23 @@ const COUNTER_FAMILY: Record<string, { family: number; labels: string[] }> = {
   parts: { family: F.cs_parts_ended_total, labels: ['group'] },
   part_secs: { family: F.cs_part_duration_seconds_total, labels: ['group'] },
 };
+
+/**
+ * The label values each per-group counter may take (events.md): every one is
+ * exposed from the start of the day at 0 for every group the tenant has, so
+ * the first busy signal or transfer is an increase Prometheus can see (a
+ * series born at 1 has no increase in rate()/increase()).
+ */
+const KNOWN_GROUP_COUNTERS: string[][] = [
+  ...['direct', 'transfer', 'overflow'].map((via) => ['inflow', via]),
+  ['answered'],
+  ['abandoned'],
+  ...['busy', 'off_hours', 'no_agent', 'other'].map((reason) => ['rejected', reason]),
+  ...['manual', 'timeout'].map((reason) => ['transfers', reason]),
+  ...['1', '2', '3', '4', '5'].map((score) => ['rating', score]),
+  ['parts'],
+  ['part_secs'],
+];
 
 const HEADERS = FAMILIES.map(([name, type, help]) =>
   Buffer.from(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}`),
@@ -154,11 +171,29 @@ function currentStatus(a: AgentRecord, nowMs: number): { status: string; sinceMs
   return { status, sinceMs: s[i].timeMs };
 }
 
+/** Today's counters of a tenant, plus every known label value of every group at 0 where it has none. */
+function* withKnownZeros(counters: Map<string, number>, groups: string[]): Generator<[string, number]> {
+  yield* counters;
+  for (const g of groups)
+    for (const [kind, value] of KNOWN_GROUP_COUNTERS) {
+      const k = value === undefined ? key(kind, g) : key(kind, g, value);
+      if (!counters.has(k)) yield [k, 0];
+    }
+  // The wait histogram too: every bucket, the sum and the count.
+  for (const g of groups) {
+    for (let b = 0; b <= WAIT_BUCKETS.length; b++) {
+      const k = key('wait', g, b);
+      if (!counters.has(k)) yield [k, 0];
+    }
+    if (!counters.has(key('wait_sum', g))) yield [key('wait_sum', g), 0];
+  }
+}
+
 /** The /metrics renderer; `render` takes one consistent snapshot of the live state and writes it out. */
 export interface LiveMetrics {
   contentType: string;
-  /** The exposition text, UTF-8. */
-  render(): Buffer;
+  /** The exposition text, UTF-8: the live figures, then the exporter's own (self-metrics.ts). */
+  render(): Promise<Buffer>;
 }
 
 export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMetrics {
@@ -342,7 +377,8 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
         }
       }
 
-      for (const g of t.groupIds()) {
+      const groups = t.groupIds();
+      for (const g of groups) {
         const gs = groupSeries(ts, tenant, g);
         const c = cur.get(g);
         o(F.cs_queue_length, gs.queueLength + num(c?.queueLength ?? 0));
@@ -367,7 +403,7 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
       // Today's counters; each series holds its highest value of the day.
       const counterLines = new Map<number, [string, string][]>();
       const hists: HistSeries[] = [];
-      for (const [k, v] of t.counters) {
+      for (const [k, v] of withKnownZeros(t.counters, groups)) {
         const c = counterSeries(ts, tenant, k);
         if (c === null) continue;
         if ('hist' in c) {
@@ -397,8 +433,6 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
       }
       hists.sort((x, y) => (x.group < y.group ? -1 : x.group > y.group ? 1 : 0));
       for (const h of hists) {
-        // Only groups with an answered leg today have a histogram.
-        if (!h.hasWait) continue;
         let cum = 0;
         for (let i = 0; i < h.buckets.length; i++) {
           cum += h.counts[i];
@@ -430,5 +464,13 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
     return Buffer.concat(parts);
   };
 
-  return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, render: collect };
+  return {
+    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
+    async render() {
+      const live = collect();
+      if (!ctx.self) return live;
+      // prom-client's registry writes the same text format; a blank line keeps the families apart.
+      return Buffer.concat([live, NEWLINE, Buffer.from(await ctx.self.text())]);
+    },
+  };
 }

@@ -97,6 +97,10 @@ export class TenantLive {
   /** One instance of each counter key, shared by the compacted sessions. */
   private readonly keys = new Map<string, string>();
   compactedCount = 0;
+  /** Of those, compacted before their tolerance ran out because of the cap (LiveStateOptions.maxEndedSessions). */
+  compactedEarly = 0;
+  /** Ended sessions whose events are still kept (waiting in `due`). */
+  private endedFull = 0;
   /** Sessions whose events changed and are not derived yet (see flush). */
   private readonly dirty = new Map<string, SessionRecord>();
   /** Sessions with a queued leg or an open part. */
@@ -113,6 +117,7 @@ export class TenantLive {
     private readonly requestReload: ReloadRequest = () => {
       throw new Error('a compacted session needs a reload, and this live state has no session loader');
     },
+    private readonly maxEndedSessions = Infinity,
   ) {}
 
   agent(agentId: string): AgentRecord {
@@ -214,13 +219,16 @@ export class TenantLive {
     s.counted = next;
     if (s.derived.queued || s.derived.openPart) this.open.add(sid);
     else this.open.delete(sid);
+    const wasDue = s.dueMs !== 0;
     if (s.derived.ended && !s.derived.queued && !s.derived.openPart) {
-      const dueMs = s.lastEventMs + this.lateToleranceMs;
-      if (s.dueMs !== dueMs && Number.isFinite(dueMs)) {
+      // With no tolerance (Infinity) an ended session is still due, last of all: the cap may compact it.
+      const dueMs = Math.min(s.lastEventMs + this.lateToleranceMs, Number.MAX_SAFE_INTEGER);
+      if (s.dueMs !== dueMs) {
         s.dueMs = dueMs;
         heapPush(this.due, { dueMs, sid });
       }
     } else s.dueMs = 0;
+    this.endedFull += (s.dueMs !== 0 ? 1 : 0) - (wasDue ? 1 : 0);
   }
 
   /**
@@ -229,10 +237,24 @@ export class TenantLive {
    * today's counters. Nothing a figure reads changes.
    */
   compact(nowMs: number): void {
-    while (this.due.length > 0 && this.due[0].dueMs <= nowMs) {
-      const { dueMs, sid } = heapPop(this.due)!;
+    // Past the cap, the sessions due soonest go first, before their tolerance is over: the
+    // memory of the live state follows the open sessions, not the day's volume. A late event
+    // for one of them reloads it from Postgres, as after any compaction.
+    const later: { dueMs: number; sid: string }[] = [];
+    while (this.due.length > 0 && (this.due[0].dueMs <= nowMs || this.endedFull - later.length > this.maxEndedSessions)) {
+      const entry = heapPop(this.due)!;
+      const { dueMs, sid } = entry;
       const s = this.sessions.get(sid);
       if (!s || s.compact || s.dueMs !== dueMs) continue;
+      if (dueMs > nowMs) {
+        // A session with events dated after today (a clock ahead) must count on that day: kept (see setWindow).
+        if (s.lastEventMs >= this.window.toMs) {
+          later.push(entry);
+          continue;
+        }
+        this.compactedEarly++;
+      }
+      this.endedFull--;
       let first = s.events[0].timeMs;
       for (const e of s.events) first = Math.min(first, e.timeMs);
       // Sized exactly: a pushed-to array keeps spare capacity, per session.
@@ -247,6 +269,7 @@ export class TenantLive {
       this.sessions.set(sid, { compact: true, counted, firstEventMs: first, lastEventMs: s.lastEventMs, pending: null });
       this.compactedCount++;
     }
+    for (const e of later) heapPush(this.due, e);
   }
 
   /** The first event time of a compacted session waiting for its reload (bounds the query). */
@@ -305,6 +328,7 @@ export class TenantLive {
     for (const a of this.agents.values()) this.pruneStatuses(a);
     for (const [sid, s] of this.sessions) {
       if (s.lastEventMs < nowMs - SESSION_HORIZON_MS && !(s.compact && s.pending)) {
+        if (!s.compact && s.dueMs !== 0) this.endedFull--;
         this.sessions.delete(sid);
         this.open.delete(sid);
         continue;
@@ -341,6 +365,11 @@ export class TenantLive {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Ended sessions whose events are kept in memory (at most LiveStateOptions.maxEndedSessions after each batch). */
+  get endedSessionsKept(): number {
+    return this.endedFull;
   }
 }
 
@@ -439,6 +468,11 @@ export interface LiveStateOptions {
   loadSessions?: SessionLoader;
   /** Told about a failed reload (it is retried). */
   onReloadError?: (err: unknown) => void;
+  /**
+   * Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); past it the
+   * ones due soonest are compacted before the late-event tolerance is over. Infinity: no cap.
+   */
+  maxEndedSessions?: number;
 }
 
 // Sessions per reload query; one query runs at a time, so a burst of late
@@ -487,7 +521,13 @@ export class LiveState {
   tenant(id: string): TenantLive {
     let t = this.tenants.get(id);
     if (!t) {
-      t = new TenantLive(id, this.window, this.lateToleranceMs, (tl, sid) => this.queueReload(tl, sid));
+      t = new TenantLive(
+        id,
+        this.window,
+        this.lateToleranceMs,
+        (tl, sid) => this.queueReload(tl, sid),
+        this.opts.maxEndedSessions ?? Infinity,
+      );
       this.tenants.set(id, t);
     }
     return t;

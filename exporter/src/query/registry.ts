@@ -6,6 +6,7 @@
 import type { Router } from 'express';
 import { REPORTS, findReport, type MetricDef, type ReportDef } from '../catalog.js';
 import type { AppContext } from '../http/app.js';
+import { RequestError } from '../http/errors.js';
 import { dayStartMs, isDay, localDay } from '../time.js';
 
 /** A checked query, ready for a report handler. */
@@ -34,17 +35,28 @@ export interface ReportResult {
 
 export type ReportHandler = (q: ReportQuery, ctx: AppContext) => Promise<ReportResult> | ReportResult;
 
-/** A 400 whose message is shown to the user as is. */
-export class QueryError extends Error {
-  readonly status = 400;
+/** A 400 whose message is shown to the user as is (the error boundary, http/errors.ts, answers it). */
+export class QueryError extends RequestError {
+  constructor(message: string) {
+    super(400, message);
+    this.name = 'QueryError';
+  }
 }
 
 const MAX_RANGE_DAYS = 400;
 
+/** Epoch milliseconds a range may name: 1970 … 9999 (past it there is no four-digit day to cut it into). */
+const MAX_EPOCH_MS = Date.UTC(9999, 11, 30);
+
 function day(value: unknown, field: string, tz: string): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return localDay(value, tz);
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (value < 0 || value > MAX_EPOCH_MS)
+      throw new QueryError(`${field}: ${value} is outside the epoch milliseconds of years 1970 … 9999`);
+    return localDay(value, tz);
+  }
   if (typeof value === 'string' && isDay(value)) return value;
-  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${JSON.stringify(value)}`);
+  const shown = JSON.stringify(value) ?? String(value);
+  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}`);
 }
 
 function stringList(value: unknown, field: string): string[] {

@@ -51,6 +51,7 @@ export function reportsComponent(config: Config): Component {
     start(ctx: AppContext) {
       // Today's rollup is reused by queries for as long as the scheduler would keep it.
       service = new RollupService(ctx.pool, config.timezone, ctx.log, (intervalSeconds || 300) * 1000);
+      if (ctx.self) service.onDone = ctx.self.rollupDone.bind(ctx.self);
       if (intervalSeconds > 0) {
         scheduler = new RollupScheduler(service, config.timezone, intervalSeconds * 1000, ctx.log);
         scheduler.start();

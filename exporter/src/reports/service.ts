@@ -4,13 +4,30 @@
  */
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
-import { addDays, dayStartMs, localDay } from '../time.js';
+import { RequestError } from '../http/errors.js';
+import { addDays, dayStartMs, isDay, localDay } from '../time.js';
 import { rollupDay, type RollupResult } from './rollup.js';
 
 /** Rollups at once in this process: each holds two connections (writer and reader) of the pool. */
 const MAX_CONCURRENT = 2;
-/** Days rolled up inline before a query answers; a longer backlog is answered provisional. */
-const MAX_INLINE_DAYS = 31;
+
+/**
+ * How long a query or download waits for the rollups its range needs (CS_INLINE_ROLLUP_BUDGET_MS,
+ * default 10 s: a third of Grafana's 30 s data proxy timeout, leaving the rest for the read).
+ * Past it, it answers with what is rolled up, marked provisional, while the rollups go on in the
+ * background; the next query finds them done. A 1M-session day takes over a minute: inline, one
+ * such day would have the answer cut by Grafana's proxy.
+ */
+export function inlineRollupBudgetMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CS_INLINE_ROLLUP_BUDGET_MS;
+  if (raw === undefined || raw === '') return 10_000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 600_000) throw new Error(`CS_INLINE_ROLLUP_BUDGET_MS must be milliseconds from 0 to 600000, got "${raw}"`);
+  return n;
+}
+
+/** The first day a rollup may be asked for; before it there are no four-digit days worth computing. */
+const FIRST_DAY = '1970-01-01';
 
 export interface DayState {
   day: string;
@@ -25,6 +42,8 @@ export class RollupService {
   private readonly running = new Map<string, Promise<RollupResult>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Told of every rollup's end (self-metrics: duration, success, last success per tenant). */
+  onDone?: (tenant: string, day: string, ok: boolean, durationMs: number) => void;
 
   constructor(
     private readonly pool: Pool,
@@ -33,14 +52,31 @@ export class RollupService {
     /** Today's rollup is reused on queries while younger than this. */
     private readonly refreshMs: number,
     private readonly now: () => number = Date.now,
+    private readonly inlineBudgetMs: number = inlineRollupBudgetMs(),
   ) {}
 
-  /** Recomputes a day; concurrent calls for the same day share one run. */
+  /**
+   * Recomputes a day; concurrent calls for the same day share one run. Days from 1970 up to
+   * tomorrow only (a later day holds no events, and 9999-12-31 has no next day to bound it).
+   */
   rollup(tenant: string, day: string): Promise<RollupResult> {
+    const last = addDays(localDay(this.now(), this.tz), 1);
+    if (!isDay(day) || day < FIRST_DAY || day > last)
+      return Promise.reject(new RequestError(400, `date: ${JSON.stringify(day.slice(0, 20))} is not a day from ${FIRST_DAY} to ${last}`));
     const key = `${tenant}\u0000${day}`;
     let p = this.running.get(key);
     if (!p) {
-      p = this.limited(() => rollupDay(this.pool, tenant, day, this.tz, this.now())).finally(() => this.running.delete(key));
+      p = this.limited(async () => {
+        const started = performance.now();
+        try {
+          const r = await rollupDay(this.pool, tenant, day, this.tz, this.now());
+          this.onDone?.(tenant, day, true, performance.now() - started);
+          return r;
+        } catch (err) {
+          this.onDone?.(tenant, day, false, performance.now() - started);
+          throw err;
+        }
+      }).finally(() => this.running.delete(key));
       this.running.set(key, p);
       p.then(
         (r) => this.log.debug({ ...r }, 'rollup done'),
@@ -117,8 +153,19 @@ export class RollupService {
     const nowMs = this.now();
     const today = localDay(nowMs, this.tz);
     const due = (await this.dayStates(tenant, from, to)).filter((s) => this.needsRollup(s, nowMs));
-    const inline = due.slice(0, MAX_INLINE_DAYS);
-    for (const s of inline) await this.rollup(tenant, s.day);
-    return to >= today || due.length > inline.length;
+    if (due.length === 0) return to >= today;
+    // Every due day is started (two run at once, the rest wait their turn); the answer waits
+    // for them only within the budget, and what is left finishes in the background.
+    const all = Promise.all(due.map((s) => this.rollup(tenant, s.day)));
+    all.catch(() => undefined); // failures are logged by rollup(); past the budget nobody awaits them
+    let timer: NodeJS.Timeout | undefined;
+    const overBudget = new Promise<'over'>((resolve) => (timer = setTimeout(() => resolve('over'), this.inlineBudgetMs)));
+    try {
+      const done = await Promise.race([all.then(() => 'done' as const), overBudget]);
+      if (done === 'over') this.log.info({ tenant, days: due.length, budgetMs: this.inlineBudgetMs }, 'rollups over the inline budget: answering provisional');
+      return to >= today || done === 'over';
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -115,15 +115,16 @@ export function rawDownload(url: string): Promise<RawDownload> {
 
 /**
  * The live figures of /metrics that follow from the stored events alone: every
- * series but the exporter's own (cs_exporter_*) and the longest wait (it grows with
- * the clock). Two exporters on the same database must show the same.
+ * series but the exporter's own (cs_exporter_*, and prom-client's process_* / nodejs_*)
+ * and the longest wait (it grows with the clock). Two exporters on the same database must
+ * show the same.
  */
 export async function liveFigures(url: string): Promise<Map<string, number>> {
   const r = await within(5_000, '/metrics', fetch(`${url}/metrics`));
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
   const out = new Map<string, number>();
   for (const line of (await r.text()).split('\n')) {
-    if (line === '' || line.startsWith('#') || line.startsWith('cs_exporter_') || line.startsWith('cs_queue_longest_wait_seconds'))
+    if (!line.startsWith('cs_') || line.startsWith('cs_exporter_') || line.startsWith('cs_queue_longest_wait_seconds'))
       continue;
     const i = line.lastIndexOf(' ');
     out.set(line.slice(0, i), Number(line.slice(i + 1)));

@@ -1,0 +1,341 @@
+/**
+ * Overload: 32 and 128 producers saturating ingest with the default in-flight
+ * budget (README "Settings"), while /metrics is scraped; then single-event
+ * requests as webhooks send them, at the most the exporter takes and at half
+ * the target rate, beside a bare express handler in the same run (the most
+ * this machine's Node HTTP stack allows).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { exporterRoot, figure, freePort, percentile, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
+
+/** Documented in README "Settings" / docs/robustness.md: the exporter's RSS under saturation with the default budget. */
+export const RSS_BOUND_MIB = 1024;
+const BATCH_SESSIONS = 100;
+const WEBHOOK_TARGET = 10_000;
+
+let seq = 0;
+
+/**
+ * One producer's batch: 100 sessions of 5 events (queued, answered, a message, ended, rated), as
+ * NDJSON. Built once as a template and stamped per request (a native replace), so the producers'
+ * own CPU does not weigh on the exporter's figures on this shared machine.
+ */
+function template(now: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < BATCH_SESSIONS; i++) {
+    const sid = `@@-${i}`;
+    const g = `g${i % 8}`;
+    const t = now - 60_000;
+    const ev = (k: number, o: Record<string, unknown>) => lines.push(JSON.stringify({ id: `${sid}-${k}`, sessionId: sid, ...o }));
+    ev(0, { type: 'session.queue', time: t, groupId: g, via: 'direct' });
+    ev(1, { type: 'session.answer', time: t + 5000, groupId: g, agentId: `a${i % 200}` });
+    ev(2, { type: 'session.message', time: t + 6000, from: 'user', text: '您好，我想问一下订单的发货时间。' });
+    ev(3, { type: 'session.end', time: t + 30_000, by: 'user' });
+    ev(4, { type: 'session.rate', time: t + 31_000, score: 1 + (i % 5) });
+  }
+  return lines.join('\n');
+}
+let TEMPLATE = '';
+function batch(producer: number): { body: string; events: number } {
+  return { body: TEMPLATE.replaceAll('@@', `p${producer}-${seq++}`), events: BATCH_SESSIONS * 5 };
+}
+
+/**
+ * /metrics timed from a worker thread: its own event loop, so the producers' answers arriving in
+ * this process do not delay the clock of the scrape.
+ */
+function scrapeInWorker(url: string, seconds: number): Promise<number[]> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const lat = [];
+      const until = performance.now() + workerData.seconds * 1000;
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        try {
+          const r = await fetch(workerData.url + '/metrics');
+          await r.text();
+          if (r.status !== 200) throw new Error('/metrics answered ' + r.status);
+          lat.push(performance.now() - t0);
+        } catch (err) {
+          // A failed scrape counts as one that never answered (and says why on stderr).
+          console.error('bench: /metrics failed:', err.cause?.code ?? err.message);
+          lat.push(Infinity);
+        }
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      parentPort.postMessage(lat);
+    })();`;
+  const w = new Worker(code, { eval: true, workerData: { url, seconds } });
+  return new Promise((resolve, reject) => {
+    w.once('message', (lat: number[]) => {
+      resolve(lat);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(agent: Agent, url: URL, method: string, body?: string, contentType = 'application/x-ndjson'): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers: body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `producers` post batches for `seconds`, honouring 429's Retry-After, while /metrics is scraped every 250 ms. */
+async function saturate(url: string, pid: number, producers: number, seconds: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: producers + 4 });
+  const events = new URL('/api/v1/events', url);
+  const ack: number[] = [];
+  TEMPLATE = template(Date.now());
+  let acked = 0;
+  let refused = 0;
+  let maxRss = rssMiB(pid);
+  const until = performance.now() + seconds * 1000;
+  const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, rssMiB(pid))), 100);
+  const producer = async (p: number) => {
+    while (performance.now() < until) {
+      const { body, events: n } = batch(p);
+      for (;;) {
+        const t0 = performance.now();
+        const r = await send(agent, events, 'POST', body);
+        if (r.status === 429) {
+          refused++;
+          await new Promise((res) => setTimeout(res, Number(r.headers['retry-after'] ?? 1) * 1000));
+          if (performance.now() >= until) return;
+          continue;
+        }
+        if (r.status !== 200) throw new Error(`ingest answered ${r.status}: ${r.body.slice(0, 300)}`);
+        ack.push(performance.now() - t0);
+        acked += n;
+        break;
+      }
+    }
+  };
+  const t0 = performance.now();
+  const scraping = scrapeInWorker(url, seconds);
+  await Promise.all(Array.from({ length: producers }, (_, p) => producer(p)));
+  const scrape = await scraping;
+  const elapsed = (performance.now() - t0) / 1000;
+  clearInterval(rssTimer);
+  agent.destroy();
+  ack.sort((a, b) => a - b);
+  scrape.sort((a, b) => a - b);
+  return { perSecond: acked / elapsed, acked, refused, ackP99: percentile(ack, 99), scrapeP99: percentile(scrape, 99), maxRss };
+}
+
+const ONE_EVENT = (i: number) =>
+  JSON.stringify({
+    id: `w-${seq}-${i}`,
+    type: 'session.message',
+    time: new Date().toISOString(),
+    sessionId: `w${i % 1000}`,
+    from: 'user',
+    text: '你好',
+  });
+
+/** Closed loop: `connections` keep-alive connections each sending one event per request, for `seconds`. */
+async function webhookMax(url: string, connections: number, seconds: number): Promise<{ perSecond: number; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const target = new URL('/api/v1/events', url);
+  const lat: number[] = [];
+  let n = 0;
+  seq++;
+  const until = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < until) {
+        const s = performance.now();
+        const r = await send(agent, target, 'POST', ONE_EVENT(n++), 'application/json');
+        if (r.status !== 200) throw new Error(`single event answered ${r.status}: ${r.body.slice(0, 200)}`);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { perSecond: lat.length / elapsed, p99: percentile(lat, 99) };
+}
+
+/** Open loop: requests started at `rate` per second whatever the answers do, for `seconds`; latency p99. */
+async function webhookAtRate(url: string, rate: number, seconds: number): Promise<{ p99: number; sent: number; failed: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL('/api/v1/events', url);
+  const lat: number[] = [];
+  const pending: Promise<void>[] = [];
+  let failed = 0;
+  let n = 0;
+  seq++;
+  const t0 = performance.now();
+  const total = Math.round(rate * seconds);
+  // Started in ticks of 10 ms: as many as the schedule says are due by now.
+  while (n < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+    for (; n < due; n++) {
+      const s = performance.now();
+      pending.push(
+        send(agent, target, 'POST', ONE_EVENT(n), 'application/json').then(
+          (r) => {
+            if (r.status === 200) lat.push(performance.now() - s);
+            else failed++;
+          },
+          () => {
+            failed++;
+          },
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { p99: percentile(lat, 99), sent: total, failed };
+}
+
+async function spawnBare(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(exporterRoot, 'bench', 'bare-server.mjs')], {
+    cwd: exporterRoot,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/api/v1/health`)).ok) break;
+    } catch {
+      if (i > 200) throw new Error('the bare baseline server did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function benchOverload(server: BenchServer, scale: number): Promise<Figure[]> {
+  const out: Figure[] = [];
+  const seconds = Math.max(1, Math.round(20 * scale));
+  {
+    const { url: databaseUrl, pool } = await server.database('bench_overload');
+    const exporter = await spawnExporter({ DATABASE_URL: databaseUrl, CS_TIMEZONE: 'Asia/Shanghai' });
+    try {
+      let total = 0;
+      for (const producers of [32, 128]) {
+        const r = await saturate(exporter.url, exporter.child.pid!, producers, seconds);
+        total += r.acked;
+        const note = `${producers} producers, batches of ${BATCH_SESSIONS * 5} events, ${seconds} s, Retry-After honoured`;
+        out.push(
+          figure('overload', `${producers} producers: acknowledged events/s`, Math.round(r.perSecond), 'ev/s', undefined, note),
+          figure('overload', `${producers} producers: ack p99`, round(r.ackP99, 1), 'ms', undefined, 'per acknowledged batch'),
+          figure('overload', `${producers} producers: 429 answers`, r.refused, 'requests', undefined, 'past the in-flight budget'),
+          figure(
+            'overload',
+            `${producers} producers: /metrics p99`,
+            round(r.scrapeP99, 1),
+            'ms',
+            ['<=', 1000],
+            'scraped every 250 ms meanwhile',
+          ),
+          figure(
+            'overload',
+            `${producers} producers: peak RSS`,
+            Math.round(r.maxRss),
+            'MiB',
+            ['<=', RSS_BOUND_MIB],
+            'the exporter process, sampled every 100 ms',
+          ),
+        );
+      }
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
+      out.push(figure('overload', 'stored − acknowledged', rows[0].n - total, 'events', ['<=', 0], 'refused requests stored nothing'));
+    } finally {
+      await exporter.stop();
+    }
+  }
+  {
+    const webhookSeconds = Math.max(1, Math.round(10 * scale));
+    const connections = 64;
+    const bare = await spawnBare();
+    let baseline;
+    try {
+      baseline = await webhookMax(bare.url, connections, webhookSeconds);
+    } finally {
+      await bare.stop();
+    }
+    const { url: databaseUrl } = await server.database('bench_webhooks');
+    const exporter = await spawnExporter({ DATABASE_URL: databaseUrl, CS_TIMEZONE: 'Asia/Shanghai' });
+    try {
+      const max = await webhookMax(exporter.url, connections, webhookSeconds);
+      const rate = Math.round((WEBHOOK_TARGET / 2) * scale) || 1;
+      const half = await webhookAtRate(exporter.url, Math.max(rate, 50), webhookSeconds);
+      const n = `one event per request, ${connections} keep-alive connections, ${webhookSeconds} s`;
+      out.push(
+        figure('overload', 'webhooks: requests/s', Math.round(max.perSecond), 'req/s', ['>=', WEBHOOK_TARGET], n),
+        figure('overload', 'webhooks: p99 at the most', round(max.p99, 1), 'ms'),
+        figure(
+          'overload',
+          'bare express baseline',
+          Math.round(baseline.perSecond),
+          'req/s',
+          undefined,
+          `same client, a handler that only answers`,
+        ),
+        figure('overload', 'webhooks / baseline', round(max.perSecond / baseline.perSecond, 3), 'ratio'),
+        figure(
+          'overload',
+          `webhooks: p99 at ${Math.max(rate, 50)} req/s`,
+          round(half.p99, 1),
+          'ms',
+          ['<=', 50],
+          `open loop, ${half.sent} requests, ${half.failed} failed${scale < 1 ? ` (half the target × scale ${scale})` : ''}`,
+        ),
+      );
+    } finally {
+      await exporter.stop();
+    }
+  }
+  return out;
+}
