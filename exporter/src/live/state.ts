@@ -6,7 +6,8 @@
 import { STATUS_LABELS } from '../catalog.js';
 import type { StoredEvent } from '../ingest/validate.js';
 import { addDays, dayStartMs, localDay } from '../time.js';
-import { LIVE_SESSION_TYPES, compareEvents, contributions, deriveSession, type Derived, type SessionEvent } from './derive.js';
+import { compareEvents, deriveSession, type SessionEvent } from '../session/model.js';
+import { LIVE_SESSION_TYPES, contributions, type Derived } from './derive.js';
 
 /** An agent.status change, as kept. */
 export interface StatusChange {

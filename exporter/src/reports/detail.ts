@@ -1,7 +1,7 @@
 /** GET /api/v1/sessions/:id — one session's fields, legs, parts and transcript, derived from its events now. */
 import type { Pool } from '../db/pool.js';
 import { SATISFACTION_LABELS } from '../catalog.js';
-import { deriveSession, type SessionEvent } from './derive.js';
+import { deriveSession, type SessionEvent } from '../session/model.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -13,7 +13,7 @@ export async function sessionDetail(pool: Pool, tenant: string, sessionId: strin
   );
   if (rows.length === 0) return null;
   const events: SessionEvent[] = rows.map((r) => ({ ...r.body, type: r.type, timeMs: r.t, seq: Number(r.seq) }));
-  const f = deriveSession(sessionId, events);
+  const f = deriveSession(events);
   const agentIds = [...new Set(f.parts.map((p) => p.agentId))];
   const groupIds = [...new Set(f.legs.map((l) => l.groupId))];
   const names = await pool.query<{ kind: string; id: string; name: string }>(
@@ -42,7 +42,7 @@ export async function sessionDetail(pool: Pool, tenant: string, sessionId: strin
       state: f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
       category: f.summary?.category?.join('/') ?? null,
       duration_seconds: f.endedAtMs === null || first === null ? null : (f.endedAtMs - first) / 1000,
-      satisfaction: f.score === null ? null : SATISFACTION_LABELS[f.score],
+      satisfaction: f.rating === null ? null : SATISFACTION_LABELS[f.rating.score],
       remark: f.summary?.remark ?? null,
       user_id: f.userId,
       revisit_24h: revisit,

@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
-import { deriveSession, type SessionEvent, type SessionFacts } from './derive.js';
+import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
 
 /** Columns of the fact rows written with COPY, in the order `handle` writes them. */
 const COPY_COLUMNS = {
@@ -119,7 +119,7 @@ const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::d
  * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
  * where x, y, z are only the body fields the derivation reads, per type (a
  * message: `from`; never `text`). The events of a session come in any order
- * (deriveSession orders them by time, then seq), so Postgres only groups them:
+ * (deriveSession puts them in the one event order), so Postgres only groups them:
  * for a 1M-session day it walks the session index instead of sorting every
  * event row on disk as a row-per-event cursor ordered by session did.
  *
@@ -359,10 +359,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
-    const handle = async (f: SessionFacts, revisit: boolean) => {
+    const handle = async (sessionId: string, f: Session, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
       sessions++;
       const creditedLeg = f.credited;
+      const score = f.rating?.score ?? null;
       let touched = false;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
@@ -372,7 +373,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         await legs.add([
           tenant,
           day,
-          f.sessionId,
+          sessionId,
           i,
           l.groupId,
           l.via,
@@ -385,7 +386,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           l.agentId,
           l.endedBy,
           creditedLeg === i,
-          f.score,
+          score,
           part?.invited ?? false,
         ]);
       }
@@ -405,7 +406,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         await parts.add([
           tenant,
           day,
-          f.sessionId,
+          sessionId,
           i,
           p.agentId,
           p.groupId,
@@ -417,7 +418,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           p.replyCount,
           p.invited,
           creditedLeg === p.leg,
-          f.score,
+          score,
           !revisit,
         ]);
       }
@@ -431,11 +432,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         await sess.add([
           tenant,
           day,
-          f.sessionId,
+          sessionId,
           f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
           f.summary?.category?.join('/') ?? null,
           f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
-          f.score,
+          score,
           f.summary?.remark ?? null,
           f.userId,
           revisit,
@@ -488,7 +489,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         const more = rows.length === FETCH;
         if (more) pending = fetch();
         for (const [sid, evs, revisit] of rows) {
-          await handle(deriveSession(sid, evs.map(toEvent)), revisit);
+          await handle(sid, deriveSession(evs.map(toEvent)), revisit);
           // Deriving never waits on I/O by itself: let the event loop move the
           // COPY chunks (and the next page) along while the sessions are derived.
           if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
