@@ -75,7 +75,9 @@ export async function benchServer(): Promise<BenchServer> {
       await admin.end();
       const u = new URL(serverUrl!);
       u.pathname = `/${name}`;
-      const pool = createPool(u.toString(), 8);
+      // The harness loads whole days (8.5M rows in one COPY) and times baselines: no statement_timeout
+      // (0 = none), which would cut them on a slow run. The exporter under test keeps its own.
+      const pool = createPool(u.toString(), 8, { statementMs: 0 });
       await migrate(pool);
       pools.push(pool);
       return { url: u.toString(), pool };
