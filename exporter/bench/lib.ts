@@ -1,6 +1,6 @@
 /** What every benchmark section shares: a throwaway Postgres, timing, and the result rows. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,10 +94,19 @@ export async function spawnExporter(env: Record<string, string>): Promise<{ url:
   const port = await freePort();
   // The built exporter, as in production; the bench's smoke test runs the source (no build step).
   const entry = process.env.BENCH_FROM_SOURCE ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
+  // Its log (pino, on stdout) is kept: an exporter that dies under load must say why.
+  mkdirSync(path.join(exporterRoot, 'bench', 'results'), { recursive: true });
+  const logPath = path.join(exporterRoot, 'bench', 'results', `exporter-${port}.log`);
+  const logFd = openSync(logPath, 'a');
   const child = spawn(process.execPath, [...entry, 'serve'], {
     cwd: exporterRoot,
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', CS_SIMULATE: '0', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFd, 'inherit'],
+  });
+  closeSync(logFd);
+  let stopping = false;
+  child.on('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: the exporter on port ${port} exited (${signal ?? code}); its log: ${logPath}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -119,6 +128,7 @@ export async function spawnExporter(env: Record<string, string>): Promise<{ url:
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
+        stopping = true;
         child.kill('SIGTERM');
       }),
   };
