@@ -31,6 +31,7 @@ import { loadConfig } from '../../exporter/src/config.js';
 import { createLogger } from '../../exporter/src/log.js';
 import { dayStartMs, localDay, rangeDays } from '../../exporter/src/time.js';
 import { freePort } from '../../exporter/test/helpers/exporter.js';
+import { parseCsv } from '../../exporter/test/helpers/reports.js';
 import { allDashboards } from '../src/index.js';
 import { isPlugin, targets } from '../test/walk.js';
 import { scenario } from './scenario.js';
@@ -296,27 +297,6 @@ async function follow(href: string): Promise<Response> {
 
 type Frame = { fields: { name: string; type: string; config?: { displayName?: string }; values: unknown[] | { toArray(): unknown[] } }[]; length: number };
 const fieldValues = (f: Frame['fields'][number]) => (Array.isArray(f.values) ? f.values : f.values.toArray());
-
-/** RFC 4180: quoted fields, doubled quotes, CRLF. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') (row.push(field), (field = ''));
-    else if (c === '\n') (row.push(field), rows.push(row), (row = []), (field = ''));
-    else if (c !== '\r') field += c;
-  }
-  if (field !== '' || row.length) (row.push(field), rows.push(row));
-  return rows;
-}
 
 /** A cell of a file read back into the frame's type: times are tenant-local wall clock to the second, booleans 是/否. */
 function fromFile(cell: unknown, type: string): unknown {

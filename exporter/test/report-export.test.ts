@@ -8,29 +8,9 @@ import type { Exporter } from '../src/exporter.js';
 import { findReport } from '../src/catalog.js';
 import { localTime } from '../src/reports/export.js';
 import { DAY, dayEvents } from './helpers/report-fixture.js';
+import { parseCsv } from './helpers/reports.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
-
-/** A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') (row.push(field), (field = ''));
-    else if (c === '\n') (row.push(field), rows.push(row), (row = []), (field = ''));
-    else if (c !== '\r') field += c;
-  }
-  if (field !== '' || row.length) (row.push(field), rows.push(row));
-  return rows;
-}
 
 describe('Export: CSV and XLSX with Chinese headers, the same figures as the query API', () => {
   let db: TestDatabase;

@@ -16,3 +16,24 @@ export async function queryRows(url: string, body: Record<string, unknown>): Pro
   const rows = (fields[0]?.values ?? []).map((_, i) => Object.fromEntries(fields.map((f) => [f.name, r6(f.values[i])])));
   return { rows, meta: json.meta };
 }
+
+/** A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') (row.push(field), (field = ''));
+    else if (c === '\n') (row.push(field), rows.push(row), (row = []), (field = ''));
+    else if (c !== '\r') field += c;
+  }
+  if (field !== '' || row.length) (row.push(field), rows.push(row));
+  return rows;
+}
