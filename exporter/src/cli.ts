@@ -6,6 +6,7 @@ import { startExporter, openDatabase } from './exporter.js';
 import { simulateCommand } from './simulator/cli.js';
 import { rollupDay } from './reports/rollup.js';
 import { isDay } from './time.js';
+import { adapterCommand } from './adapters/index.js';
 
 const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
 
@@ -17,6 +18,8 @@ Usage:
   cs-exporter simulate   run the contact-center simulator against an exporter (simulate --help)
   cs-exporter rollup --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T]
                          recompute the reports of those days (every tenant with events unless --tenant)
+  cs-exporter adapter NAME ...
+                         feed the exporter from a platform (cs-exporter adapter lists them; docs/adapters/)
   cs-exporter help       this text
 
 Settings: PORT, HOST, DATABASE_URL, CS_TIMEZONE, CS_INGEST_TOKEN, CS_API_TOKEN, CS_TENANT_INGEST_TOKENS,
@@ -120,6 +123,8 @@ async function main(argv: string[]): Promise<void> {
       return simulateCommand(argv.slice(1));
     case 'rollup':
       return backfill(argv.slice(1));
+    case 'adapter':
+      return adapterCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':

@@ -13,6 +13,9 @@ import type { Component, ComponentFactory } from './component.js';
 import { COMPONENTS } from './components.js';
 import { queryRoutes } from './query/registry.js';
 import { SelfMetrics } from './self-metrics.js';
+import { Ingest } from './ingest/submit.js';
+import { AdapterStats } from './adapters/stats.js';
+import { CardinalityBudget, cardinalityLimits } from './ingest/cardinality.js';
 
 /** A running exporter. */
 export interface Exporter {
@@ -60,11 +63,20 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
   });
   store.on('resolveError', (err) => log.warn({ err }, 'looking up events of an unanswered batch failed; retrying'));
   const ingestStats = { rejected: 0, refused: new Map() };
-  const self = new SelfMetrics({ pool, writer, ingestStats, timezone: config.timezone });
+  const adapters = new AdapterStats();
+  const self = new SelfMetrics({ pool, writer, ingestStats, timezone: config.timezone, adapters });
   self.start();
   // Only a head start for the T+1 stall alert: a failure here is logged, not fatal.
   await self.loadRollupState().catch((err) => log.warn({ err }, 'could not read the rollup state for /metrics'));
-  const ctx: AppContext = { config, pool, writer, log, ingestStats, startedAtMs: Date.now(), self };
+  const ingest = new Ingest({
+    writer,
+    timezone: config.timezone,
+    minEventTimeMs: config.minEventTimeMs,
+    cardinality: new CardinalityBudget(cardinalityLimits()),
+    stats: ingestStats,
+    log,
+  });
+  const ctx: AppContext = { config, pool, writer, log, ingestStats, startedAtMs: Date.now(), self, ingest, adapters };
   const components: Component[] = factories.map((f) => f(config));
   const stopComponents = async () => {
     self.stop();

@@ -12,6 +12,7 @@ import type { IngestStats } from './http/ingest.js';
 import { REFUSAL_REASONS, type RefusalReason } from './http/ingest.js';
 import type { EventWriter } from './ingest/writer.js';
 import { addDays, dayStartMs } from './time.js';
+import type { AdapterStats } from './adapters/stats.js';
 
 /** Per tenant: what the rollups did (fed by RollupService through `rollupDone`). */
 interface RollupFigures {
@@ -36,7 +37,7 @@ export class SelfMetrics {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { pool: Pool; writer: EventWriter; ingestStats: IngestStats; timezone: string },
+    private readonly deps: { pool: Pool; writer: EventWriter; ingestStats: IngestStats; timezone: string; adapters?: AdapterStats },
     private readonly probeIntervalMs = DB_PROBE_INTERVAL_MS,
   ) {
     const r = this.registry;
@@ -168,6 +169,29 @@ export class SelfMetrics {
         }
       },
     });
+    const adapters = deps.adapters;
+    if (adapters) {
+      new Counter({
+        name: 'cs_exporter_adapter_items_total',
+        help: 'Items of platform input (queue_log lines, webhook bodies, stream records) read by the adapters, by adapter and outcome (mapped, ignored, unknown, invalid).',
+        labelNames: ['adapter', 'outcome'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const { adapter, outcome, count } of adapters.snapshot()) this.inc({ adapter, outcome }, count);
+        },
+      });
+      new Gauge({
+        name: 'cs_exporter_adapter_last_item_timestamp_seconds',
+        help: 'When an adapter last mapped an item of platform input into events (unix seconds).',
+        labelNames: ['adapter'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const { adapter, ms } of adapters.lastItems()) this.set({ adapter }, ms / 1000);
+        },
+      });
+    }
     perTenant('cs_exporter_rollup_last_duration_seconds', 'Duration of the latest rollup of the tenant (successful or not).', (f) =>
       f.success + f.failure > 0 ? f.lastDurationSeconds : null,
     );

@@ -10,7 +10,8 @@ import { requireBearer, tenantGuard } from './auth.js';
 import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
 import { inputGuard } from './input.js';
 import { ingestRouter, type IngestStats } from './ingest.js';
-import { CardinalityBudget, cardinalityLimits } from '../ingest/cardinality.js';
+import type { Ingest } from '../ingest/submit.js';
+import type { AdapterStats } from '../adapters/stats.js';
 
 /** What routes may use. */
 export interface AppContext {
@@ -22,6 +23,10 @@ export interface AppContext {
   startedAtMs: number;
   /** The exporter's own figures on /metrics (absent in tests that build a context by hand). */
   self?: SelfMetrics;
+  /** The one way events get in, for the ingest route and every adapter (ingest/submit.ts). */
+  ingest: Ingest;
+  /** What the platform adapters read, for /metrics (adapters/stats.ts). */
+  adapters: AdapterStats;
 }
 
 /** Adds routes to the token-protected query API (`/api/v1/...`). */
@@ -64,14 +69,10 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   app.use(
     '/api/v1',
     ingestRouter({
-      writer: ctx.writer,
-      timezone: ctx.config.timezone,
+      ingest: ctx.ingest,
       ingestToken: ctx.config.ingestToken,
       tenantIngestTokens: ctx.config.tenantIngestTokens,
       stats: ctx.ingestStats,
-      log: ctx.log,
-      minEventTimeMs: ctx.config.minEventTimeMs,
-      cardinality: new CardinalityBudget(cardinalityLimits()),
     }),
   );
   for (const add of ext.open ?? []) add(app, ctx);

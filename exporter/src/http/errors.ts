@@ -13,7 +13,7 @@ import { DatabaseUnavailableError, isUnavailable } from '../db/errors.js';
 /** A fault of the request itself; `message` is shown to the client as is, so it must name the problem and hold no internals. */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 405 | 413 | 415 | 422,
+    readonly status: 400 | 403 | 404 | 405 | 413 | 415 | 422 | 429,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
