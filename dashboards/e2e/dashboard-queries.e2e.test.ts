@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { findReport } from '@cs-data-ops/exporter/catalog';
-import { startEmbeddedPostgres } from '../../exporter/src/db/embedded.js';
+import { testDatabase } from './database.js';
 import { startExporter, type Exporter } from '../../exporter/src/exporter.js';
 import { loadConfig } from '../../exporter/src/config.js';
 import { createLogger } from '../../exporter/src/log.js';
@@ -75,17 +75,9 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-'));
-  let databaseUrl = process.env.TEST_DATABASE_URL;
-  if (!databaseUrl) {
-    // Its own temp dir, as the exporter's test runner does: the server runs as the postgres user, which must reach it.
-    const pgDir = mkdtempSync(join(tmpdir(), 'cs-dash-e2e-pg-'));
-    const pg = await startEmbeddedPostgres(pgDir, await freePort(), createLogger('warn'));
-    databaseUrl = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(pgDir, { recursive: true, force: true });
-    };
-  }
+  const db = await testDatabase('cs-dash-e2e');
+  stopPg = db.stop;
+  const databaseUrl = db.url;
   exporter = await startExporter(
     { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
     createLogger('silent'),

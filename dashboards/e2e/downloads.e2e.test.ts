@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import ExcelJS from 'exceljs';
 import { findReport } from '@cs-data-ops/exporter/catalog';
-import { startEmbeddedPostgres } from '../../exporter/src/db/embedded.js';
+import { testDatabase } from './database.js';
 import { startExporter, type Exporter } from '../../exporter/src/exporter.js';
 import { loadConfig } from '../../exporter/src/config.js';
 import { createLogger } from '../../exporter/src/log.js';
@@ -94,16 +94,9 @@ function hostileEvents(yStart: number, todayStart: number): Record<string, unkno
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cs-downloads-e2e-'));
-  let databaseUrl = process.env.TEST_DATABASE_URL;
-  if (!databaseUrl) {
-    const pgDir = mkdtempSync(join(tmpdir(), 'cs-downloads-e2e-pg-'));
-    const pg = await startEmbeddedPostgres(pgDir, await freePort(), createLogger('warn'));
-    databaseUrl = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(pgDir, { recursive: true, force: true });
-    };
-  }
+  const db = await testDatabase('cs-downloads-e2e');
+  stopPg = db.stop;
+  const databaseUrl = db.url;
   exporter = await startExporter(
     { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
     createLogger('silent'),

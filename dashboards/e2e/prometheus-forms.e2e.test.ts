@@ -19,8 +19,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { startEmbeddedPostgres } from '../../exporter/src/db/embedded.js';
-import { createLogger } from '../../exporter/src/log.js';
+import { testDatabase } from './database.js';
 import { freePort } from '../../exporter/test/helpers/exporter.js';
 import { post, startLiveExporter, type Clock } from '../../exporter/test/helpers/live.js';
 import {
@@ -166,16 +165,9 @@ async function prometheusOver(form: 'v2' | 'v3', openmetrics: string): Promise<R
 before(async () => {
   if (skip) return;
   tmp = mkdtempSync(join(tmpdir(), 'cs-prom-forms-'));
-  let databaseUrl = process.env.TEST_DATABASE_URL;
-  if (!databaseUrl) {
-    const pgDir = mkdtempSync(join(tmpdir(), 'cs-prom-forms-pg-'));
-    const pg = await startEmbeddedPostgres(pgDir, await freePort(), createLogger('warn'));
-    databaseUrl = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(pgDir, { recursive: true, force: true });
-    };
-  }
+  const db = await testDatabase('cs-prom-forms');
+  stopPg = db.stop;
+  const databaseUrl = db.url;
   const clock: Clock = { ms: T0 };
   const ex = await startLiveExporter(databaseUrl, clock, { timezone: 'Asia/Shanghai' });
   exporter = ex;
