@@ -8,12 +8,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { startTestExporter, useTestExporter } from './helpers/exporter.js';
 import { validExamples } from './helpers/events.js';
 import { assertNoLeak } from './helpers/leaks.js';
 import { REPORTS } from '../src/catalog.js';
-import type { Exporter } from '../src/exporter.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -70,7 +68,22 @@ const NASTY_STRINGS = [
   '__proto__',
   'constructor',
 ];
-const NASTY_NUMBERS = [0, -0, -1, 1, 1.5, 1e300, -1e300, 8.64e15, 8.64e15 + 1, 2 ** 53, Number.MAX_SAFE_INTEGER, 1_763_700_000, 1_763_700_000_000, 946_684_799_999];
+const NASTY_NUMBERS = [
+  0,
+  -0,
+  -1,
+  1,
+  1.5,
+  1e300,
+  -1e300,
+  8.64e15,
+  8.64e15 + 1,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+  1_763_700_000,
+  1_763_700_000_000,
+  946_684_799_999,
+];
 
 function randomString(r: Rng): string {
   if (r.chance(0.6)) return r.pick(NASTY_STRINGS);
@@ -78,7 +91,12 @@ function randomString(r: Rng): string {
   let s = '';
   for (let i = 0; i < len; i++) {
     const roll = r.next();
-    s += roll < 0.7 ? String.fromCharCode(32 + r.int(95)) : roll < 0.9 ? String.fromCharCode(0x4e00 + r.int(500)) : String.fromCharCode(r.int(0x10000));
+    s +=
+      roll < 0.7
+        ? String.fromCharCode(32 + r.int(95))
+        : roll < 0.9
+          ? String.fromCharCode(0x4e00 + r.int(500))
+          : String.fromCharCode(r.int(0x10000));
   }
   return s;
 }
@@ -109,7 +127,15 @@ function randomValue(r: Rng, depth = 0): unknown {
 const BASE = Date.parse('2026-11-20T02:00:00Z');
 function randomTime(r: Rng): unknown {
   if (r.chance(0.5)) return BASE + r.int(5) * 86_400_000 + r.int(86_400_000);
-  if (r.chance(0.5)) return r.pick([...NASTY_NUMBERS, '0100-06-01T00:00:00Z', '0999-01-01T00:00:00+08:00', '9999-12-31T23:59:60Z', '2026-11-20T10:00:00', '2026-11-20 10:00:00+08:00']);
+  if (r.chance(0.5))
+    return r.pick([
+      ...NASTY_NUMBERS,
+      '0100-06-01T00:00:00Z',
+      '0999-01-01T00:00:00+08:00',
+      '9999-12-31T23:59:60Z',
+      '2026-11-20T10:00:00',
+      '2026-11-20 10:00:00+08:00',
+    ]);
   return randomValue(r);
 }
 
@@ -164,29 +190,60 @@ const REPORT_IDS = REPORTS.map((x) => x.id);
 const PARAMS = ['report', 'from', 'to', 'tenant', 'groups', 'agents', 'metrics', 'filters'];
 
 function queryRequest(r: Rng): FuzzRequest {
-  const body: Record<string, unknown> = { report: r.chance(0.9) ? r.pick(REPORT_IDS) : randomValue(r), from: '2026-11-19', to: '2026-11-21' };
+  const body: Record<string, unknown> = {
+    report: r.chance(0.9) ? r.pick(REPORT_IDS) : randomValue(r),
+    from: '2026-11-19',
+    to: '2026-11-21',
+  };
   if (r.chance(0.3)) body.from = BASE;
   for (let i = 1 + r.int(3); i > 0; i--) {
     const k = r.chance(0.9) ? r.pick(PARAMS) : randomString(r);
     if (k === 'filters' && r.chance(0.7))
       body.filters = Object.fromEntries(
-        Array.from({ length: 1 + r.int(3) }, () => [r.pick(['userId', 'satisfaction', 'category', 'remark', 'revisit', 'limit', 'name', 'agents']), randomValue(r)]),
+        Array.from({ length: 1 + r.int(3) }, () => [
+          r.pick(['userId', 'satisfaction', 'category', 'remark', 'revisit', 'limit', 'name', 'agents']),
+          randomValue(r),
+        ]),
       );
-    else if ((k === 'groups' || k === 'agents' || k === 'metrics') && r.chance(0.7)) body[k] = Array.from({ length: r.int(4) }, () => randomString(r));
+    else if ((k === 'groups' || k === 'agents' || k === 'metrics') && r.chance(0.7))
+      body[k] = Array.from({ length: r.int(4) }, () => randomString(r));
     else body[k] = k === 'from' || k === 'to' ? (r.chance(0.5) ? randomTime(r) : randomString(r)) : randomValue(r);
   }
   return { method: 'POST', path: '/api/v1/query', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-const EXPORT_PARAMS = ['report', 'from', 'to', 'format', 'tenant', 'userId', 'category', 'remark', 'revisit', 'group', 'agent', 'groups', 'agents', 'satisfaction', 'metrics'];
+const EXPORT_PARAMS = [
+  'report',
+  'from',
+  'to',
+  'format',
+  'tenant',
+  'userId',
+  'category',
+  'remark',
+  'revisit',
+  'group',
+  'agent',
+  'groups',
+  'agents',
+  'satisfaction',
+  'metrics',
+];
 /** A query string value: percent-encoded, or raw (malformed escapes included). */
 function qv(r: Rng, v: string): string {
-  if (r.chance(0.15)) return v.replace(/[ #&]/g, '+').replace(/[^\x21-\x7e]/g, (c) => (c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) < 0xe000 ? '%ED%A0%80' : encodeURIComponent(c)));
+  if (r.chance(0.15))
+    return v
+      .replace(/[ #&]/g, '+')
+      .replace(/[^\x21-\x7e]/g, (c) => (c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) < 0xe000 ? '%ED%A0%80' : encodeURIComponent(c)));
   try {
     return encodeURIComponent(v);
   } catch {
     // A lone surrogate has no UTF-8: send the bytes a careless client would (CESU-8), which the exporter must refuse.
-    return v.replace(/[\ud800-\udfff]/g, '\u0001').split('\u0001').map(encodeURIComponent).join('%ED%A0%80');
+    return v
+      .replace(/[\ud800-\udfff]/g, '\u0001')
+      .split('\u0001')
+      .map(encodeURIComponent)
+      .join('%ED%A0%80');
   }
 }
 
@@ -208,9 +265,16 @@ function sessionRequest(r: Rng): FuzzRequest {
 }
 
 function rollupRequest(r: Rng): FuzzRequest {
-  const body: Record<string, unknown> = { date: r.chance(0.3) ? r.pick(['2026-11-20', '9999-12-31', '1970-01-01', '0001-01-01', '2999-01-01']) : randomValue(r) };
+  const body: Record<string, unknown> = {
+    date: r.chance(0.3) ? r.pick(['2026-11-20', '9999-12-31', '1970-01-01', '0001-01-01', '2999-01-01']) : randomValue(r),
+  };
   if (r.chance(0.5)) body.tenant = randomValue(r);
-  return { method: 'POST', path: '/api/v1/rollups', headers: { 'content-type': 'application/json' }, body: r.chance(0.9) ? JSON.stringify(body) : randomString(r) };
+  return {
+    method: 'POST',
+    path: '/api/v1/rollups',
+    headers: { 'content-type': 'application/json' },
+    body: r.chance(0.9) ? JSON.stringify(body) : randomString(r),
+  };
 }
 
 function send(base: string, req: FuzzRequest): Promise<{ status: number; body: string; ms: number }> {
@@ -238,7 +302,8 @@ function scrub(body: string, req: FuzzRequest): string {
   const words = new Set<string>();
   for (const w of raw.split(/[&=?,"\n]/)) if (w.length >= 3) words.add(w);
   for (const w of [...words].sort((a, b) => b.length - a.length)) {
-    for (const v of [w, JSON.stringify(w).slice(1, -1)]) for (const cut of [v, v.slice(0, 40), v.slice(0, 64), v.slice(0, 80)]) if (cut.length >= 3) out = out.split(cut).join('');
+    for (const v of [w, JSON.stringify(w).slice(1, -1)])
+      for (const cut of [v, v.slice(0, 40), v.slice(0, 64), v.slice(0, 80)]) if (cut.length >= 3) out = out.split(cut).join('');
   }
   return out;
 }
@@ -271,16 +336,7 @@ function tenantsNamed(q: FuzzRequest): string[] {
 }
 
 describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url, { tenantApiTokens: new Map(), tenantIngestTokens: new Map() });
-  });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
+  const harness = useTestExporter({ tenantApiTokens: new Map(), tenantIngestTokens: new Map() });
 
   const targets: [string, (r: Rng) => FuzzRequest, number][] = [
     ['ingest bodies', ingestRequest, 4],
@@ -290,7 +346,7 @@ describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
     ['rollup dates and tenants', rollupRequest, 1],
   ];
   it("When requests are fuzzed with a tenant's token, then none naming another tenant is answered 2xx", async () => {
-    const scoped = await startTestExporter(db.url, { tenantApiTokens: new Map([['tok-acme', 'acme']]), apiToken: 'tok-main' });
+    const scoped = await startTestExporter(harness.db.url, { tenantApiTokens: new Map([['tok-acme', 'acme']]), apiToken: 'tok-main' });
     try {
       const r = rng(SEED ^ 0x7e7a);
       const makers = [queryRequest, exportRequest, sessionRequest, rollupRequest];
@@ -317,10 +373,12 @@ describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
 
   for (const [name, make, parallel] of targets) {
     it(`When ${name} are fuzzed, then no answer is a 500, slow, or holds internals`, async () => {
-      const r = rng(SEED ^ name.length * 7919);
+      const r = rng(SEED ^ (name.length * 7919));
       for (let run = 0; run < RUNS; run += parallel) {
         const reqs = Array.from({ length: Math.min(parallel, RUNS - run) }, () => make(r));
-        const answers = await Promise.all(reqs.map((q) => send(exporter.url, q).catch((err: Error) => ({ status: -1, body: String(err), ms: -1 }))));
+        const answers = await Promise.all(
+          reqs.map((q) => send(harness.exporter.url, q).catch((err: Error) => ({ status: -1, body: String(err), ms: -1 }))),
+        );
         answers.forEach((a, i) => {
           const q = reqs[i];
           const replay = `FUZZ_SEED=${SEED} ${name} run ${run + i}: ${q.method} ${q.path.slice(0, 300)} ${String(q.body ?? '').slice(0, 300)}`;
@@ -329,7 +387,7 @@ describe(`fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS})`, () => {
           if (q.method !== 'HEAD' && !/^(text\/csv|application\/vnd)/.test('')) assertNoLeak(scrub(a.body, q), replay);
         });
       }
-      const health = await fetch(`${exporter.url}/api/v1/health`);
+      const health = await fetch(`${harness.exporter.url}/api/v1/health`);
       assert.equal(health.status, 200);
     });
   }

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'node:http';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { freePort, startTestExporter } from './helpers/exporter.js';
+import { freePort, startTestExporter, useTestExporter } from './helpers/exporter.js';
 import { postEvents, validExamples, withCommon } from './helpers/events.js';
 import { assertNoLeak } from './helpers/leaks.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
@@ -20,7 +19,11 @@ import { createLogger } from '../src/log.js';
 import type { Exporter } from '../src/exporter.js';
 
 /** A raw GET: fetch would normalise or refuse the malformed URLs this test sends on purpose. */
-function rawGet(base: string, pathAndQuery: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawGet(
+  base: string,
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path: pathAndQuery, method: 'GET', headers }, (res) => {
@@ -35,19 +38,14 @@ function rawGet(base: string, pathAndQuery: string, headers: Record<string, stri
 }
 
 describe('one error boundary: clear 400s, no internals, request ids', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-  });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
+  const harness = useTestExporter();
 
   const query = async (body: unknown) => {
-    const r = await fetch(`${exporter.url}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${harness.exporter.url}/api/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: r.status, text: await r.text(), requestId: r.headers.get('x-request-id') };
   };
 
@@ -64,7 +62,10 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ report: 'group_daily', from: '2026-11-20', to: '2026-11-20', groups: ['g\u00001'] }, /^body\.groups\[0\]: holds a NUL/],
       [{ report: 'agent_daily', from: '2026-11-20', to: '2026-11-20', agents: ['a\u0000'] }, /^body\.agents\[0\]: holds a NUL/],
-      [{ report: 'session_list', from: '2026-11-20', to: '2026-11-20', filters: { userId: 'u\u0000' } }, /^body\.filters\.userId: holds a NUL/],
+      [
+        { report: 'session_list', from: '2026-11-20', to: '2026-11-20', filters: { userId: 'u\u0000' } },
+        /^body\.filters\.userId: holds a NUL/,
+      ],
       [{ report: 'group_daily', from: '2026-11-20', to: '2026-11-20', tenant: 't\u0000' }, /^body\.tenant: holds a NUL/],
       [{ report: 'live_agents', filters: { name: '\u0000' } }, /^body\.filters\.name: holds a NUL/],
     ];
@@ -78,7 +79,7 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
 
   it('When a body string holds a lone UTF-16 surrogate (found by FUZZ_SEED=121), then 400 names where', async () => {
     // JSON.stringify writes it as a \\udXXX escape, which is valid JSON but no jsonb value.
-    const r = await fetch(`${exporter.url}/api/v1/rollups`, {
+    const r = await fetch(`${harness.exporter.url}/api/v1/rollups`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ date: '1970-01-01', tenant: 'b\ud814.u' }),
@@ -92,8 +93,12 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
   });
 
   it('When a session id or an export parameter holds NUL (%00), then 400 says so', async () => {
-    for (const p of ['/api/v1/sessions/a%00b', '/api/v1/sessions/s1?tenant=%00', '/api/v1/export?report=session_list&from=2026-11-20&to=2026-11-20&userId=%00']) {
-      const r = await rawGet(exporter.url, p);
+    for (const p of [
+      '/api/v1/sessions/a%00b',
+      '/api/v1/sessions/s1?tenant=%00',
+      '/api/v1/export?report=session_list&from=2026-11-20&to=2026-11-20&userId=%00',
+    ]) {
+      const r = await rawGet(harness.exporter.url, p);
       assert.equal(r.status, 400, `${p}: ${r.body}`);
       assert.match(JSON.parse(r.body).error, /NUL character/);
       assertNoLeak(r.body, p);
@@ -101,8 +106,13 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
   });
 
   it('When the URL holds malformed percent-encoding, then 400 says so', async () => {
-    for (const p of ['/api/v1/sessions/%E0%A4%A', '/api/v1/sessions/%ZZ', '/api/v1/export?report=%E0%A4%A&from=2026-11-20', '/api/v1/sessions/x?tenant=%']) {
-      const r = await rawGet(exporter.url, p);
+    for (const p of [
+      '/api/v1/sessions/%E0%A4%A',
+      '/api/v1/sessions/%ZZ',
+      '/api/v1/export?report=%E0%A4%A&from=2026-11-20',
+      '/api/v1/sessions/x?tenant=%',
+    ]) {
+      const r = await rawGet(harness.exporter.url, p);
       assert.equal(r.status, 400, `${p}: ${r.body}`);
       assert.match(JSON.parse(r.body).error, /malformed percent-encoding/);
       assertNoLeak(r.body, p);
@@ -111,22 +121,29 @@ describe('one error boundary: clear 400s, no internals, request ids', () => {
 
   it('When POST /rollups names 9999-12-31 (or a day before 1970, or the future), then 400 names the allowed days', async () => {
     for (const date of ['9999-12-31', '0001-01-01', '2999-01-01']) {
-      const r = await fetch(`${exporter.url}/api/v1/rollups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date }) });
+      const r = await fetch(`${harness.exporter.url}/api/v1/rollups`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ date }),
+      });
       const text = await r.text();
       assert.equal(r.status, 400, `${date}: ${text}`);
       // 0001-01-01 is refused as no day at all by the route; the others by the rollup service's range.
-      assert.match(JSON.parse(text).error, date === '0001-01-01' ? /^date: / : /^date: ".*" is not a day from 1970-01-01 to \d{4}-\d{2}-\d{2}$/);
+      assert.match(
+        JSON.parse(text).error,
+        date === '0001-01-01' ? /^date: / : /^date: ".*" is not a day from 1970-01-01 to \d{4}-\d{2}-\d{2}$/,
+      );
       assertNoLeak(text, date);
     }
   });
 
   it('When any answer goes out, then it carries a request id; a sane incoming one is kept, an insane one replaced', async () => {
-    const own = await rawGet(exporter.url, '/api/v1/sessions/%ZZ', { 'x-request-id': 'grafana-trace.42:abc' });
+    const own = await rawGet(harness.exporter.url, '/api/v1/sessions/%ZZ', { 'x-request-id': 'grafana-trace.42:abc' });
     assert.equal(own.headers['x-request-id'], 'grafana-trace.42:abc');
     assert.equal(JSON.parse(own.body).requestId, 'grafana-trace.42:abc');
-    const evil = await rawGet(exporter.url, '/api/v1/health', { 'x-request-id': 'a b"}{\\' + 'x'.repeat(300) });
+    const evil = await rawGet(harness.exporter.url, '/api/v1/health', { 'x-request-id': 'a b"}{\\' + 'x'.repeat(300) });
     assert.match(String(evil.headers['x-request-id']), /^[0-9a-f-]{36}$/);
-    const missing = await rawGet(exporter.url, '/nope');
+    const missing = await rawGet(harness.exporter.url, '/nope');
     assert.equal(missing.status, 404);
     assert.match(String(missing.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   });

@@ -3,12 +3,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents, validExamples, withCommon } from './helpers/events.js';
 import { EVENT_TYPES } from '../src/ingest/schema.js';
 import { parseRfc3339 } from '../src/ingest/validate.js';
-import type { Exporter } from '../src/exporter.js';
 
 // Each malformed form: the event type, what is wrong with it, and the field the
 // error message has to name.
@@ -57,24 +55,15 @@ const MALFORMED: [string, (e: Record<string, unknown>) => void, string][] = [
 ];
 
 describe('POST /api/v1/events: the contract', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-  });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
+  const harness = useTestExporter();
 
   for (const type of EVENT_TYPES) {
     it(`When a valid ${type} is posted, then it is accepted and stored`, async () => {
       const event = withCommon(validExamples()[type]);
-      const r = await postEvents(exporter.url, event);
+      const r = await postEvents(harness.exporter.url, event);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual(r.body, { accepted: 1, duplicates: 0, rejected: [] });
-      const row = await db.pool.query('SELECT type, body FROM events WHERE id = $1', [event.id]);
+      const row = await harness.db.pool.query('SELECT type, body FROM events WHERE id = $1', [event.id]);
       assert.equal(row.rows[0].type, type);
       assert.deepEqual(row.rows[0].body, event);
     });
@@ -84,7 +73,7 @@ describe('POST /api/v1/events: the contract', () => {
     it(`When a ${type} has a bad or missing ${field}, then it is rejected naming ${field}`, async () => {
       const event = withCommon(validExamples()[type]);
       breakIt(event);
-      const r = await postEvents(exporter.url, [event]);
+      const r = await postEvents(harness.exporter.url, [event]);
       assert.equal(r.status, 400);
       assert.equal(r.body.accepted, 0);
       assert.equal(r.body.rejected.length, 1);
@@ -99,7 +88,7 @@ describe('POST /api/v1/events: the contract', () => {
     const bad1 = withCommon({ ...ex['session.rate'], score: 0 });
     const good2 = withCommon(ex['session.end']);
     const bad2 = 'not an event';
-    const r = await postEvents(exporter.url, [good1, bad1, good2, bad2]);
+    const r = await postEvents(harness.exporter.url, [good1, bad1, good2, bad2]);
     assert.equal(r.status, 200);
     assert.equal(r.body.accepted, 2);
     assert.deepEqual(
@@ -108,7 +97,7 @@ describe('POST /api/v1/events: the contract', () => {
     );
     assert.match(r.body.rejected[0].error, /^score: /);
     assert.match(r.body.rejected[1].error, /must be a JSON object/);
-    const n = await db.pool.query('SELECT count(*)::int AS n FROM events WHERE id = ANY($1)', [[good1.id, good2.id, bad1.id]]);
+    const n = await harness.db.pool.query('SELECT count(*)::int AS n FROM events WHERE id = ANY($1)', [[good1.id, good2.id, bad1.id]]);
     assert.equal(n.rows[0].n, 2);
   });
 
@@ -117,7 +106,7 @@ describe('POST /api/v1/events: the contract', () => {
     const a = withCommon(ex['agent.log']);
     const b = withCommon(ex['group.upsert']);
     const raw = `${JSON.stringify(a)}\n\n{"id": oops}\n${JSON.stringify(b)}\n`;
-    const r = await postEvents(exporter.url, null, { raw, contentType: 'application/x-ndjson' });
+    const r = await postEvents(harness.exporter.url, null, { raw, contentType: 'application/x-ndjson' });
     assert.equal(r.status, 200);
     assert.equal(r.body.accepted, 2);
     assert.equal(r.body.rejected.length, 1);
@@ -128,8 +117,8 @@ describe('POST /api/v1/events: the contract', () => {
   it('When an event omits tenant, then it belongs to "default", and its day is the local day of its time', async () => {
     // 2026-11-20T17:30:00Z is 2026-11-21 01:30 in Asia/Shanghai.
     const e = withCommon(validExamples()['session.end'], '2026-11-20T17:30:00Z');
-    await postEvents(exporter.url, e);
-    const row = await db.pool.query(`SELECT tenant, day, tableoid::regclass::text AS part FROM events WHERE id = $1`, [e.id]);
+    await postEvents(harness.exporter.url, e);
+    const row = await harness.db.pool.query(`SELECT tenant, day, tableoid::regclass::text AS part FROM events WHERE id = $1`, [e.id]);
     assert.deepEqual(row.rows[0], { tenant: 'default', day: '2026-11-21', part: 'events_p20261121' });
   });
 });

@@ -6,12 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents, uid, validExamples, withCommon } from './helpers/events.js';
 import { EventStore } from '../src/ingest/store.js';
 import { EventWriter, type WriteOutcome } from '../src/ingest/writer.js';
 import { validateEvent, type StoredEvent } from '../src/ingest/validate.js';
-import type { Exporter } from '../src/exporter.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -34,33 +33,52 @@ const good = (n: number, producer: string) =>
 
 /** Each bad event and the start of the error it must get. */
 const BAD: [string, () => Record<string, unknown>, RegExp][] = [
-  ['a time in the year 0100', () => withCommon(validExamples()['session.end'], '0100-06-01T00:00:00Z'), /^time: .* is before 2000-01-01T00:00:00.000Z, the earliest time accepted/],
-  ['a time in the year 0999', () => withCommon(validExamples()['session.end'], '0999-12-31T23:59:59+08:00'), /^time: .* is before 2000-01-01/],
-  ['seconds sent as milliseconds (1970)', () => withCommon(validExamples()['session.end'], 1_763_700_000), /^time: 1970-01-21T.* is before 2000-01-01.*not seconds/],
-  ['a deadline past year 9999', () => withCommon({ ...validExamples()['ticket.update'], deadline: 8.64e15 }, TIME), /^deadline: .* is outside/],
-  ['an unknown field nested 10,000 deep', () => ({ ...withCommon(validExamples()['session.end'], TIME), extra: DEEP }), /^extra(\.down)+…?: nests deeper than 16 levels/],
-  ['unknown fields over 64 KiB', () => ({ ...withCommon(validExamples()['session.end'], TIME), blob: 'x'.repeat(70_000) }), /^\(event\): unknown extra fields take \d+ bytes; at most 65536/],
+  [
+    'a time in the year 0100',
+    () => withCommon(validExamples()['session.end'], '0100-06-01T00:00:00Z'),
+    /^time: .* is before 2000-01-01T00:00:00.000Z, the earliest time accepted/,
+  ],
+  [
+    'a time in the year 0999',
+    () => withCommon(validExamples()['session.end'], '0999-12-31T23:59:59+08:00'),
+    /^time: .* is before 2000-01-01/,
+  ],
+  [
+    'seconds sent as milliseconds (1970)',
+    () => withCommon(validExamples()['session.end'], 1_763_700_000),
+    /^time: 1970-01-21T.* is before 2000-01-01.*not seconds/,
+  ],
+  [
+    'a deadline past year 9999',
+    () => withCommon({ ...validExamples()['ticket.update'], deadline: 8.64e15 }, TIME),
+    /^deadline: .* is outside/,
+  ],
+  [
+    'an unknown field nested 10,000 deep',
+    () => ({ ...withCommon(validExamples()['session.end'], TIME), extra: DEEP }),
+    /^extra(\.down)+…?: nests deeper than 16 levels/,
+  ],
+  [
+    'unknown fields over 64 KiB',
+    () => ({ ...withCommon(validExamples()['session.end'], TIME), blob: 'x'.repeat(70_000) }),
+    /^\(event\): unknown extra fields take \d+ bytes; at most 65536/,
+  ],
   ['NUL in a text', () => withCommon({ ...validExamples()['session.message'], text: 'a\u0000b' }, TIME), /^text: holds NUL/],
   ['NUL in an unknown key', () => ({ ...withCommon(validExamples()['session.end'], TIME), 'k\u0000': 1 }), /a field name holds NUL/],
-  ['a lone surrogate', () => withCommon({ ...validExamples()['session.message'], text: 'a\ud800b' }, TIME), /^text: holds .*lone UTF-16 surrogate/],
+  [
+    'a lone surrogate',
+    () => withCommon({ ...validExamples()['session.message'], text: 'a\ud800b' }, TIME),
+    /^text: holds .*lone UTF-16 surrogate/,
+  ],
 ];
 
 describe('validation refuses, per event, what would fail a merged transaction', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-  });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
+  const harness = useTestExporter();
 
   for (const [what, make, error] of BAD) {
     it(`When an event carries ${what}, then that event alone is rejected, naming the field`, async () => {
       const ok = withCommon(validExamples()['session.end'], TIME);
-      const r = await postEvents(exporter.url, null, { raw: toJson([ok, make()]) });
+      const r = await postEvents(harness.exporter.url, null, { raw: toJson([ok, make()]) });
       assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
       assert.equal(r.body.accepted, 1);
       assert.equal(r.body.rejected.length, 1);
@@ -72,13 +90,17 @@ describe('validation refuses, per event, what would fail a merged transaction', 
   it('When one request of bad events races 20 producers of 1,000 good ones, then every good request is acknowledged and stored', async () => {
     const producers = Array.from({ length: 20 }, (_, p) => good(1000, `p${p}`));
     const badBody = toJson(BAD.map(([, make]) => make()));
-    const answers = await Promise.all([...producers.map((events) => postEvents(exporter.url, events)), postEvents(exporter.url, null, { raw: badBody })]);
-    for (const a of answers.slice(0, 20)) assert.deepEqual({ status: a.status, accepted: a.body.accepted }, { status: 200, accepted: 1000 });
+    const answers = await Promise.all([
+      ...producers.map((events) => postEvents(harness.exporter.url, events)),
+      postEvents(harness.exporter.url, null, { raw: badBody }),
+    ]);
+    for (const a of answers.slice(0, 20))
+      assert.deepEqual({ status: a.status, accepted: a.body.accepted }, { status: 200, accepted: 1000 });
     const bad = answers[20];
     assert.equal(bad.status, 400);
     assert.equal(bad.body.rejected.length, BAD.length);
     const ids = producers.flat().map((e) => e.id as string);
-    const stored = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM event_ids WHERE id = ANY($1)', [ids]);
+    const stored = await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM event_ids WHERE id = ANY($1)', [ids]);
     assert.equal(stored.rows[0].n, 20_000);
   });
 });

@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents } from './helpers/events.js';
 import { queryRows } from './helpers/reports.js';
-import type { Exporter } from '../src/exporter.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -12,19 +10,10 @@ const DAY = '2026-11-20';
 const t = (hhmm: string) => `${DAY}T${hhmm}:00+08:00`;
 
 describe('Names in reports come from the latest upsert by event time, whatever the arrival order', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-  });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
+  const harness = useTestExporter();
 
   it('When a group is renamed and an older upsert arrives last, then group_daily shows the newest name', async () => {
-    const send = async (events: unknown[]) => assert.deepEqual((await postEvents(exporter.url, events)).body.rejected, []);
+    const send = async (events: unknown[]) => assert.deepEqual((await postEvents(harness.exporter.url, events)).body.rejected, []);
     await send([
       { id: 'g-1', type: 'group.upsert', time: t('10:00'), groupId: 'g1', name: '售前' },
       { id: 'q-1', type: 'session.queue', time: t('10:05'), sessionId: 's1', groupId: 'g1', via: 'direct' },
@@ -40,9 +29,9 @@ describe('Names in reports come from the latest upsert by event time, whatever t
     // An upsert older than both arrives last: it must not win.
     await send([{ id: 'g-0', type: 'group.upsert', time: t('08:00'), groupId: 'g1', name: '旧售前' }]);
 
-    const groups = (await queryRows(exporter.url, { report: 'group_daily', from: DAY, to: DAY, metrics: ['inflow'] })).rows;
+    const groups = (await queryRows(harness.exporter.url, { report: 'group_daily', from: DAY, to: DAY, metrics: ['inflow'] })).rows;
     assert.deepEqual(groups, [{ date: DAY, group_id: 'g1', group_name: '售前咨询', inflow: 1 }]);
-    const agents = (await queryRows(exporter.url, { report: 'agent_daily', from: DAY, to: DAY, metrics: ['answered'] })).rows;
+    const agents = (await queryRows(harness.exporter.url, { report: 'agent_daily', from: DAY, to: DAY, metrics: ['answered'] })).rows;
     assert.deepEqual(
       agents.map((r) => [r.agent_id, r.agent_name, r.work_no, r.answered]),
       [['a1', '张三丰', '001', 1]],

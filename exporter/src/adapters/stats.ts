@@ -33,7 +33,10 @@ export class AdapterStats {
   bad(log: Logger, adapter: string, outcome: Exclude<AdapterOutcome, 'mapped' | 'ignored'>, why: string, input: unknown): void {
     this.count(adapter, outcome);
     const text = typeof input === 'string' ? input : safeJson(input);
-    log.warn({ adapter, outcome, input: text.length > LOGGED_INPUT_CHARS ? `${text.slice(0, LOGGED_INPUT_CHARS)}…` : text }, `adapter ${adapter}: ${why}`);
+    log.warn(
+      { adapter, outcome, input: text.length > LOGGED_INPUT_CHARS ? `${text.slice(0, LOGGED_INPUT_CHARS)}…` : text },
+      `adapter ${adapter}: ${why}`,
+    );
   }
 
   /** Per adapter and outcome, for /metrics and tests. */

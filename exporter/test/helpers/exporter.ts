@@ -1,10 +1,12 @@
 /** Starts a real exporter for a test: in-process, or as a child process that can be killed. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startExporter, type Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log.js';
+import { freshDatabase, type TestDatabase } from './db.js';
 
 export const exporterRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,6 +24,23 @@ export function freePort(): Promise<number> {
 export async function startTestExporter(databaseUrl: string, overrides: Partial<Config> = {}): Promise<Exporter> {
   const config: Config = { ...loadConfig({}), port: 0, databaseUrl, simulate: false, ...overrides };
   return startExporter(config, createLogger('silent'));
+}
+
+/**
+ * The exporter of a describe block: a fresh database and an in-process exporter on it, started
+ * before the block's tests and stopped (database dropped) after them.
+ */
+export function useTestExporter(overrides: Partial<Config> = {}): { readonly exporter: Exporter; readonly db: TestDatabase } {
+  const t = {} as { exporter: Exporter; db: TestDatabase };
+  before(async () => {
+    t.db = await freshDatabase();
+    t.exporter = await startTestExporter(t.db.url, overrides);
+  });
+  after(async () => {
+    await t.exporter?.close();
+    await t.db?.drop();
+  });
+  return t;
 }
 
 export interface ChildExporter {
