@@ -156,8 +156,9 @@ function citusProblems(s: Schema, local: Record<string, string> = LOCAL_TABLES, 
   // The distribution column on every distributed table, of one type, never null. Co-location
   // needs the same column type: citus_docs develop/reference_ddl.rst "Co-Locating Tables" (same
   // distribution column type, shard count and replication factor) and migration_mt_schema.rst
-  // ("don't mix int and bigint"); NULL has no shard: citus src/backend/distributed/planner/
-  // multi_router_planner.c ("cannot perform an INSERT with NULL in the partition column").
+  // ("don't mix int and bigint"); NULL has no shard: Citus answers "ERROR: cannot perform an
+  // INSERT with NULL in the partition column" (Microsoft Learn, Azure Cosmos DB for PostgreSQL,
+  // i.e. Citus, "Load individual rows using the INSERT command").
   const types = new Set<string>();
   for (const t of distributed) {
     const c = t.columns.get(DIST);
