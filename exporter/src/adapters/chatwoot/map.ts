@@ -63,9 +63,12 @@ class BadBody extends Error {}
 
 /** A Chatwoot time: epoch seconds (number, maybe fractional, or numeric string) or an ISO 8601 string. */
 export function chatwootTimeMs(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v * 1000);
+  // Truncated to the millisecond, as Rails writes times in JSON (ISO with 3 decimals): the float
+  // `updated_at` of one body and the ISO `updated_at` of another then name the same instant
+  // (the epsilon absorbs binary fractions such as .123 = .12299999).
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v * 1000 + 1e-3);
   if (typeof v === 'string' && v.trim() !== '') {
-    if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+    if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.floor(Number(v) * 1000 + 1e-3);
     // "2020-03-03 13:05:57 UTC" (the annotated sample) and ISO 8601 both parse once normalised.
     const ms = Date.parse(v.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d{2}-\d{2}) /, '$1T'));
     if (Number.isFinite(ms)) return ms;
