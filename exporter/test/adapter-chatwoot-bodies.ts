@@ -69,7 +69,7 @@ export function conversation(c: ConvState, extra: { updatedSec?: number; timesta
     last_activity_at: extra.timestampSec ?? c.createdSec,
     timestamp: extra.timestampSec ?? c.createdSec,
     created_at: c.createdSec,
-    ...(extra.updatedSec !== undefined ? { updated_at: extra.updatedSec + 0.123456 } : {}),
+    ...(extra.updatedSec !== undefined ? { updated_at: extra.updatedSec + 0.5004 } : {}),
   };
 }
 
@@ -83,7 +83,7 @@ export function statusChanged(c: ConvState, prev: string, atSec: number) {
 /** conversation_updated: previous_changes of the save, updated_at among them (ISO, as Rails serialises times). */
 export function updated(c: ConvState, atSec: number, changes: Record<string, [unknown, unknown]>) {
   // The same instant as the body's updated_at (float seconds) of the same save, to the millisecond.
-  const iso = (s: number) => new Date(s * 1000 + 123).toISOString();
+  const iso = (s: number) => new Date(s * 1000 + 500).toISOString();
   return {
     ...conversation(c, { timestampSec: atSec }),
     event: 'conversation_updated',

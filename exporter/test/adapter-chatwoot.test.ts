@@ -300,17 +300,19 @@ async function checkFigures(url: string, tenant: string): Promise<void> {
       ['cw-team-2', 2, 0, 2, 0, 0, 0],
     ],
   );
-  const ad = await queryRows(url, { report: 'agent_daily', ...day, metrics: ['answered', 'transfer_out', 'rated'] });
-  // Alice (11): answered A at 50, gave it away at 100. Bob (12): A from 100 (rated 5), D from 400.
+  const ad = await queryRows(url, { report: 'agent_daily', ...day, metrics: ['answered', 'transfer_out', 'avg_first_response_seconds', 'rated'] });
+  // Alice (11): answered A at 50.5 (the save's updated_at, 50 s + 500 ms), first reply at 60 → 9.5 s;
+  // gave it away at 100.5. Bob (12): A from 100.5 (rated 5), D from 400; he wrote nothing: no first response.
   assert.deepEqual(
-    ad.rows.map((r) => [r.agent_id, r.answered, r.transfer_out, r.rated]),
+    ad.rows.map((r) => [r.agent_id, r.answered, r.transfer_out, r.avg_first_response_seconds, r.rated]),
     [
-      ['cw-agent-11', 1, 1, 0],
-      ['cw-agent-12', 2, 0, 1],
+      ['cw-agent-11', 1, 1, 9.5, 0],
+      ['cw-agent-12', 2, 0, null, 1],
     ],
   );
   const s = await queryRows(url, { report: 'sessions', ...day });
-  // Sessions that reached a human: A (Alice then Bob, 售前, 50→200 = 150 s, 非常满意), D (Bob, still open).
+  // Sessions that reached a human: A (Alice then Bob, 售前, first answer 50.5 → end 200.5 = 150 s, 非常满意),
+  // D (Bob, still open: no duration yet).
   // B and C never reached an agent.
   assert.deepEqual(
     s.rows.map((r) => [r.service_id, r.agents, r.groups, r.duration_seconds, r.satisfaction, r.user_id]).sort(),
