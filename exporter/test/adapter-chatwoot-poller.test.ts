@@ -8,9 +8,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows, type Clock } from './helpers/live.js';
+import { exporterRoot } from './helpers/exporter.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
 import { createLogger } from '../src/log.js';
@@ -106,6 +108,26 @@ describe('Chatwoot REST poller: agents, teams and presence', () => {
     // availability_status online / busy / offline → agent.status online / busy / offline; available_name → name.
     assert.deepEqual(seen, { 'cw-agent-11': ['Alice', 'online'], 'cw-agent-12': ['Bob', 'busy'], 'cw-agent-13': ['Carol', 'offline'] });
     assert.ok(fake.requests.includes('/api/v1/accounts/7/teams/2/team_members'));
+  });
+
+  it('When an admin runs `cs-exporter adapter chatwoot check`, then it prints the teams and agents as they will be sent', async () => {
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'adapter', 'chatwoot', 'check'], {
+        cwd: exporterRoot,
+        env: { ...process.env, CS_CHATWOOT_URL: fake.url, CS_CHATWOOT_ACCOUNT_ID: '7', CS_CHATWOOT_API_TOKEN: API_TOKEN, CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=t0k' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      child.on('exit', (c) => resolve({ stdout: out, code: c }));
+    });
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /on, for tenant\(s\) acme/);
+    assert.match(stdout, /cw-team-2\t售后\n/);
+    // Bob is in both teams; busy stays busy.
+    assert.match(stdout, /cw-agent-12\tBob\tbusy\tcw-team-1,cw-team-2\n/);
+    assert.doesNotMatch(stdout, new RegExp(API_TOKEN), 'the token is never printed');
   });
 
   it('When polled again, then only what changed is sent; a Chatwoot that fails is logged and tried again, never fatal', async () => {

@@ -33,3 +33,39 @@ export const chatwootComponent: ComponentFactory = (config: Config): Component =
     },
   };
 };
+
+/**
+ * `cs-exporter adapter chatwoot check`: reads the account once with the poller's settings and
+ * prints what the poller would send, storing nothing: a set-up check for an administrator.
+ */
+export const chatwootCommand = {
+  help: 'check    read agents, teams and presence once (CS_CHATWOOT_URL, _ACCOUNT_ID, _API_TOKEN) and print them; stores nothing',
+  async run(args: string[]): Promise<void> {
+    if (args[0] !== 'check') {
+      console.error(`usage: cs-exporter adapter chatwoot check${args[0] === undefined ? '' : ` (unknown: "${args[0]}")`}`);
+      process.exitCode = 2;
+      return;
+    }
+    const { loadConfig } = await import('../../config.js');
+    const { readChatwoot } = await import('./poller.js');
+    const config = loadConfig();
+    const p = config.chatwootPoller;
+    const tenants = [...new Set((config.chatwootWebhookTokens ?? new Map()).values())];
+    console.log(`webhook endpoint: ${tenants.length ? `on, for tenant(s) ${tenants.join(', ')}: POST /api/v1/adapters/chatwoot/<token>` : 'off (CS_CHATWOOT_WEBHOOK_TOKENS unset)'}`);
+    if (!p) {
+      console.error('poller: off; set CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN to check it');
+      process.exitCode = 1;
+      return;
+    }
+    const problems: string[] = [];
+    const { teams, agents } = await readChatwoot(p, (outcome, why) => {
+      if (outcome !== 'mapped') problems.push(`${outcome}: ${why}`);
+    });
+    console.log(`poller: ${p.url}, account ${p.accountId}, tenant ${p.tenant}, every ${p.pollSeconds} s`);
+    console.log(`teams (${teams.size}):`);
+    for (const [id, name] of teams) console.log(`  cw-team-${id}\t${name}`);
+    console.log(`agents (${agents.size}):`);
+    for (const [id, a] of agents) console.log(`  cw-agent-${id}\t${a.name}\t${a.status}\t${a.groups.join(',') || '(no team)'}`);
+    for (const x of problems) console.log(`  ${x}`);
+  },
+};

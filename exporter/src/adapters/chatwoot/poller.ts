@@ -35,7 +35,7 @@ export interface PollerSettings {
 /** Chatwoot's availability → our agent status (events.md `agent.status`). */
 const STATUS: Record<string, 'online' | 'busy' | 'offline'> = { online: 'online', busy: 'busy', offline: 'offline' };
 
-interface AgentState {
+export interface AgentState {
   name: string;
   groups: string[];
   status: 'online' | 'busy' | 'offline';
@@ -78,20 +78,6 @@ export class ChatwootPoller {
     await this.running;
   }
 
-  private async get(path: string): Promise<unknown[]> {
-    const url = `${this.s.url.replace(/\/+$/, '')}/api/v1/accounts/${encodeURIComponent(this.s.accountId)}${path}`;
-    const r = await fetch(url, {
-      headers: { api_access_token: this.s.apiToken, accept: 'application/json' },
-      signal: AbortSignal.timeout(this.s.timeoutMs ?? 10_000),
-    });
-    if (!r.ok) throw new Error(`GET ${path} answered ${r.status}${r.status === 401 ? ' (check CS_CHATWOOT_API_TOKEN)' : ''}`);
-    const body = (await r.json()) as unknown;
-    // Some versions wrap lists as { payload: [...] }.
-    const list = Array.isArray(body) ? body : isObj(body) && Array.isArray(body.payload) ? body.payload : undefined;
-    if (!list) throw new Error(`GET ${path} did not answer a JSON array`);
-    return list;
-  }
-
   /** One poll: read, compare, emit the changes. Never throws. */
   async pollOnce(): Promise<void> {
     try {
@@ -106,42 +92,9 @@ export class ChatwootPoller {
 
   private async poll(): Promise<void> {
     const nowMs = (this.s.now ?? Date.now)();
-    const agentsRaw = await this.get('/agents');
-    const teamsRaw = await this.get('/teams');
-    const teams = new Map<string, string>();
-    const members = new Map<string, string[]>();
-    for (const t of teamsRaw) {
-      const id = isObj(t) ? idOf(t.id) : undefined;
-      if (!isObj(t) || id === undefined) {
-        this.ctx.adapters.bad(this.log, POLLER_ADAPTER, 'invalid', 'team without an id', t);
-        continue;
-      }
-      this.ctx.adapters.count(POLLER_ADAPTER, 'mapped');
-      teams.set(id, typeof t.name === 'string' && t.name.trim() !== '' ? t.name.trim().slice(0, 200) : `team ${id}`);
-      for (const m of await this.get(`/teams/${id}/team_members`)) {
-        const uid = isObj(m) ? idOf(m.id) : undefined;
-        if (uid === undefined) continue;
-        const list = members.get(uid) ?? [];
-        list.push(groupIdOf(id));
-        members.set(uid, list);
-      }
-    }
-    const agents = new Map<string, AgentState>();
-    for (const a of agentsRaw) {
-      const id = isObj(a) ? idOf(a.id) : undefined;
-      if (!isObj(a) || id === undefined) {
-        this.ctx.adapters.bad(this.log, POLLER_ADAPTER, 'invalid', 'agent without an id', a);
-        continue;
-      }
-      const status = STATUS[String(a.availability_status)];
-      if (!status) {
-        this.ctx.adapters.bad(this.log, POLLER_ADAPTER, 'unknown', `availability_status "${String(a.availability_status)}" is not online, busy or offline`, a);
-        continue;
-      }
-      this.ctx.adapters.count(POLLER_ADAPTER, 'mapped');
-      const name = [a.available_name, a.name].find((n): n is string => typeof n === 'string' && n.trim() !== '')?.trim().slice(0, 200) ?? `agent ${id}`;
-      agents.set(id, { name, groups: (members.get(id) ?? []).sort(), status });
-    }
+    const { teams, agents } = await readChatwoot(this.s, (outcome, why, item) =>
+      outcome === 'mapped' ? this.ctx.adapters.count(POLLER_ADAPTER, 'mapped') : this.ctx.adapters.bad(this.log, POLLER_ADAPTER, outcome, why, item),
+    );
 
     const events: Record<string, unknown>[] = [];
     for (const [id, name] of teams) {
@@ -171,4 +124,61 @@ export class ChatwootPoller {
     this.teams = teams;
     this.agents = agents;
   }
+}
+
+type Report = (outcome: 'mapped' | 'unknown' | 'invalid', why: string, item: unknown) => void;
+
+async function get(s: PollerSettings, path: string): Promise<unknown[]> {
+  const url = `${s.url.replace(/\/+$/, '')}/api/v1/accounts/${encodeURIComponent(s.accountId)}${path}`;
+  const r = await fetch(url, {
+    headers: { api_access_token: s.apiToken, accept: 'application/json' },
+    signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
+  });
+  if (!r.ok) throw new Error(`GET ${path} answered ${r.status}${r.status === 401 ? ' (check CS_CHATWOOT_API_TOKEN)' : ''}`);
+  const body = (await r.json()) as unknown;
+  // Some versions wrap lists as { payload: [...] }.
+  const list = Array.isArray(body) ? body : isObj(body) && Array.isArray(body.payload) ? body.payload : undefined;
+  if (!list) throw new Error(`GET ${path} did not answer a JSON array`);
+  return list;
+}
+
+/** Reads the account's teams (id → name) and agents (id → name, groups, status), as the poller maps them. */
+export async function readChatwoot(s: PollerSettings, report: Report = () => {}): Promise<{ teams: Map<string, string>; agents: Map<string, AgentState> }> {
+  const agentsRaw = await get(s, '/agents');
+  const teamsRaw = await get(s, '/teams');
+  const teams = new Map<string, string>();
+  const members = new Map<string, string[]>();
+  for (const t of teamsRaw) {
+    const id = isObj(t) ? idOf(t.id) : undefined;
+    if (!isObj(t) || id === undefined) {
+      report('invalid', 'team without an id', t);
+      continue;
+    }
+    report('mapped', '', t);
+    teams.set(id, typeof t.name === 'string' && t.name.trim() !== '' ? t.name.trim().slice(0, 200) : `team ${id}`);
+    for (const m of await get(s, `/teams/${id}/team_members`)) {
+      const uid = isObj(m) ? idOf(m.id) : undefined;
+      if (uid === undefined) continue;
+      const list = members.get(uid) ?? [];
+      list.push(groupIdOf(id));
+      members.set(uid, list);
+    }
+  }
+  const agents = new Map<string, AgentState>();
+  for (const a of agentsRaw) {
+    const id = isObj(a) ? idOf(a.id) : undefined;
+    if (!isObj(a) || id === undefined) {
+      report('invalid', 'agent without an id', a);
+      continue;
+    }
+    const status = STATUS[String(a.availability_status)];
+    if (!status) {
+      report('unknown', `availability_status "${String(a.availability_status)}" is not online, busy or offline`, a);
+      continue;
+    }
+    report('mapped', '', a);
+    const name = [a.available_name, a.name].find((n): n is string => typeof n === 'string' && n.trim() !== '')?.trim().slice(0, 200) ?? `agent ${id}`;
+    agents.set(id, { name, groups: (members.get(id) ?? []).sort(), status });
+  }
+  return { teams, agents };
 }
