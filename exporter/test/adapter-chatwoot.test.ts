@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { liveRows, scrape, series, type Clock } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -29,7 +30,7 @@ const NOW_MS = (T + 600) * 1000;
 const SECRET = 'cw-signing-secret';
 const TOKENS = { default: 'tok-default', shuffled: 'tok-shuffled', samples: 'tok-samples', signed: 'tok-signed' };
 
-async function startCw(db: TestDatabase, clock: Clock, env: Record<string, string> = {}): Promise<Exporter> {
+async function startCw(db: TestDatabase, clock: Clock, env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<Exporter> {
   const base = loadConfig({
     CS_CHATWOOT_WEBHOOK_TOKENS: Object.entries(TOKENS)
       .map(([t, k]) => `${t}=${k}`)
@@ -37,7 +38,7 @@ async function startCw(db: TestDatabase, clock: Clock, env: Record<string, strin
     CS_CHATWOOT_WEBHOOK_SECRETS: `signed=${SECRET}`,
     ...env,
   });
-  const config: Config = { ...base, port: 0, databaseUrl: db.url, simulate: false };
+  const config: Config = { ...base, port: 0, databaseUrl: db.url, simulate: false, ...overrides };
   return startExporter(config, createLogger('silent'), [(c) => liveComponent(c, { now: () => clock.ms }), reportsComponent, chatwootComponent]);
 }
 
@@ -230,6 +231,49 @@ describe('Chatwoot webhooks into 监控 and 报表', () => {
     const good = await hook(exporter.url, TOKENS.default, created({ display: 905, status: 'pending', createdSec: T + 550 }));
     assert.equal(good.status, 200);
     assert.equal(good.body.accepted, 1);
+  });
+});
+
+describe('Chatwoot webhooks when the exporter cannot store', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await freshDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  it('When ingest is at its budget or the database is away, then 429 / 503 with Retry-After (Chatwoot retries those) and nothing is stored', async () => {
+    const body = created({ display: 950, status: 'open', team: AFTERSALES, createdSec: T });
+    // created open = session.start + group.upsert + session.queue: 3 events, over a budget of 1.
+    // A lone request always gets in (writer.ts reserve): another producer's event holds the budget meanwhile.
+    const small = await startCw(db, { ms: NOW_MS }, {}, { ingestMaxEvents: 1 });
+    const other = small.ctx.writer.ticket();
+    try {
+      assert.equal(other.take('events', 1), true);
+      const r = await hook(small.url, TOKENS.default, body);
+      assert.equal(r.status, 429, JSON.stringify(r.body));
+      assert.equal(r.body.error.includes('CS_INGEST_MAX_EVENTS'), true);
+      assert.equal(small.ctx.writer.stats.accepted, 0);
+      other.release();
+      // The budget free again, Chatwoot's retry is taken.
+      assert.equal((await hook(small.url, TOKENS.default, body)).body.accepted, 3);
+    } finally {
+      other.release();
+      await small.close();
+    }
+    const proxy = await startTcpProxy(db.url);
+    const cut = await startCw(db, { ms: NOW_MS }, {}, { databaseUrl: proxy.url, dbConnectTimeoutMs: 300, dbIngestTimeoutMs: 1000 });
+    try {
+      await proxy.close();
+      const r = await fetch(`${cut.url}/api/v1/adapters/chatwoot/${TOKENS.default}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(r.status, 503);
+      assert.ok(Number(r.headers.get('retry-after')) > 0);
+      const text = await r.text();
+      assert.doesNotMatch(text, /127\.0\.0\.1|ECONNREFUSED|postgres/i, 'no internals in the answer');
+    } finally {
+      await cut.close();
+    }
   });
 });
 
