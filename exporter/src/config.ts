@@ -203,8 +203,13 @@ function chatwootSettings(env: NodeJS.ProcessEnv, others: (string | undefined)[]
   if (set > 0 && set < 3) throw new ConfigError('the Chatwoot poller needs all of CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN (or none of them)');
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`CS_CHATWOOT_URL must be an http(s) URL, e.g. https://chatwoot.example.com, got "${url}"`);
   if (accountId !== undefined && !/^\d+$/.test(accountId)) throw new ConfigError(`CS_CHATWOOT_ACCOUNT_ID must be the account's number (in Chatwoot's URLs: /app/accounts/<id>/...), got "${accountId}"`);
+  const tokens = tenantTokens(env, 'CS_CHATWOOT_WEBHOOK_TOKENS', others);
+  // The token is a path segment of the URL given to Chatwoot.
+  for (const [token, tenant] of tokens)
+    if (!/^[A-Za-z0-9._~-]{16,}$/.test(token))
+      throw new ConfigError(`CS_CHATWOOT_WEBHOOK_TOKENS: the token of tenant "${tenant}" must be at least 16 letters, digits or . _ ~ - (it goes in the webhook URL); e.g. openssl rand -hex 24`);
   return {
-    chatwootWebhookTokens: tenantTokens(env, 'CS_CHATWOOT_WEBHOOK_TOKENS', others),
+    chatwootWebhookTokens: tokens,
     chatwootWebhookSecrets: secrets,
     chatwootDefaultGroup: group,
     chatwootPoller:

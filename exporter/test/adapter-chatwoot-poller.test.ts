@@ -114,7 +114,7 @@ describe('Chatwoot REST poller: agents, teams and presence', () => {
     const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'adapter', 'chatwoot', 'check'], {
         cwd: exporterRoot,
-        env: { ...process.env, CS_CHATWOOT_URL: fake.url, CS_CHATWOOT_ACCOUNT_ID: '7', CS_CHATWOOT_API_TOKEN: API_TOKEN, CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=t0k' },
+        env: { ...process.env, CS_CHATWOOT_URL: fake.url, CS_CHATWOOT_ACCOUNT_ID: '7', CS_CHATWOOT_API_TOKEN: API_TOKEN, CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=t0k-0123456789abcdef' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -167,5 +167,23 @@ describe('Chatwoot REST poller: agents, teams and presence', () => {
     assert.equal(accepted() - n, 0);
     const health = await fetch(`${exporter.url}/api/v1/health`);
     assert.equal(health.status, 200);
+  });
+});
+
+describe('Chatwoot settings', () => {
+  it('When the settings are incomplete or malformed, then start-up refuses them naming the setting', () => {
+    assert.throws(() => loadConfig({ CS_CHATWOOT_URL: 'https://cw.example.com' }), /needs all of CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN/);
+    assert.throws(() => loadConfig({ CS_CHATWOOT_URL: 'cw.example.com', CS_CHATWOOT_ACCOUNT_ID: '1', CS_CHATWOOT_API_TOKEN: 'x' }), /CS_CHATWOOT_URL must be an http\(s\) URL/);
+    assert.throws(() => loadConfig({ CS_CHATWOOT_URL: 'https://cw.example.com', CS_CHATWOOT_ACCOUNT_ID: 'acme', CS_CHATWOOT_API_TOKEN: 'x' }), /CS_CHATWOOT_ACCOUNT_ID must be the account's number/);
+    assert.throws(() => loadConfig({ CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=short' }), /token of tenant "acme" must be at least 16/);
+    assert.throws(() => loadConfig({ CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=a/b-0123456789abcdef' }), /must be at least 16 letters, digits/);
+    assert.throws(() => loadConfig({ CS_INGEST_TOKEN: 'same-0123456789abcdef', CS_CHATWOOT_WEBHOOK_TOKENS: 'acme=same-0123456789abcdef' }), /used twice/);
+    assert.throws(() => loadConfig({ CS_CHATWOOT_WEBHOOK_SECRETS: 'acme' }), /CS_CHATWOOT_WEBHOOK_SECRETS must be tenant=secret pairs/);
+    // Nothing set: both parts off.
+    const off = loadConfig({});
+    assert.equal(off.chatwootWebhookTokens?.size, 0);
+    assert.equal(off.chatwootPoller, undefined);
+    const on = loadConfig({ CS_CHATWOOT_URL: 'https://cw.example.com/', CS_CHATWOOT_ACCOUNT_ID: '3', CS_CHATWOOT_API_TOKEN: 'tok' });
+    assert.deepEqual(on.chatwootPoller, { url: 'https://cw.example.com/', accountId: '3', apiToken: 'tok', pollSeconds: 30, tenant: 'default' });
   });
 });

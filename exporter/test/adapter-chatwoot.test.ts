@@ -28,7 +28,7 @@ const T = dayStartMs(TODAY, TZ) / 1000 + 10 * 3600;
 const NOW_MS = (T + 600) * 1000;
 
 const SECRET = 'cw-signing-secret';
-const TOKENS = { default: 'tok-default', shuffled: 'tok-shuffled', samples: 'tok-samples', signed: 'tok-signed' };
+const TOKENS = { default: 'tok-default-0123456789', shuffled: 'tok-shuffled-0123456789', samples: 'tok-samples-0123456789', signed: 'tok-signed-0123456789' };
 
 async function startCw(db: TestDatabase, clock: Clock, env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<Exporter> {
   const base = loadConfig({
