@@ -160,11 +160,11 @@ class Out {
   private get sec() {
     return Math.floor(this.timeMs / 1000);
   }
-  private push(key: string, e: Record<string, unknown>, timeMs = this.timeMs) {
+  private push(key: string, e: Record<string, unknown>) {
     const id = `cw:${this.sessionId}:${key}`;
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    this.events.push({ id, time: timeMs, ...e });
+    this.events.push({ id, time: this.timeMs, ...e });
   }
   start(userId: string | undefined) {
     // One start per conversation, whatever its time: a redelivered or later-built body is the same start.
