@@ -12,7 +12,7 @@ import { liveRows, scrape, series, type Clock } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
-import { createLogger } from '../src/log.js';
+import pino from 'pino';
 import { liveComponent } from '../src/live/component.js';
 import { reportsComponent } from '../src/reports/component.js';
 import { chatwootComponent } from '../src/adapters/chatwoot/index.js';
@@ -30,6 +30,10 @@ const NOW_MS = (T + 600) * 1000;
 const SECRET = 'cw-signing-secret';
 const TOKENS = { default: 'tok-default-0123456789', shuffled: 'tok-shuffled-0123456789', samples: 'tok-samples-0123456789', signed: 'tok-signed-0123456789' };
 
+/** The exporter's warnings, as JSON lines (what an operator's log holds). */
+const logLines: string[] = [];
+const log = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
+
 async function startCw(db: TestDatabase, clock: Clock, env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<Exporter> {
   const base = loadConfig({
     CS_CHATWOOT_WEBHOOK_TOKENS: Object.entries(TOKENS)
@@ -39,7 +43,7 @@ async function startCw(db: TestDatabase, clock: Clock, env: Record<string, strin
     ...env,
   });
   const config: Config = { ...base, port: 0, databaseUrl: db.url, simulate: false, ...overrides };
-  return startExporter(config, createLogger('silent'), [(c) => liveComponent(c, { now: () => clock.ms }), reportsComponent, chatwootComponent]);
+  return startExporter(config, log, [(c) => liveComponent(c, { now: () => clock.ms }), reportsComponent, chatwootComponent]);
 }
 
 async function hook(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
@@ -224,6 +228,12 @@ describe('Chatwoot webhooks into 监控 and 报表', () => {
     const unknown = await hook(exporter.url, TOKENS.default, { event: 'conversation_teleported', id: 1 });
     assert.equal(unknown.status, 200);
     assert.equal(unknown.body.outcome, 'unknown');
+    // Each is in the log with the body that was refused.
+    const logged = logLines.map((l) => JSON.parse(l)).filter((l) => l.adapter === 'chatwoot' && l.outcome);
+    const inputs = logged.map((l) => l.input as string);
+    assert.ok(inputs.includes('{"event": "message_created",'), 'the broken body');
+    assert.ok(inputs.some((i) => i.includes('conversation_teleported')), 'the unknown body');
+    assert.ok(logged.some((l) => /rating 9/.test(l.msg) && l.input.includes('"rating":9')), 'the bad rating');
     const m1 = await scrape(exporter.url);
     assert.equal(items(m1, 'invalid') - items(m0, 'invalid'), 3);
     assert.equal(items(m1, 'unknown') - items(m0, 'unknown'), 1);
