@@ -29,6 +29,8 @@ export interface PollerSettings {
   tenant: string;
   /** Longest wait for one API call. */
   timeoutMs?: number;
+  /** Ends the calls in flight. */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -50,6 +52,8 @@ export class ChatwootPoller {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
+  /** Cuts a poll in flight when the exporter stops, rather than waiting for Chatwoot's answer. */
+  private readonly abort = new AbortController();
   private teams = new Map<string, string>();
   private agents = new Map<string, AgentState>();
   /** Completed polls (whether or not anything changed), for tests and the log. */
@@ -75,6 +79,7 @@ export class ChatwootPoller {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
     await this.running;
   }
 
@@ -84,6 +89,7 @@ export class ChatwootPoller {
       await this.poll();
       this.polls++;
     } catch (err) {
+      if (this.stopped) return;
       this.failures++;
       // The message names the path and status only: never the token.
       this.log.warn({ adapter: POLLER_ADAPTER, err: (err as Error).message }, 'chatwoot poll failed; trying again at the next poll');
@@ -92,7 +98,7 @@ export class ChatwootPoller {
 
   private async poll(): Promise<void> {
     const nowMs = (this.s.now ?? Date.now)();
-    const { teams, agents } = await readChatwoot(this.s, (outcome, why, item) =>
+    const { teams, agents } = await readChatwoot({ ...this.s, signal: this.abort.signal }, (outcome, why, item) =>
       outcome === 'mapped' ? this.ctx.adapters.count(POLLER_ADAPTER, 'mapped') : this.ctx.adapters.bad(this.log, POLLER_ADAPTER, outcome, why, item),
     );
 
@@ -132,7 +138,7 @@ async function get(s: PollerSettings, path: string): Promise<unknown[]> {
   const url = `${s.url.replace(/\/+$/, '')}/api/v1/accounts/${encodeURIComponent(s.accountId)}${path}`;
   const r = await fetch(url, {
     headers: { api_access_token: s.apiToken, accept: 'application/json' },
-    signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
+    signal: s.signal ? AbortSignal.any([s.signal, AbortSignal.timeout(s.timeoutMs ?? 10_000)]) : AbortSignal.timeout(s.timeoutMs ?? 10_000),
   });
   if (!r.ok) throw new Error(`GET ${path} answered ${r.status}${r.status === 401 ? ' (check CS_CHATWOOT_API_TOKEN)' : ''}`);
   const body = (await r.json()) as unknown;
