@@ -28,7 +28,7 @@ const T = dayStartMs(TODAY, TZ) / 1000 + 10 * 3600;
 const NOW_MS = (T + 600) * 1000;
 
 const SECRET = 'cw-signing-secret';
-const TOKENS = { default: 'tok-default-0123456789', shuffled: 'tok-shuffled-0123456789', samples: 'tok-samples-0123456789', signed: 'tok-signed-0123456789' };
+const TOKENS = { default: 'tok-default-0123456789', shuffled: 'tok-shuffled-0123456789', samples: 'tok-samples-0123456789', signed: 'tok-signed-0123456789', volume: 'tok-volume-0123456789' };
 
 /** The exporter's warnings, as JSON lines (what an operator's log holds). */
 const logLines: string[] = [];
@@ -183,6 +183,30 @@ describe('Chatwoot webhooks into 监控 and 报表', () => {
     await checkFigures(exporter.url, 'shuffled');
   });
 
+  it('When an hour of 240 generated conversations arrives shuffled, with redeliveries, then every group reconciles', async () => {
+    const { bodies, want } = generatedHour(240);
+    // A tenth delivered twice, and all in a shuffled order, 8 at a time (Sidekiq's concurrency).
+    const deliveries = shuffled([...bodies, ...bodies.filter((_, i) => i % 10 === 0)], 11);
+    let next = 0;
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < deliveries.length) statuses.push((await hook(exporter.url, TOKENS.volume, deliveries[next++])).status);
+      }),
+    );
+    assert.deepEqual([...new Set(statuses)], [200]);
+    const live = await liveRows(exporter.url, { report: 'live_groups', tenant: 'volume' });
+    const got = Object.fromEntries(live.map((r) => [r.group_id, { inflow: r.inflow, answered: r.answered, abandoned: r.abandoned, transfers: r.transfers, queue_length: r.queue_length }]));
+    assert.deepEqual(got, Object.fromEntries(Object.entries(want).map(([g, w]) => [g, { inflow: w.inflow, answered: w.legsAnswered, abandoned: w.abandoned, transfers: w.transfers, queue_length: w.waiting }])));
+    const gd = await queryRows(exporter.url, { report: 'group_daily', from: TODAY, to: TODAY, tenant: 'volume', metrics: ['inflow', 'answered'] });
+    assert.deepEqual(
+      Object.fromEntries(gd.rows.map((r) => [r.group_id, [r.inflow, r.answered]])),
+      Object.fromEntries(Object.entries(want).map(([g, w]) => [g, [w.inflow, w.credited]])),
+    );
+    // entered = answered + abandoned + still waiting, per group (each conversation enters once directly).
+    for (const w of Object.values(want)) assert.equal(w.inflow - w.transfers, w.credited + w.abandoned + w.waiting);
+  });
+
   it('When the token is wrong or missing, then 401 and nothing is stored', async () => {
     const before = exporter.ctx.writer.stats.accepted;
     const body = created({ display: 900, status: 'open', createdSec: T + 500 });
@@ -286,6 +310,62 @@ describe('Chatwoot webhooks when the exporter cannot store', () => {
     }
   });
 });
+
+/**
+ * Conversations between 09:00 and 10:00, each with one fate, and the figures they must give,
+ * counted from the fates (not from the adapter): per group, legs entered (`inflow`: one direct
+ * entry each, plus the zero-wait leg of a re-assignment), legs answered, sessions credited
+ * (group_daily `answered`: one per answered conversation), abandons, transfers, still waiting.
+ */
+function generatedHour(n: number) {
+  const agents = [ALICE, BOB, { id: 13, name: 'Carol' }];
+  const teams = [PRESALES, AFTERSALES, null];
+  const want: Record<string, { inflow: number; legsAnswered: number; credited: number; abandoned: number; transfers: number; waiting: number }> = {};
+  const bodies: unknown[] = [];
+  let seed = 3;
+  const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  for (let i = 0; i < n; i++) {
+    const t0 = T - 3600 + i * 14;
+    const team = teams[rnd(3)];
+    const group = team ? `cw-team-${team.id}` : 'chatwoot';
+    const w = (want[group] ??= { inflow: 0, legsAnswered: 0, credited: 0, abandoned: 0, transfers: 0, waiting: 0 });
+    const bot = rnd(2) === 0;
+    const c: ConvState = { display: 2000 + i, status: bot ? 'pending' : 'open', team, assignee: null, createdSec: t0 };
+    bodies.push(created(c));
+    const q = bot ? t0 + 10 : t0;
+    const open = { ...c, status: 'open' as const };
+    if (bot) bodies.push(statusChanged(open, 'pending', q));
+    w.inflow++;
+    const a = agents[rnd(3)];
+    const b = agents.find((x) => x !== a)!;
+    switch (rnd(4)) {
+      case 0: // resolved while waiting
+        bodies.push(statusChanged({ ...open, status: 'resolved' }, 'open', q + 30));
+        w.abandoned++;
+        break;
+      case 1: // answered, resolved, maybe rated
+        bodies.push(updated({ ...open, assignee: a }, q + 15, { assignee_id: [null, a.id] }));
+        bodies.push(message({ ...open, assignee: a }, 50_000 + i, q + 20, 'outgoing', a, 'hello'));
+        bodies.push(statusChanged({ ...open, assignee: a, status: 'resolved' }, 'open', q + 100));
+        if (i % 2) bodies.push(csat({ ...open, assignee: a, status: 'resolved' }, 60_000 + i, q + 100, q + 110, 1 + (i % 5)));
+        w.legsAnswered++;
+        w.credited++;
+        break;
+      case 2: // answered, re-assigned (a transfer), resolved
+        bodies.push(updated({ ...open, assignee: a }, q + 15, { assignee_id: [null, a.id] }));
+        bodies.push(updated({ ...open, assignee: b }, q + 40, { assignee_id: [a.id, b.id] }));
+        bodies.push(statusChanged({ ...open, assignee: b, status: 'resolved' }, 'open', q + 120));
+        w.inflow++;
+        w.legsAnswered += 2;
+        w.credited++;
+        w.transfers++;
+        break;
+      default: // still waiting at 10:10
+        w.waiting++;
+    }
+  }
+  return { bodies, want };
+}
 
 /** The figures of life(), for one tenant. */
 async function checkFigures(url: string, tenant: string): Promise<void> {
