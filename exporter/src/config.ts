@@ -40,6 +40,15 @@ export interface Config {
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
   minEventTimeMs: number;
+  // Chatwoot adapter (docs/adapters/chatwoot.md).
+  /** Webhook tokens: token → tenant (CS_CHATWOOT_WEBHOOK_TOKENS, tenant=token pairs); the endpoint is off when empty. */
+  chatwootWebhookTokens?: Map<string, string>;
+  /** Signing secrets of the tenants' Chatwoot webhooks: tenant → secrets (CS_CHATWOOT_WEBHOOK_SECRETS, tenant=secret pairs). */
+  chatwootWebhookSecrets?: Map<string, string[]>;
+  /** Skill group of a conversation without a team (CS_CHATWOOT_DEFAULT_GROUP). */
+  chatwootDefaultGroup?: string;
+  /** The REST poller, when CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN are all set. */
+  chatwootPoller?: { url: string; accountId: string; apiToken: string; pollSeconds: number; tenant: string };
 }
 
 export class ConfigError extends Error {}
@@ -165,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
+    ...chatwootSettings(env, [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone
@@ -173,4 +183,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     throw new ConfigError(`HOST=${config.host} is not loopback: set both CS_INGEST_TOKEN and CS_API_TOKEN before binding beyond 127.0.0.1`);
   }
   return config;
+}
+
+/** The Chatwoot adapter's settings (docs/adapters/chatwoot.md). */
+function chatwootSettings(env: NodeJS.ProcessEnv, others: (string | undefined)[]): Partial<Config> {
+  const empty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  const secrets = new Map<string, string[]>();
+  for (const pair of (empty(env.CS_CHATWOOT_WEBHOOK_SECRETS) ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(pair);
+    if (!m) throw new ConfigError('CS_CHATWOOT_WEBHOOK_SECRETS must be tenant=secret pairs separated by commas (the secret Chatwoot shows for the webhook)');
+    secrets.set(m[1], [...(secrets.get(m[1]) ?? []), m[2]]);
+  }
+  const group = empty(env.CS_CHATWOOT_DEFAULT_GROUP) ?? 'chatwoot';
+  if (group.length > 128) throw new ConfigError('CS_CHATWOOT_DEFAULT_GROUP must be a group id of at most 128 characters');
+  const url = empty(env.CS_CHATWOOT_URL);
+  const accountId = empty(env.CS_CHATWOOT_ACCOUNT_ID);
+  const apiToken = empty(env.CS_CHATWOOT_API_TOKEN);
+  const set = [url, accountId, apiToken].filter((v) => v !== undefined).length;
+  if (set > 0 && set < 3) throw new ConfigError('the Chatwoot poller needs all of CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN (or none of them)');
+  if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`CS_CHATWOOT_URL must be an http(s) URL, e.g. https://chatwoot.example.com, got "${url}"`);
+  if (accountId !== undefined && !/^\d+$/.test(accountId)) throw new ConfigError(`CS_CHATWOOT_ACCOUNT_ID must be the account's number (in Chatwoot's URLs: /app/accounts/<id>/...), got "${accountId}"`);
+  const tokens = tenantTokens(env, 'CS_CHATWOOT_WEBHOOK_TOKENS', others);
+  // The token is a path segment of the URL given to Chatwoot.
+  for (const [token, tenant] of tokens)
+    if (!/^[A-Za-z0-9._~-]{16,}$/.test(token))
+      throw new ConfigError(`CS_CHATWOOT_WEBHOOK_TOKENS: the token of tenant "${tenant}" must be at least 16 letters, digits or . _ ~ - (it goes in the webhook URL); e.g. openssl rand -hex 24`);
+  return {
+    chatwootWebhookTokens: tokens,
+    chatwootWebhookSecrets: secrets,
+    chatwootDefaultGroup: group,
+    chatwootPoller:
+      url && accountId && apiToken
+        ? { url, accountId, apiToken, pollSeconds: positiveSetting(env, 'CS_CHATWOOT_POLL_SECONDS', 30, 86_400), tenant: empty(env.CS_CHATWOOT_TENANT) ?? 'default' }
+        : undefined,
+  };
 }
