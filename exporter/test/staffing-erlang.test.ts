@@ -1,0 +1,37 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentsRequired, expectedServiceLevel, probabilityWait, serviceLevelOf } from '../src/staffing/erlang.js';
+
+const close = (actual: number, expected: number, eps = 1e-6) => assert.ok(Math.abs(actual - expected) < eps, `${actual} ≠ ${expected}`);
+
+describe('Erlang C by hand', () => {
+  it('When one server carries 0.5 Erlang (M/M/1), then P(wait) = ρ and SL = 1 − ρ·e^(−(1−ρ)T/AHT)', () => {
+    // ρ = 0.5; T = 20 s, AHT = 100 s: SL = 1 − 0.5·e^(−0.5·20/100) = 1 − 0.5·e^(−0.1) = 0.5475813
+    close(probabilityWait(1, 0.5), 0.5);
+    close(serviceLevelOf(1, 0.5, 100, 20), 1 - 0.5 * Math.exp(-0.1));
+  });
+
+  it('When two servers carry 1 Erlang, then P(wait) = (A²/2!·2/(2−A)) / (1 + A + A²/2!·2/(2−A)) = 1/3', () => {
+    // A = 1, N = 2: numerator 0.5·2/1 = 1; denominator 1 + 1 + 1 = 3.
+    close(probabilityWait(2, 1), 1 / 3);
+  });
+
+  it('When servers cannot keep up, then everyone waits and nothing is answered in time', () => {
+    assert.equal(probabilityWait(3, 3), 1);
+    assert.equal(serviceLevelOf(3, 4, 180, 20), 0);
+  });
+
+  it('When agents serve 3 chats at once, then they need a third of the servers, rounded up', () => {
+    // 100 requests/h × 180 s = 5 Erlangs; as servers, the fewest meeting 80 %/20 s: 8 (7 gives less).
+    const voice = agentsRequired({ arrivalsPerHour: 100, ahtSeconds: 180 });
+    assert.equal(voice.servers, 8);
+    assert.ok(serviceLevelOf(7, 5, 180, 20) < 0.8 && voice.serviceLevel >= 0.8);
+    const chat = agentsRequired({ arrivalsPerHour: 100, ahtSeconds: 180, concurrency: 3 });
+    assert.equal(chat.agents, 3);
+    close(expectedServiceLevel({ arrivalsPerHour: 100, ahtSeconds: 180, concurrency: 3 }, 3), serviceLevelOf(9, 5, 180, 20));
+  });
+
+  it('When nothing arrives, then no agent is needed', () => {
+    assert.equal(agentsRequired({ arrivalsPerHour: 0, ahtSeconds: 180 }).agents, 0);
+  });
+});
