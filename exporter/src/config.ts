@@ -1,3 +1,5 @@
+import { parseServiceTargets, type ServiceTargets } from './staffing/targets.js';
+
 /** Exporter settings, read once from the environment (see api.md and the README). */
 export interface Config {
   port: number;
@@ -40,6 +42,8 @@ export interface Config {
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
   minEventTimeMs: number;
+  /** Service-level targets per tenant and group, for 需要人数 and the staffing forecast (CS_SERVICE_LEVEL_TARGETS; default 80 % within 20 s). */
+  serviceTargets: ServiceTargets;
   // Chatwoot adapter (docs/adapters/chatwoot.md).
   /** Webhook tokens: token → tenant (CS_CHATWOOT_WEBHOOK_TOKENS, tenant=token pairs); the endpoint is off when empty. */
   chatwootWebhookTokens?: Map<string, string>;
@@ -52,6 +56,14 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+function serviceTargetsSetting(text: string | undefined): ServiceTargets {
+  try {
+    return parseServiceTargets(text);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -174,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
+    serviceTargets: serviceTargetsSetting(env.CS_SERVICE_LEVEL_TARGETS),
     ...chatwootSettings(env, [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
   };
   checkTokensDistinct(config);

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentsRequired, expectedServiceLevel, probabilityWait, serviceLevelOf } from '../src/staffing/erlang.js';
+import { parseServiceTargets } from '../src/staffing/targets.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 
 const close = (actual: number, expected: number, eps = 1e-6) => assert.ok(Math.abs(actual - expected) < eps, `${actual} ≠ ${expected}`);
 
@@ -33,5 +35,23 @@ describe('Erlang C by hand', () => {
 
   it('When nothing arrives, then no agent is needed', () => {
     assert.equal(agentsRequired({ arrivalsPerHour: 0, ahtSeconds: 180 }).agents, 0);
+  });
+});
+
+describe('service-level targets (CS_SERVICE_LEVEL_TARGETS)', () => {
+  it('When a tenant, a group and a default are set, then the most specific one wins', () => {
+    const t = parseServiceTargets('85/30, vip=90/10, acme:vip=95/5');
+    assert.deepEqual(t.of('other', 'g1'), { level: 0.85, seconds: 30 });
+    assert.deepEqual(t.of('other', 'vip'), { level: 0.9, seconds: 10 });
+    assert.deepEqual(t.of('acme', 'vip'), { level: 0.95, seconds: 5 });
+    assert.deepEqual(parseServiceTargets(undefined).of('x', 'y'), { level: 0.8, seconds: 20 });
+  });
+
+  it('When an entry is malformed, then the error names it', () => {
+    assert.throws(
+      () => loadConfig({ CS_SERVICE_LEVEL_TARGETS: '80/20,vip=120/10' }),
+      (e: Error) => e instanceof ConfigError && /"vip=120\/10"/.test(e.message),
+    );
+    assert.throws(() => parseServiceTargets('eighty'), /"eighty" is not \[\[tenant:\]group=\]percent\/seconds/);
   });
 });
