@@ -40,6 +40,8 @@ export interface Config {
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
   minEventTimeMs: number;
+  /** Asterisk queue_log adapter (docs/adapters/asterisk.md): follows `queueLog` when set. */
+  asterisk: { queueLog?: string; tenant: string; mapFile?: string; timezone: string };
 }
 
 export class ConfigError extends Error {}
@@ -84,11 +86,11 @@ function minEventTimeSetting(raw: string | undefined): number {
   return ms;
 }
 
-function timezoneSetting(raw: string): string {
+function timezoneSetting(raw: string, name = 'CS_TIMEZONE'): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: raw });
   } catch {
-    throw new ConfigError(`CS_TIMEZONE "${raw}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
+    throw new ConfigError(`${name} "${raw}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
   }
   return raw;
 }
@@ -165,6 +167,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
+    asterisk: {
+      queueLog: empty(env.CS_ASTERISK_QUEUE_LOG),
+      tenant: empty(env.CS_ASTERISK_TENANT) ?? 'default',
+      mapFile: empty(env.CS_ASTERISK_MAP),
+      // The realtime table's CSV carries the PBX's wall clock; queue_log epochs are UTC either way.
+      timezone: timezoneSetting(empty(env.CS_ASTERISK_TIMEZONE) ?? empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai', 'CS_ASTERISK_TIMEZONE'),
+    },
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

@@ -4,12 +4,17 @@
  * `cs-exporter adapter` (ADAPTER_COMMANDS).
  */
 import type { ComponentFactory } from '../component.js';
+import { asteriskCommand, asteriskComponent } from './asterisk/index.js';
 
 /** Adapter components, started before the simulator. */
-export const ADAPTER_COMPONENTS: ComponentFactory[] = [];
+export const ADAPTER_COMPONENTS: ComponentFactory[] = [
+  asteriskComponent,
+];
 
 /** `cs-exporter adapter <name> ...`: one line of help and the command, by adapter name. */
-export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {};
+export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {
+  asterisk: asteriskCommand,
+};
 
 export async function adapterCommand(args: string[]): Promise<void> {
   const [name, ...rest] = args;
