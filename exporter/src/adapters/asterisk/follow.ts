@@ -270,10 +270,11 @@ export class QueueLogFollower {
 
   private async feed(raw: { text: string; end: number }[]): Promise<void> {
     const mapped = raw.map((l) => mapLine(this.mapper, l));
-    for (const m of mapped) this.count(m);
     for (const batch of batches(mapped, this.ctx.config.timezone)) {
       if (this.stopping) return;
-      await this.submit(batch);
+      const refused = await this.submit(batch);
+      // Counted once ingest has them, so /metrics never runs ahead of what is stored.
+      for (const m of batch) if (!refused.has(m)) this.count(m);
       const last = batch[batch.length - 1];
       this.offset = last.end;
       this.lastHash = lineHash(last.raw);
@@ -288,17 +289,24 @@ export class QueueLogFollower {
   }
 
   /** Until ingest acknowledges: on 429 and 503 it waits as told and sends the same events again. */
-  private async submit(batch: MappedLine[]): Promise<void> {
+  /** Returns the lines ingest refused an event of (counted invalid here). */
+  private async submit(batch: MappedLine[]): Promise<Set<MappedLine>> {
+    const refused = new Set<MappedLine>();
     const items = batch.flatMap((l) => l.events.map((e) => ({ value: e, line: l })));
-    if (items.length === 0) return;
+    if (items.length === 0) return refused;
     for (;;) {
       try {
         const answer = await this.ctx.ingest.submit(
           items.map((i) => ({ value: i.value })),
           { tenant: this.tenant },
         );
-        for (const r of answer.rejected) this.ctx.adapters.bad(this.log, ADAPTER, 'invalid', `ingest rejected an event of this line: ${r.error}`, items[r.index].line.raw);
-        return;
+        for (const r of answer.rejected) {
+          const line = items[r.index].line;
+          if (refused.has(line)) continue;
+          refused.add(line);
+          this.ctx.adapters.bad(this.log, ADAPTER, 'invalid', `ingest rejected an event of this line: ${r.error}`, line.raw);
+        }
+        return refused;
       } catch (err) {
         if (this.stopping) throw err;
         if (err instanceof OverloadedError) await sleep(1_000);
