@@ -146,7 +146,9 @@ export class QueueLogMapper {
   private readonly calls = new Map<string, Call>();
   private readonly agents = new Map<string, Agent>();
   private readonly groupsNamed = new Set<string>();
-  private readonly recent = new Set<string>();
+  /** Hashes of recent lines, in two generations (a FIFO Set would cost a scan over deleted slots per eviction). */
+  private recent = new Set<string>();
+  private older = new Set<string>();
   private lines = 0;
   private readonly pause: Record<string, string>;
 
@@ -178,9 +180,9 @@ export class QueueLogMapper {
   }
 
   map1(l: QueueLogLine): Mapped {
-    if (this.recent.has(l.hash)) return { outcome: 'ignored', events: [], why: 'the same line again (a repeated line is one event)' };
+    if (this.recent.has(l.hash) || this.older.has(l.hash)) return { outcome: 'ignored', events: [], why: 'the same line again (a repeated line is one event)' };
     this.remember(l.hash);
-    if (++this.lines % 1_000 === 0) this.sweep(l.epoch * 1000);
+    if (++this.lines % 10_000 === 0) this.sweep(l.epoch * 1000);
     const out: Ev[] = [];
     const r = this.dispatch(l, out);
     if (r) return r;
@@ -189,16 +191,16 @@ export class QueueLogMapper {
 
   private remember(hash: string): void {
     this.recent.add(hash);
-    if (this.recent.size > MAX_RECENT_LINES) {
-      const first = this.recent.values().next().value as string;
-      this.recent.delete(first);
+    if (this.recent.size >= MAX_RECENT_LINES / 2) {
+      this.older = this.recent;
+      this.recent = new Set();
     }
   }
 
   private sweep(nowMs: number): void {
-    for (const [id, c] of this.calls) if (c.phase === 'closed' && nowMs - c.seenMs > CLOSED_KEEP_MS) this.calls.delete(id);
-    // Insertion order is arrival order: past the bound the oldest calls go first.
-    while (this.calls.size > MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string);
+    let over = this.calls.size - MAX_CALLS;
+    // Insertion order is arrival order: past the bound the oldest calls go first, whatever their state.
+    for (const [id, c] of this.calls) if (over-- > 0 || (c.phase === 'closed' && nowMs - c.seenMs > CLOSED_KEEP_MS)) this.calls.delete(id);
   }
 
   private dispatch(l: QueueLogLine, out: Ev[]): Mapped | undefined {
