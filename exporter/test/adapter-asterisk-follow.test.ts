@@ -79,6 +79,17 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     assert.ok(queuedMs < 1_000 && answeredMs < 1_000, `seen after ${queuedMs} ms and ${answeredMs} ms`);
     assert.equal(m.get(series('cs_queue_length', { tenant: TENANT, group: 'sales' })), 0);
     appendFileSync(file, `${t + 2}|${t}.live|sales|PJSIP/2001|COMPLETEAGENT|1|1|1\n`);
+    // A line of an event this adapter does not know, and one that is no queue_log line: counted, logged, and the next line still read.
+    appendFileSync(file, `${t + 3}|${t}.x|sales|NONE|FUTUREEVENT|1\ngarbage without fields\n${t + 4}|NONE|NONE|NONE|CONFIGRELOAD|\n`);
+    const item = (outcome: string) => series('cs_exporter_adapter_items_total', { adapter: 'asterisk', outcome });
+    const c = await waitFor('the three lines counted', async () => {
+      const s = await scrape(ex!.url);
+      return s.get(item('ignored')) === 1 ? s : undefined;
+    }, 5_000);
+    // mapped: ENTERQUEUE, CONNECT, COMPLETEAGENT; ignored: CONFIGRELOAD.
+    assert.deepEqual([c.get(item('mapped')), c.get(item('unknown')), c.get(item('invalid'))], [3, 1, 1]);
+    assert.match(ex!.output(), /unknown queue_log event FUTUREEVENT/);
+    assert.match(ex!.output(), /garbage without fields/);
   });
 
   it('When the exporter is killed with SIGKILL while Asterisk keeps writing, then after a restart every line is stored once', async () => {
@@ -115,6 +126,23 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     assert.equal(m.get(series('cs_queue_length', { tenant: TENANT, group: 'support' })), 1);
   });
 
+  it('When the log is rotated while the exporter is down, then at restart the old file is finished before the new one is read', async () => {
+    ex!.child.kill('SIGKILL');
+    await exited(ex!.child);
+    const old = join(dir, 'queue_log.0');
+    appendFileSync(file, call('vip').join('\n') + '\n');
+    renameSync(file, old);
+    writeFileSync(file, call('vip').join('\n') + '\n');
+    ex = await spawnExporter(env());
+    const want = expectedIds([old, file]);
+    const got = await waitFor('both files stored', async () => {
+      const s = await storedIds();
+      return s.size >= want.size ? s : undefined;
+    }, 30_000);
+    assert.deepEqual([...want].filter((id) => !got.has(id)), []);
+    assert.equal(got.size, want.size);
+  });
+
   it('When the log is rotated (renamed, written on a moment, replaced), then both files are read to their end', async () => {
     const old = join(dir, 'queue_log.1');
     renameSync(file, old);
@@ -124,16 +152,18 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     writeFileSync(file, call('vip').join('\n') + '\n');
     await sleep(100);
     appendFileSync(file, call('vip').join('\n') + '\n');
-    const want = expectedIds([old, file]);
+    // The whole history in order: what a follower that never stopped would have stored.
+    const want = expectedIds([join(dir, 'queue_log.0'), old, file]);
     const got = await waitFor('both files stored', async () => {
       const s = await storedIds();
       return s.size >= want.size ? s : undefined;
     }, 15_000);
     assert.deepEqual([...want].filter((id) => !got.has(id)), []);
     assert.equal(got.size, want.size);
-    const m = await waitFor('three vip calls', async () => {
+    // 2 vip calls before the restart above, 3 now: 监控 counts today's 5 once each.
+    const m = await waitFor('five vip calls', async () => {
       const s = await scrape(ex!.url);
-      return inflow(s, 'vip') === 3 ? s : undefined;
+      return inflow(s, 'vip') === 5 ? s : undefined;
     }, 5_000);
     assert.equal(m.get(series('cs_queue_length', { tenant: TENANT, group: 'vip' })), 0);
   });
