@@ -173,9 +173,27 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
     exporter = await startTestExporter(db.url);
     dir = mkdtempSync(join(tmpdir(), 'ast-day-'));
     const noon = at(12);
-    writeFileSync(join(dir, 'queue_log.1'), lines.filter(([t]) => t < noon).map(([, l]) => `${l}\n`).join(''));
-    writeFileSync(join(dir, 'queue_log'), lines.filter(([t]) => t >= noon).map(([, l]) => `${l}\n`).join(''));
-    opts = { files: [join(dir, 'queue_log.1'), join(dir, 'queue_log')], url: exporter.url, timezone: TZ, csvTimezone: TZ, warn: (m) => assert.fail(m) };
+    writeFileSync(
+      join(dir, 'queue_log.1'),
+      lines
+        .filter(([t]) => t < noon)
+        .map(([, l]) => `${l}\n`)
+        .join(''),
+    );
+    writeFileSync(
+      join(dir, 'queue_log'),
+      lines
+        .filter(([t]) => t >= noon)
+        .map(([, l]) => `${l}\n`)
+        .join(''),
+    );
+    opts = {
+      files: [join(dir, 'queue_log.1'), join(dir, 'queue_log')],
+      url: exporter.url,
+      timezone: TZ,
+      csvTimezone: TZ,
+      warn: (m) => assert.fail(m),
+    };
   });
   after(async () => {
     await exporter?.close();
@@ -191,7 +209,8 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
     assert.ok(s.accepted > 10_000, `accepted ${s.accepted}`);
     assert.equal(s.duplicates, 0);
     // Every kind the day must exercise did happen.
-    for (const k of ['completed', 'transferred', 'abandoned', 'timeout', 'empty', 'key', 'queued']) assert.ok((truth.outcomes[k] ?? 0) > 0, k);
+    for (const k of ['completed', 'transferred', 'abandoned', 'timeout', 'empty', 'key', 'queued'])
+      assert.ok((truth.outcomes[k] ?? 0) > 0, k);
   });
 
   it('When group_daily and group_slot are read, then inflow, answered and lost reconcile per queue and per hour', async () => {
@@ -215,12 +234,14 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
       QUEUES.map((q) => [q, exp.get(q)!.inflow, exp.get(q)!.answered]),
     );
     const total = QUEUES.reduce((n, q) => n + exp.get(q)!.inflow, 0);
-    assert.equal(total, truth.legs.reduce((n, c) => n + c.legs.length, 0));
-    const slots = (await queryRows(exporter.url, { report: 'group_slot', from: DAY, to: DAY, metrics: ['inflow', 'answered', 'lost'] })).rows;
+    assert.equal(
+      total,
+      truth.legs.reduce((n, c) => n + c.legs.length, 0),
+    );
+    const slots = (await queryRows(exporter.url, { report: 'group_slot', from: DAY, to: DAY, metrics: ['inflow', 'answered', 'lost'] }))
+      .rows;
     const got = slots.filter((r) => (r.inflow as number) > 0).map((r) => `${r.group_id}|${r.hour}: ${r.inflow} ${r.answered} ${r.lost}`);
-    const want = [...exp]
-      .filter(([k]) => k.includes('|'))
-      .map(([k, v]) => `${k}: ${v.inflow} ${v.answered} ${v.inflow - v.answered}`);
+    const want = [...exp].filter(([k]) => k.includes('|')).map(([k, v]) => `${k}: ${v.inflow} ${v.answered} ${v.inflow - v.answered}`);
     assert.deepEqual(got.sort(), want.sort());
   });
 
@@ -234,12 +255,28 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
       })
     ).rows;
     const round = (h: number) => Math.round(h * 1e4) / 1e4;
-    const got = rows.map((r) => [r.agent_id, r.answered, round(r.work_hours as number), round(r.break_hours as number), round(r.meal_hours as number), round(r.training_hours as number), round(r.custom_hours as number)]);
+    const got = rows.map((r) => [
+      r.agent_id,
+      r.answered,
+      round(r.work_hours as number),
+      round(r.break_hours as number),
+      round(r.meal_hours as number),
+      round(r.training_hours as number),
+      round(r.custom_hours as number),
+    ]);
     // Present from the first ADDMEMBER to the last REMOVEMEMBER (paused time included: 小休 etc. are not offline);
     // each status's time is the generated pause lengths for its reason ("" → break, Lunch → meal, Coaching → custom).
     const want = [...truth.agents]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, a]) => [id, a.answered.size, round(a.work / 3600), round((a.status.break ?? 0) / 3600), round((a.status.meal ?? 0) / 3600), round((a.status.training ?? 0) / 3600), round((a.status.custom ?? 0) / 3600)]);
+      .map(([id, a]) => [
+        id,
+        a.answered.size,
+        round(a.work / 3600),
+        round((a.status.break ?? 0) / 3600),
+        round((a.status.meal ?? 0) / 3600),
+        round((a.status.training ?? 0) / 3600),
+        round((a.status.custom ?? 0) / 3600),
+      ]);
     assert.deepEqual(got, want);
   });
 
@@ -261,7 +298,10 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
         const data = [...f.slice(5), '', '', '', '', ''].slice(0, 5);
         return [String(1 + t), local(t), f[1], f[2], f[3], f[4], ...data].map(q).join(',');
       });
-    writeFileSync(join(dir, 'queue_log.csv'), ['id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5', ...rows].join('\r\n') + '\r\n');
+    writeFileSync(
+      join(dir, 'queue_log.csv'),
+      ['id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5', ...rows].join('\r\n') + '\r\n',
+    );
     const csv = await importFiles({ ...opts, files: [join(dir, 'queue_log.csv')] });
     assert.equal(csv.lines.invalid + csv.lines.unknown, 0);
     assert.equal(csv.accepted, 0, 'the CSV rows are the same lines: the same event ids');

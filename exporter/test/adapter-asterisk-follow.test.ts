@@ -33,19 +33,32 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
   let dir: string;
   let file: string;
   let ex: ChildExporter | null = null;
-  const env = () => ({ DATABASE_URL: db.url, CS_ASTERISK_QUEUE_LOG: file, CS_ASTERISK_TENANT: TENANT, CS_ROLLUP_INTERVAL_SECONDS: '0', CS_SIMULATE: '0' });
+  const env = () => ({
+    DATABASE_URL: db.url,
+    CS_ASTERISK_QUEUE_LOG: file,
+    CS_ASTERISK_TENANT: TENANT,
+    CS_ROLLUP_INTERVAL_SECONDS: '0',
+    CS_SIMULATE: '0',
+  });
   let calls = 0;
   const now = () => Math.floor(Date.now() / 1000);
   /** One whole call: queued, answered, completed (3 lines). */
   const call = (q: string) => {
     const t = now();
     const id = `${t}.${++calls}`;
-    return [`${t}|${id}|${q}|NONE|ENTERQUEUE||+86138000${String(calls).padStart(5, '0')}|1`, `${t}|${id}|${q}|PJSIP/2001|CONNECT|0|${id}9|2`, `${t}|${id}|${q}|PJSIP/2001|COMPLETECALLER|0|1|1`];
+    return [
+      `${t}|${id}|${q}|NONE|ENTERQUEUE||+86138000${String(calls).padStart(5, '0')}|1`,
+      `${t}|${id}|${q}|PJSIP/2001|CONNECT|0|${id}9|2`,
+      `${t}|${id}|${q}|PJSIP/2001|COMPLETECALLER|0|1|1`,
+    ];
   };
   const storedIds = async () =>
     new Set((await db.pool.query<{ id: string }>('SELECT id FROM events WHERE tenant = $1', [TENANT])).rows.map((r) => r.id));
   const inflow = (m: Map<string, number>, q: string) =>
-    ['direct', 'overflow', 'transfer'].reduce((n, via) => n + (m.get(series('cs_sessions_inflow_total', { tenant: TENANT, group: q, via })) ?? 0), 0);
+    ['direct', 'overflow', 'transfer'].reduce(
+      (n, via) => n + (m.get(series('cs_sessions_inflow_total', { tenant: TENANT, group: q, via })) ?? 0),
+      0,
+    );
 
   before(async () => {
     db = await freshDatabase();
@@ -67,14 +80,22 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     const t = now();
     appendFileSync(file, `${t}|${t}.live|sales|NONE|ENTERQUEUE||+8613900000000|1\n`);
     const t0 = Date.now();
-    await waitFor('the queued caller on /metrics', async () => ((await scrape(ex!.url)).get(series('cs_queue_length', { tenant: TENANT, group: 'sales' })) === 1 ? true : undefined), 5_000);
+    await waitFor(
+      'the queued caller on /metrics',
+      async () => ((await scrape(ex!.url)).get(series('cs_queue_length', { tenant: TENANT, group: 'sales' })) === 1 ? true : undefined),
+      5_000,
+    );
     const queuedMs = Date.now() - t0;
     appendFileSync(file, `${t + 1}|${t}.live|sales|PJSIP/2001|CONNECT|1|${t}.live9|1\n`);
     const t1 = Date.now();
-    const m = await waitFor('the conversation on /metrics', async () => {
-      const s = await scrape(ex!.url);
-      return s.get(series('cs_conversations_active', { tenant: TENANT, group: 'sales' })) === 1 ? s : undefined;
-    }, 5_000);
+    const m = await waitFor(
+      'the conversation on /metrics',
+      async () => {
+        const s = await scrape(ex!.url);
+        return s.get(series('cs_conversations_active', { tenant: TENANT, group: 'sales' })) === 1 ? s : undefined;
+      },
+      5_000,
+    );
     const answeredMs = Date.now() - t1;
     assert.ok(queuedMs < 1_000 && answeredMs < 1_000, `seen after ${queuedMs} ms and ${answeredMs} ms`);
     assert.equal(m.get(series('cs_queue_length', { tenant: TENANT, group: 'sales' })), 0);
@@ -82,10 +103,14 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     // A line of an event this adapter does not know, and one that is no queue_log line: counted, logged, and the next line still read.
     appendFileSync(file, `${t + 3}|${t}.x|sales|NONE|FUTUREEVENT|1\ngarbage without fields\n${t + 4}|NONE|NONE|NONE|CONFIGRELOAD|\n`);
     const item = (outcome: string) => series('cs_exporter_adapter_items_total', { adapter: 'asterisk', outcome });
-    const c = await waitFor('the three lines counted', async () => {
-      const s = await scrape(ex!.url);
-      return s.get(item('ignored')) === 1 ? s : undefined;
-    }, 5_000);
+    const c = await waitFor(
+      'the three lines counted',
+      async () => {
+        const s = await scrape(ex!.url);
+        return s.get(item('ignored')) === 1 ? s : undefined;
+      },
+      5_000,
+    );
     // mapped: ENTERQUEUE, CONNECT, COMPLETEAGENT; ignored: CONFIGRELOAD.
     assert.deepEqual([c.get(item('mapped')), c.get(item('unknown')), c.get(item('invalid'))], [3, 1, 1]);
     assert.match(ex!.output(), /unknown queue_log event FUTUREEVENT/);
@@ -106,7 +131,12 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     await exited(ex!.child);
     await writer;
     // The checkpoint the dead process left is behind the end of the file: the restart has lines to catch up on.
-    const cp = (await db.pool.query<{ position: { offset: number } }>("SELECT position FROM adapter_checkpoints WHERE adapter = 'asterisk' AND tenant = $1", [TENANT])).rows[0];
+    const cp = (
+      await db.pool.query<{ position: { offset: number } }>(
+        "SELECT position FROM adapter_checkpoints WHERE adapter = 'asterisk' AND tenant = $1",
+        [TENANT],
+      )
+    ).rows[0];
     assert.ok(cp === undefined || cp.position.offset < readFileSync(file).length, `checkpoint ${JSON.stringify(cp)}`);
     // A half-written line at the kill: Asterisk finishes it later.
     const t = now();
@@ -114,12 +144,24 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     ex = await spawnExporter(env());
     appendFileSync(file, 'QUEUE||+8613900000001|1\n');
     const want = expectedIds([file]);
-    const got = await waitFor('every line stored', async () => {
-      const s = await storedIds();
-      return s.size >= want.size ? s : undefined;
-    }, 60_000);
-    assert.deepEqual([...got].filter((id) => !want.has(id)), [], 'no event the log does not hold');
-    assert.deepEqual([...want].filter((id) => !got.has(id)), [], 'no line lost');
+    const got = await waitFor(
+      'every line stored',
+      async () => {
+        const s = await storedIds();
+        return s.size >= want.size ? s : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      [...got].filter((id) => !want.has(id)),
+      [],
+      'no event the log does not hold',
+    );
+    assert.deepEqual(
+      [...want].filter((id) => !got.has(id)),
+      [],
+      'no line lost',
+    );
     // 监控: today's inflow counts each call once (the first call, the 300 of the stream, the half-written one).
     const m = await scrape(ex.url);
     assert.equal(inflow(m, 'sales') + inflow(m, 'support'), 1 + (calls - before) + 1);
@@ -135,11 +177,18 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     writeFileSync(file, call('vip').join('\n') + '\n');
     ex = await spawnExporter(env());
     const want = expectedIds([old, file]);
-    const got = await waitFor('both files stored', async () => {
-      const s = await storedIds();
-      return s.size >= want.size ? s : undefined;
-    }, 30_000);
-    assert.deepEqual([...want].filter((id) => !got.has(id)), []);
+    const got = await waitFor(
+      'both files stored',
+      async () => {
+        const s = await storedIds();
+        return s.size >= want.size ? s : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(
+      [...want].filter((id) => !got.has(id)),
+      [],
+    );
     assert.equal(got.size, want.size);
   });
 
@@ -154,17 +203,28 @@ describe('Asterisk queue_log follow mode: live within a second, kill -9, rotatio
     appendFileSync(file, call('vip').join('\n') + '\n');
     // The whole history in order: what a follower that never stopped would have stored.
     const want = expectedIds([join(dir, 'queue_log.0'), old, file]);
-    const got = await waitFor('both files stored', async () => {
-      const s = await storedIds();
-      return s.size >= want.size ? s : undefined;
-    }, 15_000);
-    assert.deepEqual([...want].filter((id) => !got.has(id)), []);
+    const got = await waitFor(
+      'both files stored',
+      async () => {
+        const s = await storedIds();
+        return s.size >= want.size ? s : undefined;
+      },
+      15_000,
+    );
+    assert.deepEqual(
+      [...want].filter((id) => !got.has(id)),
+      [],
+    );
     assert.equal(got.size, want.size);
     // 2 vip calls before the restart above, 3 now: 监控 counts today's 5 once each.
-    const m = await waitFor('five vip calls', async () => {
-      const s = await scrape(ex!.url);
-      return inflow(s, 'vip') === 5 ? s : undefined;
-    }, 5_000);
+    const m = await waitFor(
+      'five vip calls',
+      async () => {
+        const s = await scrape(ex!.url);
+        return inflow(s, 'vip') === 5 ? s : undefined;
+      },
+      5_000,
+    );
     assert.equal(m.get(series('cs_queue_length', { tenant: TENANT, group: 'vip' })), 0);
   });
 });

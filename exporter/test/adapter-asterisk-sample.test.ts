@@ -21,7 +21,8 @@ process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 // ../shared/samples/ beside the repository root; CS_SAMPLES_DIR for a checkout elsewhere (a git worktree).
 const SAMPLES = process.env.CS_SAMPLES_DIR ?? fileURLToPath(new URL('../../../shared/samples/', import.meta.url));
 const SAMPLE = join(SAMPLES, 'asterisk-queue_log/asterisk2slack-test-fixtures-queue_log');
-if (!existsSync(SAMPLE)) throw new Error(`the shared sample ${SAMPLE} is missing: the tests read ../shared/samples/ beside the repository (or CS_SAMPLES_DIR)`);
+if (!existsSync(SAMPLE))
+  throw new Error(`the shared sample ${SAMPLE} is missing: the tests read ../shared/samples/ beside the repository (or CS_SAMPLES_DIR)`);
 
 // Asia/Shanghai (UTC+8): every call of the sample (2018-12-28, 16:43–20:07 UTC) falls on 2018-12-29 local.
 const DAY = '2018-12-29';
@@ -68,10 +69,22 @@ describe('Asterisk queue_log: the real sample, followed', () => {
     //   …760166  only COMPLETECALLER 19:07:00Z|10|406 → queued 03:00:04, answered 03:00:14 by Vanessa Flores, 10 s, 406 s
     //   …760296  CONNECT 19:06:16Z|6 → queued 03:06:10  03:06:16  Paty Marin        6 s  228 s (COMPLETEAGENT 19:10:04Z)
     //   …761192  ENTERQUEUE 20:07:43Z → 04:07:43       04:07:57  Paty Marin       14 s  still talking
-    const g = (await queryRows(exporter.url, { report: 'group_daily', tenant: 'pbx', from: DAY, to: DAY, metrics: ['inflow', 'answered', 'direct_inflow', 'answer_rate', 'answered_20s'] })).rows;
+    const g = (
+      await queryRows(exporter.url, {
+        report: 'group_daily',
+        tenant: 'pbx',
+        from: DAY,
+        to: DAY,
+        metrics: ['inflow', 'answered', 'direct_inflow', 'answer_rate', 'answered_20s'],
+      })
+    ).rows;
     // Every wait ≤ 20 s: answered_20s = 4. No mapping file: the queue is named by its own name.
-    assert.deepEqual(g, [{ date: DAY, group_id: '201', group_name: '201', inflow: 4, answered: 4, direct_inflow: 4, answer_rate: 1, answered_20s: 4 }]);
-    const slots = (await queryRows(exporter.url, { report: 'group_slot', tenant: 'pbx', from: DAY, to: DAY, metrics: ['inflow', 'answered', 'lost'] })).rows;
+    assert.deepEqual(g, [
+      { date: DAY, group_id: '201', group_name: '201', inflow: 4, answered: 4, direct_inflow: 4, answer_rate: 1, answered_20s: 4 },
+    ]);
+    const slots = (
+      await queryRows(exporter.url, { report: 'group_slot', tenant: 'pbx', from: DAY, to: DAY, metrics: ['inflow', 'answered', 'lost'] })
+    ).rows;
     assert.deepEqual(
       slots.filter((r) => (r.inflow as number) > 0).map((r) => [r.hour, r.inflow, r.answered, r.lost]),
       [
@@ -80,7 +93,9 @@ describe('Asterisk queue_log: the real sample, followed', () => {
         [4, 1, 1, 0],
       ],
     );
-    const agents = (await queryRows(exporter.url, { report: 'agent_daily', tenant: 'pbx', from: DAY, to: DAY, metrics: ['answered', 'avg_talk_seconds'] })).rows;
+    const agents = (
+      await queryRows(exporter.url, { report: 'agent_daily', tenant: 'pbx', from: DAY, to: DAY, metrics: ['answered', 'avg_talk_seconds'] })
+    ).rows;
     // Paty Marin answered 3 (…757927, …760296, …761192); her ended parts last 122 s and 228 s, the open one
     // is not counted yet: (122 + 228) / 2 = 175. Vanessa Flores answered 1, talked 406 s.
     assert.deepEqual(

@@ -30,9 +30,7 @@ function run(lines: string[], m = new QueueLogMapper()): { events: Ev[]; outcome
 
 const session = (events: Ev[], id: string) =>
   deriveSession(
-    events
-      .filter((e) => e.sessionId === id)
-      .map((e, seq) => ({ ...(e as unknown as SessionEvent), type: e.type, timeMs: e.time, seq })),
+    events.filter((e) => e.sessionId === id).map((e, seq) => ({ ...(e as unknown as SessionEvent), type: e.type, timeMs: e.time, seq })),
   );
 const T = 1_763_600_000; // 2025-11-20T00:53:20Z
 
@@ -55,7 +53,10 @@ describe('Asterisk queue_log mapper', () => {
         ['support', 'overflow', 'ended', '1001'],
       ],
     );
-    assert.deepEqual(s.rejects.map((r) => r.reason), ['busy']);
+    assert.deepEqual(
+      s.rejects.map((r) => r.reason),
+      ['busy'],
+    );
     // The overflow's entry is the same second as the exit: it is placed 1 ms after the exit's end so the session re-opens.
     assert.equal(s.legs[1].queuedAtMs, (T + 300) * 1000 + 1);
     assert.equal(s.legs[1].answeredAtMs! - s.legs[1].queuedAtMs, 9_999);
@@ -112,7 +113,10 @@ describe('Asterisk queue_log mapper', () => {
   it('When the log starts mid-call, then CONNECT and COMPLETE* place the queue entry and answer from their hold and talk times', () => {
     const { events } = run([`${T + 406}|m|q|Sara|COMPLETECALLER|10|400|1`]);
     const s = session(events, 'm');
-    assert.deepEqual([s.legs[0].queuedAtMs / 1000, s.legs[0].answeredAtMs! / 1000, s.endedAtMs! / 1000, s.legs[0].agentId], [T - 4, T + 6, T + 406, 'Sara']);
+    assert.deepEqual(
+      [s.legs[0].queuedAtMs / 1000, s.legs[0].answeredAtMs! / 1000, s.endedAtMs! / 1000, s.legs[0].agentId],
+      [T - 4, T + 6, T + 406, 'Sara'],
+    );
   });
 
   it('When lines repeat, come again in another file position, or as the CSV of the realtime table, then their event ids are the same', () => {
@@ -206,7 +210,11 @@ describe('Asterisk queue_log mapper', () => {
     const lines: string[] = [];
     for (let i = 0; i < 12 * 3_600; i += 1) {
       const t = T + i;
-      lines.push(`${t}|b${i}|q|NONE|ENTERQUEUE||1|1`, `${t + 1}|b${i}|q|PJSIP/1|CONNECT|1|x|1`, `${t + 30}|b${i}|q|PJSIP/1|COMPLETEAGENT|1|29|1`);
+      lines.push(
+        `${t}|b${i}|q|NONE|ENTERQUEUE||1|1`,
+        `${t + 1}|b${i}|q|PJSIP/1|CONNECT|1|x|1`,
+        `${t + 30}|b${i}|q|PJSIP/1|COMPLETEAGENT|1|29|1`,
+      );
     }
     run(lines, m);
     assert.ok(m.size.calls <= 6 * 3600 + 4_000 && m.size.calls < MAX_CALLS, `${m.size.calls} calls held`);

@@ -30,11 +30,10 @@ export interface Position {
 }
 
 export async function loadCheckpoint(ctx: AppContext, tenant: string, source: string): Promise<Position | null> {
-  const r = await ctx.pool.query<{ position: Position }>('SELECT position FROM adapter_checkpoints WHERE adapter = $1 AND tenant = $2 AND source = $3', [
-    ADAPTER,
-    tenant,
-    source,
-  ]);
+  const r = await ctx.pool.query<{ position: Position }>(
+    'SELECT position FROM adapter_checkpoints WHERE adapter = $1 AND tenant = $2 AND source = $3',
+    [ADAPTER, tenant, source],
+  );
   return r.rows[0]?.position ?? null;
 }
 
@@ -116,7 +115,10 @@ export class QueueLogFollower {
     try {
       await this.resume(cp);
     } catch (err) {
-      this.log.error({ err }, 'asterisk queue_log: resuming from the checkpoint failed; reading the file from its start (events already stored count as duplicates)');
+      this.log.error(
+        { err },
+        'asterisk queue_log: resuming from the checkpoint failed; reading the file from its start (events already stored count as duplicates)',
+      );
     }
     while (!this.stopping) {
       try {
@@ -225,7 +227,11 @@ export class QueueLogFollower {
       const ok = cp.offset === 0 || (last !== null && lineHash(last) === cp.lineHash);
       // The replayed lines would otherwise pass for repeats when the file is read again from 0.
       if (!ok) this.mapper = new QueueLogMapper(this.map);
-      if (!ok) this.log.warn({ offset: cp.offset }, 'asterisk queue_log: the file no longer holds the checkpointed line; reading it from its start');
+      if (!ok)
+        this.log.warn(
+          { offset: cp.offset },
+          'asterisk queue_log: the file no longer holds the checkpointed line; reading it from its start',
+        );
       return ok;
     } finally {
       await fh.close();

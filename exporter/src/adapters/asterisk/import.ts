@@ -5,7 +5,7 @@
  * are read in the order given, so list rotated files oldest first (queue_log.2 queue_log.1 queue_log):
  * a call that spans a rotation keeps its queue and agent. Importing twice stores nothing twice.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from '../../config.js';
 import { isDay, localDay } from '../../time.js';
 import { QueueLogMapper, type AsteriskMap } from './mapper.js';
@@ -60,7 +60,13 @@ function mapFile(file: string, csv: boolean, mapper: QueueLogMapper, csvTz: stri
 export async function importFiles(o: ImportOptions): Promise<ImportSummary> {
   const warn = o.warn ?? ((m: string) => console.error(m));
   const mapper = new QueueLogMapper(o.map ?? {});
-  const sum: ImportSummary = { lines: { mapped: 0, ignored: 0, unknown: 0, invalid: 0 }, accepted: 0, duplicates: 0, rejected: 0, outOfRange: 0 };
+  const sum: ImportSummary = {
+    lines: { mapped: 0, ignored: 0, unknown: 0, invalid: 0 },
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    outOfRange: 0,
+  };
   for (const file of o.files) {
     const csv = o.csv === true || file.toLowerCase().endsWith('.csv');
     const lines = mapFile(file, csv, mapper, o.csvTimezone);
@@ -84,7 +90,8 @@ export async function importFiles(o: ImportOptions): Promise<ImportSummary> {
       sum.accepted += answer.accepted;
       sum.duplicates += answer.duplicates;
       sum.rejected += answer.rejectedCount ?? answer.rejected.length;
-      for (const r of answer.rejected) warn(`${file}: the exporter rejected an event of this line (${r.error}): ${items[r.index].raw.slice(0, 2000)}`);
+      for (const r of answer.rejected)
+        warn(`${file}: the exporter rejected an event of this line (${r.error}): ${items[r.index].raw.slice(0, 2000)}`);
     }
   }
   return sum;
@@ -122,13 +129,18 @@ async function post(o: ImportOptions, body: string): Promise<Answer> {
       throw new Error(`the exporter answered ${r.status} without JSON: ${text.slice(0, 200)}`);
     }
     if (r.status === 200 || (r.status === 400 && Array.isArray(answer.rejected))) return answer;
-    throw new Error(`the exporter answered ${r.status}: ${answer.error ?? text.slice(0, 200)}${r.status === 401 ? ' (set CS_INGEST_TOKEN)' : ''}`);
+    throw new Error(
+      `the exporter answered ${r.status}: ${answer.error ?? text.slice(0, 200)}${r.status === 401 ? ' (set CS_INGEST_TOKEN)' : ''}`,
+    );
   }
 }
 
 export async function importCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'import') throw new ConfigError('usage: cs-exporter adapter asterisk import FILE... [--csv] [--from YYYY-MM-DD --to YYYY-MM-DD] [--tenant T] [--map FILE] [--url URL]');
+  if (sub !== 'import')
+    throw new ConfigError(
+      'usage: cs-exporter adapter asterisk import FILE... [--csv] [--from YYYY-MM-DD --to YYYY-MM-DD] [--tenant T] [--map FILE] [--url URL]',
+    );
   const files: string[] = [];
   const opt: Record<string, string> = {};
   let csv = false;
@@ -143,22 +155,31 @@ export async function importCommand(args: string[]): Promise<void> {
     else files.push(a);
   }
   if (files.length === 0) throw new ConfigError('name at least one queue_log file');
+  for (const f of files) if (!existsSync(f)) throw new ConfigError(`no such file: ${f}`);
   for (const k of ['from', 'to'])
     if (opt[k] !== undefined && !isDay(opt[k])) throw new ConfigError(`--${k} must be a day YYYY-MM-DD, got "${opt[k]}"`);
   if (opt.from && opt.to && opt.to < opt.from) throw new ConfigError('--to must not be before --from');
   const config = loadConfig();
-  const summary = await importFiles({
-    files,
-    csv,
-    from: opt.from,
-    to: opt.to,
-    tenant: opt.tenant ?? process.env.CS_ASTERISK_TENANT,
-    map: loadMap(opt.map ?? config.asterisk.mapFile),
-    url: opt.url ?? process.env.CS_EXPORTER_URL ?? `http://127.0.0.1:${config.port}`,
-    token: config.ingestToken,
-    timezone: config.timezone,
-    csvTimezone: config.asterisk.timezone,
-  });
+  let summary: ImportSummary;
+  try {
+    summary = await importFiles({
+      files,
+      csv,
+      from: opt.from,
+      to: opt.to,
+      tenant: opt.tenant ?? process.env.CS_ASTERISK_TENANT,
+      map: loadMap(opt.map ?? config.asterisk.mapFile),
+      url: opt.url ?? process.env.CS_EXPORTER_URL ?? `http://127.0.0.1:${config.port}`,
+      token: config.ingestToken,
+      timezone: config.timezone,
+      csvTimezone: config.asterisk.timezone,
+    });
+  } catch (err) {
+    // What was sent before stays stored; running the same import again sends it as duplicates.
+    console.error(`import stopped: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
   console.log(JSON.stringify(summary));
   if (summary.rejected > 0 || summary.lines.invalid > 0) process.exitCode = 1;
 }

@@ -51,7 +51,21 @@ export interface AsteriskMap {
   pauseReasons?: Record<string, string>;
 }
 
-const STATUSES = new Set(['online', 'break', 'busy', 'rest', 'meeting', 'training', 'meal', 'restroom', 'discussion', 'outbound', 'custom', 'hosted', 'offline']);
+const STATUSES = new Set([
+  'online',
+  'break',
+  'busy',
+  'rest',
+  'meeting',
+  'training',
+  'meal',
+  'restroom',
+  'discussion',
+  'outbound',
+  'custom',
+  'hosted',
+  'offline',
+]);
 
 /**
  * Pause reasons as agents and PBX admins commonly type them; the mapping file's `pauseReasons`
@@ -89,10 +103,12 @@ export const DEFAULT_PAUSE_REASONS: Readonly<Record<string, string>> = {
 
 /** Checks a mapping file's content; throws naming the problem. */
 export function checkMap(v: unknown, source = 'the mapping file'): AsteriskMap {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${source} must be a JSON object with "queues", "agents" and/or "pauseReasons"`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Error(`${source} must be a JSON object with "queues", "agents" and/or "pauseReasons"`);
   const m = v as Record<string, unknown>;
   for (const k of Object.keys(m))
-    if (!['queues', 'agents', 'pauseReasons'].includes(k)) throw new Error(`${source}: unknown key "${k}" (expected queues, agents, pauseReasons)`);
+    if (!['queues', 'agents', 'pauseReasons'].includes(k))
+      throw new Error(`${source}: unknown key "${k}" (expected queues, agents, pauseReasons)`);
   for (const k of ['queues', 'agents', 'pauseReasons'] as const) {
     const t = m[k];
     if (t === undefined) continue;
@@ -100,7 +116,9 @@ export function checkMap(v: unknown, source = 'the mapping file'): AsteriskMap {
     for (const [key, val] of Object.entries(t as Record<string, unknown>)) {
       if (k === 'pauseReasons') {
         if (typeof val !== 'string' || !STATUSES.has(val) || val === 'offline')
-          throw new Error(`${source}: pauseReasons["${key}"] must be a status other than offline (${[...STATUSES].filter((s) => s !== 'offline').join(', ')})`);
+          throw new Error(
+            `${source}: pauseReasons["${key}"] must be a status other than offline (${[...STATUSES].filter((s) => s !== 'offline').join(', ')})`,
+          );
       } else if (typeof val !== 'string' && (typeof val !== 'object' || val === null || Array.isArray(val)))
         throw new Error(`${source}: ${k}["${key}"] must be an id or an object { "id", "name" }`);
     }
@@ -180,7 +198,8 @@ export class QueueLogMapper {
   }
 
   map1(l: QueueLogLine): Mapped {
-    if (this.recent.has(l.hash) || this.older.has(l.hash)) return { outcome: 'ignored', events: [], why: 'the same line again (a repeated line is one event)' };
+    if (this.recent.has(l.hash) || this.older.has(l.hash))
+      return { outcome: 'ignored', events: [], why: 'the same line again (a repeated line is one event)' };
     this.remember(l.hash);
     if (++this.lines % 10_000 === 0) this.sweep(l.epoch * 1000);
     const out: Ev[] = [];
@@ -274,7 +293,16 @@ export class QueueLogMapper {
   }
 
   private newCall(id: string, t: number): Call {
-    const c: Call = { queue: null, agentId: null, phase: 'closed', close: null, answered: false, seenMs: t, lastMs: -Infinity, lastRank: 0 };
+    const c: Call = {
+      queue: null,
+      agentId: null,
+      phase: 'closed',
+      close: null,
+      answered: false,
+      seenMs: t,
+      lastMs: -Infinity,
+      lastRank: 0,
+    };
     this.calls.set(id, c);
     return c;
   }
@@ -284,7 +312,13 @@ export class QueueLogMapper {
     if (g.name && !this.groupsNamed.has(g.id)) {
       this.groupsNamed.add(g.id);
       // Content-derived id: the same name for the same group is one event, however often it is re-read.
-      out.push({ id: `ast-group-${shortHash(`${g.id}|${g.name}`)}`, type: 'group.upsert', time: t, groupId: g.id, name: g.name.slice(0, 200) });
+      out.push({
+        id: `ast-group-${shortHash(`${g.id}|${g.name}`)}`,
+        type: 'group.upsert',
+        time: t,
+        groupId: g.id,
+        name: g.name.slice(0, 200),
+      });
     }
     return g.id;
   }
@@ -343,7 +377,8 @@ export class QueueLogMapper {
     const groupId = this.groupEvents(l, t, out);
     this.agentSeen(l, a, groupId, t, out);
     const c = this.known(l, id, groupId, t, num(l.data[0]), out);
-    if (c.phase === 'answered' && c.agentId === a.id) return { outcome: 'ignored', events: out, why: 'the call is already connected to this agent' };
+    if (c.phase === 'answered' && c.agentId === a.id)
+      return { outcome: 'ignored', events: out, why: 'the call is already connected to this agent' };
     c.seenMs = t;
     this.answer(l, c, id, groupId, a.id, t, out);
     return undefined;
@@ -368,13 +403,16 @@ export class QueueLogMapper {
     const id = this.callOf(l);
     if (typeof id !== 'string') return id;
     const prior = this.calls.get(id);
-    if (prior && prior.phase === 'closed' && prior.close === 'complete') return { outcome: 'ignored', events: [], why: 'the call already completed' };
+    if (prior && prior.phase === 'closed' && prior.close === 'complete')
+      return { outcome: 'ignored', events: [], why: 'the call already completed' };
     const c = this.served(l, id, t, num(l.data[0]), num(l.data[1]), out);
     if (!('phase' in c)) return c;
     c.seenMs = t;
     c.phase = 'closed';
     c.close = 'complete';
-    out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: l.event === 'COMPLETECALLER' ? 'user' : 'agent' }));
+    out.push(
+      this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: l.event === 'COMPLETECALLER' ? 'user' : 'agent' }),
+    );
     return undefined;
   }
 
@@ -402,7 +440,12 @@ export class QueueLogMapper {
       out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'user' }));
     } else {
       c.close = l.event === 'EXITWITHTIMEOUT' ? 'timeout' : 'empty';
-      out.push(this.ev(l, 'session.reject', this.at(c, t, 'session.reject'), { ...q, reason: l.event === 'EXITWITHTIMEOUT' ? 'busy' : 'no_agent' }));
+      out.push(
+        this.ev(l, 'session.reject', this.at(c, t, 'session.reject'), {
+          ...q,
+          reason: l.event === 'EXITWITHTIMEOUT' ? 'busy' : 'no_agent',
+        }),
+      );
       out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'system' }));
     }
     return undefined;
@@ -442,7 +485,17 @@ export class QueueLogMapper {
   private agentState(a: { id: string; name: string; workNo?: string }): Agent {
     let s = this.agents.get(a.id);
     if (!s) {
-      s = { name: a.name, workNo: a.workNo, queues: new Set(), loggedIn: null, paused: new Set(), pauseReason: '', status: null, label: null, upsert: null };
+      s = {
+        name: a.name,
+        workNo: a.workNo,
+        queues: new Set(),
+        loggedIn: null,
+        paused: new Set(),
+        pauseReason: '',
+        status: null,
+        label: null,
+        upsert: null,
+      };
       this.agents.set(a.id, s);
     }
     return s;

@@ -45,7 +45,8 @@ export function parseLine(raw: string): ParseResult {
   const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
   if (text.trim() === '') return { ok: 'blank' };
   const f = text.split('|');
-  if (f.length < 5) return { ok: false, error: `a queue_log line has at least 5 fields (epoch|callid|queuename|agent|event), this one ${f.length}` };
+  if (f.length < 5)
+    return { ok: false, error: `a queue_log line has at least 5 fields (epoch|callid|queuename|agent|event), this one ${f.length}` };
   if (!/^\d{1,12}$/.test(f[0])) return { ok: false, error: 'the first field is not unix seconds' };
   return build(Number(f[0]), f[1], f[2], f[3], f[4], f.slice(5));
 }
@@ -117,15 +118,26 @@ export function parseCsv(text: string, tz: string): { result: ParseResult; raw: 
   const col = (name: string) => header.indexOf(name);
   const need = ['time', 'callid', 'queuename', 'agent', 'event'];
   const missing = need.filter((n) => col(n) < 0);
-  if (missing.length > 0) throw new Error(`the CSV header must name the columns ${need.join(', ')} and data1..data5 (or data); missing: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new Error(`the CSV header must name the columns ${need.join(', ')} and data1..data5 (or data); missing: ${missing.join(', ')}`);
   const dataCols = [1, 2, 3, 4, 5].map((i) => col(`data${i}`)).filter((i) => i >= 0);
   const single = col('data');
   return records.map((r) => {
     const raw = r.join(',');
     if (r.every((v) => v.trim() === '')) return { result: { ok: 'blank' } as const, raw };
     const epoch = timeColumn(r[col('time')] ?? '', tz);
-    if (epoch === undefined) return { result: { ok: false, error: `the time column "${(r[col('time')] ?? '').slice(0, 40)}" is neither unix seconds nor a date and time` }, raw };
+    if (epoch === undefined)
+      return {
+        result: {
+          ok: false,
+          error: `the time column "${(r[col('time')] ?? '').slice(0, 40)}" is neither unix seconds nor a date and time`,
+        },
+        raw,
+      };
     const data = dataCols.length > 0 ? dataCols.map((i) => r[i] ?? '') : single >= 0 ? (r[single] ?? '').split('|') : [];
-    return { result: build(epoch, r[col('callid')] ?? '', r[col('queuename')] ?? '', r[col('agent')] ?? '', r[col('event')] ?? '', data), raw };
+    return {
+      result: build(epoch, r[col('callid')] ?? '', r[col('queuename')] ?? '', r[col('agent')] ?? '', r[col('event')] ?? '', data),
+      raw,
+    };
   });
 }
