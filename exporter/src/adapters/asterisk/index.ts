@@ -1,5 +1,6 @@
 /** The Asterisk app_queue queue_log adapter: follow mode (a component) and `cs-exporter adapter asterisk import`. */
 import type { ComponentFactory } from '../../component.js';
+import { ConfigError } from '../../config.js';
 import { loadMap } from './map-file.js';
 import { QueueLogFollower } from './follow.js';
 import { importCommand } from './import.js';
@@ -12,6 +13,8 @@ export const asteriskComponent: ComponentFactory = (config) => {
     async start(ctx) {
       const s = config.asterisk;
       if (!s?.queueLog) return;
+      // The same bound as an event's own `tenant` field (ingest/schema.ts).
+      if (s.tenant.length > 64) throw new ConfigError(`CS_ASTERISK_TENANT must be 1–64 characters, got ${s.tenant.length}`);
       follower = new QueueLogFollower(ctx, s.queueLog, s.tenant, loadMap(s.mapFile));
       await follower.start();
       ctx.log.info({ file: s.queueLog, tenant: s.tenant }, 'asterisk: following queue_log');
