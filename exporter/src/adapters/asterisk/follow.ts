@@ -14,7 +14,7 @@ import type { AppContext } from '../../http/app.js';
 import { DatabaseUnavailableError } from '../../db/errors.js';
 import { OverloadedError } from '../../ingest/submit.js';
 import { QueueLogMapper, type AsteriskMap } from './mapper.js';
-import { ADAPTER, batches, lineHash, mapLine, splitLines, type MappedLine } from './lines.js';
+import { ADAPTER, BATCH_EVENTS, batches, lineHash, mapLine, splitLines, type MappedLine } from './lines.js';
 
 export const POLL_MS = 250;
 const CHUNK = 1 << 20;
@@ -276,7 +276,9 @@ export class QueueLogFollower {
 
   private async feed(raw: { text: string; end: number }[]): Promise<void> {
     const mapped = raw.map((l) => mapLine(this.mapper, l));
-    for (const batch of batches(mapped, this.ctx.config.timezone)) {
+    // Half the in-flight budget at most: a batch larger than the budget would be refused for ever.
+    const max = Math.max(1, Math.min(BATCH_EVENTS, Math.floor(this.ctx.config.ingestMaxEvents / 2)));
+    for (const batch of batches(mapped, this.ctx.config.timezone, max)) {
       if (this.stopping) return;
       const refused = await this.submit(batch);
       // Counted once ingest has them, so /metrics never runs ahead of what is stored.

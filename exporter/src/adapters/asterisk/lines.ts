@@ -49,7 +49,7 @@ export function mapLine(mapper: QueueLogMapper, raw: RawLine): MappedLine {
 }
 
 /** Consecutive lines cut into batches of at most BATCH_EVENTS events and BATCH_DAYS days (a line is never split). */
-export function batches(lines: MappedLine[], tz: string): MappedLine[][] {
+export function batches(lines: MappedLine[], tz: string, maxEvents = BATCH_EVENTS): MappedLine[][] {
   const out: MappedLine[][] = [];
   let cur: MappedLine[] = [];
   let n = 0;
@@ -57,7 +57,7 @@ export function batches(lines: MappedLine[], tz: string): MappedLine[][] {
   for (const l of lines) {
     const ld = new Set(l.events.map((e) => localDay(e.time, tz)));
     const newDays = [...ld].filter((d) => !days.has(d)).length;
-    if (cur.length > 0 && (n + l.events.length > BATCH_EVENTS || days.size + newDays > BATCH_DAYS)) {
+    if (cur.length > 0 && (n + l.events.length > maxEvents || days.size + newDays > BATCH_DAYS)) {
       out.push(cur);
       cur = [];
       n = 0;
