@@ -106,10 +106,11 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
     const callid = `${t0}.${c}`;
     const legs: Leg[] = [];
     truth.legs.push({ call: callid, legs });
-    const leg = (q: string, t: number, first: boolean): void => {
+    const caller = pick(callers);
+    const leg = (q: string, t: number): void => {
       const l: Leg = { queue: q, hour: localHour(t * 1000, TZ), answeredBy: null };
       legs.push(l);
-      line(t, callid, q, 'NONE', 'ENTERQUEUE', '', first ? pick(callers) : pick(callers), 1);
+      line(t, callid, q, 'NONE', 'ENTERQUEUE', '', caller, 1);
       const x = r();
       const members = membersAt(q, t);
       if (x < 0.7 && members.length > 0) {
@@ -123,7 +124,7 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
         if (legs.length < 2 && r() < 0.12) {
           line(t + w + talk, callid, q, ag.iface, 'BLINDTRANSFER', '8002', 'from-internal', w, talk, 1);
           outcome('transferred');
-          leg(other(q), t + w + talk, false);
+          leg(other(q), t + w + talk);
         } else {
           line(t + w + talk, callid, q, ag.iface, r() < 0.5 ? 'COMPLETEAGENT' : 'COMPLETECALLER', w, talk, 1);
           outcome('completed');
@@ -137,7 +138,7 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
         line(t + w, callid, q, 'NONE', 'EXITWITHTIMEOUT', 1, 1, w);
         outcome('timeout');
         // The dialplan sends a timed-out caller on to another queue: an overflow, same call, same second.
-        if (legs.length < 2 && r() < 0.5) leg(other(q), t + w, false);
+        if (legs.length < 2 && r() < 0.5) leg(other(q), t + w);
       } else if (x < 0.96 || members.length === 0) {
         const w = int(1, 5);
         line(t + w, callid, q, 'NONE', 'EXITEMPTY', 1, 1, w);
@@ -148,7 +149,7 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
         outcome('key');
       }
     };
-    leg(pick(QUEUES), t0, true);
+    leg(pick(QUEUES), t0);
   }
   // Callers still waiting when the day's log is read.
   for (let k = 0; k < 5; k++) {
@@ -284,6 +285,11 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
     const again = await importFiles(opts);
     assert.equal(again.accepted, 0);
     assert.ok(again.duplicates > 10_000);
+    // --from/--to name local days: the day after holds none of these events, the day itself all of them.
+    const next = await importFiles({ ...opts, from: '2026-11-21', to: '2026-11-21' });
+    assert.deepEqual([next.accepted, next.duplicates, next.outOfRange], [0, 0, again.duplicates]);
+    const same = await importFiles({ ...opts, from: DAY, to: DAY });
+    assert.deepEqual([same.accepted, same.duplicates, same.outOfRange], [0, again.duplicates, 0]);
     // The realtime table: columns time (the PBX's wall clock, UTC+8), callid, queuename, agent, event, data1..data5.
     const pad = (n: number) => String(n).padStart(2, '0');
     const local = (t: number) => {
