@@ -68,8 +68,11 @@ const STATUSES = new Set([
 ]);
 
 /**
- * Pause reasons as agents and PBX admins commonly type them; the mapping file's `pauseReasons`
- * is read first. An unlisted reason becomes `custom` with the reason as its label; no reason is 小休.
+ * Our default pause reason → status table (the reason is free text, whatever the dialplan or panel
+ * passes to PauseQueueMember; asterisk/documentation .../Dialplan_Applications/PauseQueueMember.md);
+ * the mapping file's `pauseReasons` override it. An unlisted reason becomes `custom` with the reason
+ * as its label; no reason is 小休. "Auto-Pause" is the reason app_queue itself gives when it pauses a
+ * member that let a call ring out (apps/app_queue.c, rna(): set_member_paused(..., "Auto-Pause", 1)).
  */
 export const DEFAULT_PAUSE_REASONS: Readonly<Record<string, string>> = {
   '': 'break',
@@ -155,6 +158,8 @@ interface Agent {
 export const MAX_CALLS = 100_000;
 export const CLOSED_KEEP_MS = 6 * 3_600_000;
 const MAX_RECENT_LINES = 200_000;
+// ENTERQUEUE's callerid is the channel's number, or "" without one (apps/app_queue.c: `cid_num ? cid_num : ""`);
+// the words are how withheld numbers arrive from trunks. None of them names a user.
 const ANONYMOUS = /^(|unknown|anonymous|<unknown>|restricted|private|none)$/i;
 
 const shortHash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 16);
