@@ -50,6 +50,8 @@ interface Truth {
   /** per agent id: seconds present (non-offline) and per status */
   agents: Map<string, { work: number; status: Record<string, number>; answered: Set<string> }>;
   outcomes: Record<string, number>;
+  /** per call: caller, first queue entry, first answer, hang-up or completion, last line (unix seconds) */
+  calls: Map<string, { caller: string; start: number; answered: number | null; end: number | null; last: number }>;
 }
 
 /** The day's lines (time order, as Asterisk appends them) and what they mean, worked out as they are written. */
@@ -58,9 +60,15 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
   const lines: [number, string][] = [];
-  const line = (t: number, callid: string, queue: string, agent: string, event: string, ...data: (string | number)[]) =>
+  const truth: Truth = { legs: [], agents: new Map(), outcomes: {}, calls: new Map() };
+  const line = (t: number, callid: string, queue: string, agent: string, event: string, ...data: (string | number)[]) => {
     lines.push([t, [t, callid, queue, agent, event, ...data].join('|')]);
-  const truth: Truth = { legs: [], agents: new Map(), outcomes: {} };
+    const c = truth.calls.get(callid);
+    if (!c) return;
+    c.last = Math.max(c.last, t);
+    if (event === 'CONNECT' && c.answered === null) c.answered = t;
+    if (event === 'ABANDON' || event.startsWith('COMPLETE')) c.end = t;
+  };
   const outcome = (k: string) => (truth.outcomes[k] = (truth.outcomes[k] ?? 0) + 1);
 
   // Agents 1001–1012 work 07:30–16:xx, 1013–1024 12:30–21:xx; each in one or two queues.
@@ -107,6 +115,7 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
     const legs: Leg[] = [];
     truth.legs.push({ call: callid, legs });
     const caller = pick(callers);
+    truth.calls.set(callid, { caller, start: t0, answered: null, end: null, last: t0 });
     const leg = (q: string, t: number): void => {
       const l: Leg = { queue: q, hour: localHour(t * 1000, TZ), answeredBy: null };
       legs.push(l);
@@ -156,7 +165,9 @@ function generate(seed = 7): { lines: [number, string][]; truth: Truth } {
     const t = at(23, 50, k);
     const q = QUEUES[k % 3];
     truth.legs.push({ call: `${t}.q${k}`, legs: [{ queue: q, hour: 23, answeredBy: null }] });
-    line(t, `${t}.q${k}`, q, 'NONE', 'ENTERQUEUE', '', pick(callers), 1);
+    const caller = pick(callers);
+    truth.calls.set(`${t}.q${k}`, { caller, start: t, answered: null, end: null, last: t });
+    line(t, `${t}.q${k}`, q, 'NONE', 'ENTERQUEUE', '', caller, 1);
     outcome('queued');
   }
   lines.sort((a, b) => a[0] - b[0]); // stable: a call's lines of one second keep their order
@@ -279,6 +290,26 @@ describe('Asterisk queue_log: a generated busy day, rotated at noon, imported', 
         round((a.status.custom ?? 0) / 3600),
       ]);
     assert.deepEqual(got, want);
+  });
+
+  it('When 会话记录 is listed, then 服务时长 runs from the first answer to the hang-up or completion, and a caller back within 24 h is a revisit', async () => {
+    const rows = (await queryRows(exporter.url, { report: 'sessions', from: DAY, to: DAY, filters: { limit: 100_000 } })).rows;
+    // Sessions that reached a human: calls with a CONNECT. The session ends at ABANDON or COMPLETE*; after a
+    // timeout, empty queue, key or transfer that led nowhere it has no end, and the revisit rule takes its last line.
+    // A revisit: the same caller number starts another call in (end, end + 24 h].
+    const starts = new Map<string, number[]>();
+    for (const c of truth.calls.values()) starts.set(c.caller, [...(starts.get(c.caller) ?? []), c.start]);
+    const want = [...truth.calls]
+      .filter(([, c]) => c.answered !== null)
+      .map(([id, c]) => {
+        const end = c.end ?? c.last;
+        const revisit = starts.get(c.caller)!.some((t) => t > end && t <= end + 86_400);
+        return `${id} ${c.caller} ${c.end === null ? null : c.end - c.answered!} ${revisit}`;
+      })
+      .sort();
+    const got = rows.map((r) => `${r.service_id} ${r.user_id} ${r.duration_seconds} ${r.revisit_24h}`).sort();
+    assert.deepEqual(got, want);
+    assert.ok(rows.some((r) => r.revisit_24h === true) && rows.some((r) => r.duration_seconds === null));
   });
 
   it('When the files are imported again, or the morning as the realtime table CSV in local time, then nothing is stored twice', async () => {

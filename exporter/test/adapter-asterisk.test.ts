@@ -57,7 +57,7 @@ describe('Asterisk queue_log mapper', () => {
       s.rejects.map((r) => r.reason),
       ['busy'],
     );
-    // The overflow's entry is the same second as the exit: it is placed 1 ms after the exit's end so the session re-opens.
+    // The overflow's entry is the same second as the exit: it is placed 1 ms after the reject, which would otherwise sort after it and end the new stay.
     assert.equal(s.legs[1].queuedAtMs, (T + 300) * 1000 + 1);
     assert.equal(s.legs[1].answeredAtMs! - s.legs[1].queuedAtMs, 9_999);
     assert.equal(s.ended, true);
@@ -88,7 +88,7 @@ describe('Asterisk queue_log mapper', () => {
     assert.equal(s.legs[s.credited!].agentId, '1003');
   });
 
-  it('When callers hang up, press a key, or find no member, then the stay is abandoned or rejected (no_agent) and the session ends', () => {
+  it('When callers hang up, press a key, or find no member, then the stay is abandoned or rejected (no_agent), and only a hang-up ends the session', () => {
     const { events } = run([
       `${T}|a|q|NONE|ENTERQUEUE||100|1`,
       `${T + 30}|a|q|NONE|ABANDON|1|1|30`,
@@ -103,9 +103,9 @@ describe('Asterisk queue_log mapper', () => {
         return [s.legs[0].outcome, s.rejects.map((r) => r.reason).join(), s.ended];
       }),
       [
-        ['abandoned', '', true],
-        ['abandoned', '', true],
-        ['rejected', 'no_agent', true],
+        ['abandoned', '', true], // hung up: gone
+        ['abandoned', '', false], // pressed a key: the dialplan goes on with the call
+        ['rejected', 'no_agent', false],
       ],
     );
   });

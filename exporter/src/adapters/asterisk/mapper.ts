@@ -425,8 +425,9 @@ export class QueueLogMapper {
    * Leaving the queue unanswered. ABANDON (hung up) and EXITWITHKEY (pressed a key to leave) are
    * the caller's choice: 排队放弃. EXITWITHTIMEOUT (waited past the queue's timeout) and EXITEMPTY
    * (no member could take calls) are the queue failing the caller: 转人工失败 (reason busy,
-   * no_agent). Each ends the session; should the dialplan send the call into another queue, that
-   * entry re-opens it as an overflow.
+   * no_agent). Only ABANDON ends the session: after the others the dialplan goes on and may send the
+   * call into another queue, an overflow of the same session (a `session.end` now would fix the
+   * session's end, for 服务时长 and 24小时内复访, before the rest of the call).
    */
   private exit(l: QueueLogLine, t: number, out: Ev[]): Mapped | undefined {
     const id = this.callOf(l);
@@ -442,7 +443,8 @@ export class QueueLogMapper {
     if (l.event === 'ABANDON' || l.event === 'EXITWITHKEY') {
       c.close = l.event === 'ABANDON' ? 'abandon' : 'key';
       out.push(this.ev(l, 'session.abandon', this.at(c, t, 'session.abandon'), q));
-      out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'user' }));
+      // Only a hang-up ends the session: after a key the dialplan goes on (voicemail, another queue).
+      if (l.event === 'ABANDON') out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'user' }));
     } else {
       c.close = l.event === 'EXITWITHTIMEOUT' ? 'timeout' : 'empty';
       out.push(
@@ -451,12 +453,14 @@ export class QueueLogMapper {
           reason: l.event === 'EXITWITHTIMEOUT' ? 'busy' : 'no_agent',
         }),
       );
-      out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'system' }));
     }
     return undefined;
   }
 
-  /** The agent hands the caller on (主动转接): the part ends; a queue the caller lands in re-opens the session with via transfer. */
+  /**
+   * The agent hands the caller on (主动转接): the part ends, the session does not (the call goes on
+   * outside app_queue); a queue the caller lands in next is entered via transfer.
+   */
   private transfer(l: QueueLogLine, t: number, out: Ev[]): Mapped | undefined {
     const id = this.callOf(l);
     if (typeof id !== 'string') return id;
@@ -472,7 +476,6 @@ export class QueueLogMapper {
     c.phase = 'closed';
     c.close = 'transfer';
     out.push(this.ev(l, 'session.transfer', this.at(c, t, 'session.transfer'), { sessionId: id, agentId, reason: 'manual' }));
-    out.push(this.ev(l, 'session.end', this.at(c, t, 'session.end'), { sessionId: id, by: 'agent' }));
     return undefined;
   }
 
