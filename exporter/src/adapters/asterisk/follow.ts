@@ -262,6 +262,9 @@ export class QueueLogFollower {
     const st = await stat(this.path).catch(() => null);
     if (!st) return; // moved away, not yet recreated: keep reading the old one
     if (st.ino !== this.ino || st.dev !== this.dev) {
+      // logrotate `create` makes the new file right after the rename, but Asterisk writes the old one
+      // until its logger reopens (postrotate `logger reload`): switch once the new file has a line.
+      if (st.size === 0) return;
       await this.pump(true);
       if (this.stopping) return;
       this.log.info('asterisk queue_log: rotated; reading the new file from its start');
