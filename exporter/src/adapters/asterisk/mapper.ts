@@ -12,7 +12,7 @@
  *   BLINDTRANSFER    extension|context|holdtime|calltime|origposition
  *   ATTENDEDTRANSFER BRIDGE|uniqueid (or APP|app, LINK|chan|chan)|holdtime|calltime|origposition
  *   TRANSFER         extension|context|holdtime|calltime|origposition (before Asterisk 12)
- *   RINGNOANSWER     ringtime in ms;  RINGCANCELED  ringtime in ms
+ *   RINGNOANSWER     ringtime in ms;  RINGCANCELED (newer versions; ignored, its fields are not read)
  *   ADDMEMBER        "PAUSED" or empty (queue = the queue, agent = interface or member name)
  *   REMOVEMEMBER     empty
  *   PAUSE, UNPAUSE   reason (asterisk/documentation PauseQueueMember.md: "reason - is used to add
