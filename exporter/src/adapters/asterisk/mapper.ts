@@ -21,6 +21,7 @@
  *   PAUSEALL, UNPAUSEALL   logged with queue "NONE" and the interface when no queue is named
  *   AGENTLOGIN       channel;  AGENTLOGOFF  channel|logintime (chan_agent / app_agent_pool)
  *   AGENTCALLBACKLOGIN  extension@context;  AGENTCALLBACKLOGOFF  extension@context|logintime|reason
+ *                    (channels/chan_agent.c, Asterisk 1.4 and before; member lines may carry callid "REALTIME")
  *   QUEUESTART, CONFIGRELOAD, DID (FreePBX: the dialled number), INFO, SYSCOMPAT, AGENTDUMP
  *
  * The state kept per call (which queue, answered or not, how its last queue stay ended) is bounded
