@@ -53,6 +53,8 @@ export interface Config {
   chatwootDefaultGroup?: string;
   /** The REST poller, when CS_CHATWOOT_URL, CS_CHATWOOT_ACCOUNT_ID and CS_CHATWOOT_API_TOKEN are all set. */
   chatwootPoller?: { url: string; accountId: string; apiToken: string; pollSeconds: number; tenant: string };
+  /** Asterisk queue_log adapter (docs/adapters/asterisk.md): follows `queueLog` when set. */
+  asterisk: { queueLog?: string; tenant: string; mapFile?: string; timezone: string };
 }
 
 export class ConfigError extends Error {}
@@ -105,11 +107,11 @@ function minEventTimeSetting(raw: string | undefined): number {
   return ms;
 }
 
-function timezoneSetting(raw: string): string {
+function timezoneSetting(raw: string, name = 'CS_TIMEZONE'): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: raw });
   } catch {
-    throw new ConfigError(`CS_TIMEZONE "${raw}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
+    throw new ConfigError(`${name} "${raw}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
   }
   return raw;
 }
@@ -188,6 +190,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
     serviceTargets: serviceTargetsSetting(env.CS_SERVICE_LEVEL_TARGETS),
     ...chatwootSettings(env, [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
+    asterisk: {
+      queueLog: empty(env.CS_ASTERISK_QUEUE_LOG),
+      tenant: empty(env.CS_ASTERISK_TENANT) ?? 'default',
+      mapFile: empty(env.CS_ASTERISK_MAP),
+      // The realtime table's CSV carries the PBX's wall clock; queue_log epochs are UTC either way.
+      timezone: timezoneSetting(empty(env.CS_ASTERISK_TIMEZONE) ?? empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai', 'CS_ASTERISK_TIMEZONE'),
+    },
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

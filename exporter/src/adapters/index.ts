@@ -4,15 +4,15 @@
  * `cs-exporter adapter` (ADAPTER_COMMANDS).
  */
 import type { ComponentFactory } from '../component.js';
+import { asteriskCommand, asteriskComponent } from './asterisk/index.js';
 import { chatwootCommand, chatwootComponent } from './chatwoot/index.js';
 
 /** Adapter components, started before the simulator. */
-export const ADAPTER_COMPONENTS: ComponentFactory[] = [
-  chatwootComponent,
-];
+export const ADAPTER_COMPONENTS: ComponentFactory[] = [asteriskComponent, chatwootComponent];
 
 /** `cs-exporter adapter <name> ...`: one line of help and the command, by adapter name. */
 export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {
+  asterisk: asteriskCommand,
   chatwoot: chatwootCommand,
 };
 
