@@ -301,7 +301,7 @@ const TENANT_FILTER = /\b(?:\w+\.)?tenant\s*=\s*(?:\$\d+|ANY\s*\(\s*\$\d+)/i;
 // `($1::text IS NULL OR tenant = $1)`: one tenant, or every tenant.
 const OPTIONAL_TENANT = /\$\d+(?:::text)?\s+IS\s+NULL\s+OR\s+(?:\w+\.)?tenant\s*=/i;
 // Rows inserted with their own tenant go to their tenant's shard.
-const INSERT_WITH_TENANT = /INSERT\s+INTO\s+\w+(?:\s+AS\s+\w+)?\s*\(\s*tenant\b/i;
+const INSERT_WITH_TENANT = /INSERT\s+INTO\s+\w+(?:\s+AS\s+\w+)?\s*\([^)]*\btenant\b/i;
 
 /**
  * The deliberate exceptions: statements over every tenant (or over keys of several), each off the
@@ -457,6 +457,8 @@ describe('Tenants on Citus: the checks catch what Citus refuses', () => {
     assert.equal(scoped('SELECT 1 FROM report_sessions WHERE s.tenant = $1 AND day = $2'), true);
     assert.equal(scoped('SELECT 1 FROM event_days WHERE ($1::text IS NULL OR tenant = $1)'), false);
     assert.equal(scoped('INSERT INTO report_rollups (tenant, day) VALUES ($1, $2)'), true);
+    assert.equal(scoped('INSERT INTO adapter_checkpoints (adapter, tenant, source) VALUES ($1, $2, $3)'), true);
+    assert.equal(scoped('INSERT INTO adapter_checkpoints (adapter, source) SELECT adapter, source FROM x'), false);
     assert.equal(scoped('SELECT DISTINCT ON (tenant, id) * FROM events'), false);
   });
 });
