@@ -40,6 +40,12 @@ export interface Config {
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
   minEventTimeMs: number;
+  /** Amazon Connect adapter: token → tenant of its endpoint (CS_CONNECT_TOKENS, `tenant=token,...`); empty = adapter off. */
+  connectTokens: Map<string, string>;
+  /** Amazon Connect adapter: JSON file of queue → group and status name → status (CS_CONNECT_MAP). */
+  connectMapFile?: string;
+  /** Amazon Connect adapter: seconds a contact's disconnect waits for a transfer before it ends the session (CS_CONNECT_END_GRACE_SECONDS). */
+  connectEndGraceSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -165,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
+    connectTokens: tenantTokens(env, 'CS_CONNECT_TOKENS', [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
+    connectMapFile: empty(env.CS_CONNECT_MAP),
+    connectEndGraceSeconds: countSetting(env, 'CS_CONNECT_END_GRACE_SECONDS', 30, 86_400),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

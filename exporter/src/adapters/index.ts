@@ -4,9 +4,12 @@
  * `cs-exporter adapter` (ADAPTER_COMMANDS).
  */
 import type { ComponentFactory } from '../component.js';
+import { amazonConnectComponent } from './amazon-connect/component.js';
 
 /** Adapter components, started before the simulator. */
-export const ADAPTER_COMPONENTS: ComponentFactory[] = [];
+export const ADAPTER_COMPONENTS: ComponentFactory[] = [
+  amazonConnectComponent,
+];
 
 /** `cs-exporter adapter <name> ...`: one line of help and the command, by adapter name. */
 export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {};
