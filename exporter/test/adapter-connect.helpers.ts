@@ -142,7 +142,13 @@ export async function postConnect(
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (auth.bearer !== undefined) headers.authorization = `Bearer ${auth.bearer}`;
-  if (auth.firehoseKey !== undefined) headers['x-amz-firehose-access-key'] = auth.firehoseKey;
+  if (auth.firehoseKey !== undefined) {
+    // Firehose's headers (httpdeliveryrequestresponse.md): the request id is the body's requestId.
+    headers['x-amz-firehose-access-key'] = auth.firehoseKey;
+    headers['x-amz-firehose-protocol-version'] = '1.0';
+    const id = (body as { requestId?: unknown } | null)?.requestId;
+    if (typeof id === 'string') headers['x-amz-firehose-request-id'] = id;
+  }
   const res = await fetch(`${url}/api/v1/adapters/amazon-connect`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   let parsed: unknown = text;

@@ -11,9 +11,10 @@ import type { Component } from '../../component.js';
 import { ConfigError, type Config } from '../../config.js';
 import type { AppContext } from '../../http/app.js';
 import { RequestError } from '../../http/errors.js';
-import { DatabaseUnavailableError, isUnavailable } from '../../db/errors.js';
+import { DatabaseUnavailableError } from '../../db/errors.js';
 import { unavailable } from '../../db/pool.js';
-import { OverloadedError, OVERLOAD_RETRY_AFTER_SECONDS, type IngestAnswer } from '../../ingest/submit.js';
+import { OverloadedError, type IngestAnswer } from '../../ingest/submit.js';
+import type { BudgetTicket } from '../../ingest/writer.js';
 import type { AdapterOutcome } from '../stats.js';
 import { ADAPTER, classify, deriveContact, emptyMap, type ConnectMap, type ContactItem, type ContactRow, type Ev } from './map.js';
 
@@ -203,29 +204,53 @@ export function amazonConnectComponent(config: Config): Component {
     return (Array.isArray(body) ? body : [body]).map((raw, index) => ({ index, raw, outcome: 'mapped', events: [] }) as Item);
   }
 
-  async function handle(c: AppContext, req: Request, res: Response, firehoseRequestId: { id?: string }): Promise<void> {
-    if (!enabled) throw new RequestError(404, `the Amazon Connect adapter is off: set CS_CONNECT_TOKENS (tenant=token,...) to turn it on`);
+  /** A Firehose delivery (httpdeliveryrequestresponse.md): it names itself in X-Amz-Firehose-Request-Id and authenticates with X-Amz-Firehose-Access-Key. */
+  const firehoseId = (req: Request): string | undefined => req.get('x-amz-firehose-request-id') ?? (req.get('x-amz-firehose-access-key') !== undefined ? '' : undefined);
+
+  /** An error answer: Firehose's documented shape to Firehose (it reads nothing else), ours to the others. */
+  const refuse = (req: Request, res: Response, status: number, error: string, headers: Record<string, string> = {}) => {
+    const fh = firehoseId(req);
+    res
+      .status(status)
+      .set(headers)
+      .json(fh !== undefined ? { requestId: fh, timestamp: Date.now(), errorMessage: error } : { error, requestId: res.locals.requestId });
+  };
+
+  /** Token first, then the body's bytes from ingest's budget (as POST /api/v1/events does): nothing is read for a stranger or past the budget. */
+  const admit = (c: AppContext) => (req: Request, res: Response, next: (err?: unknown) => void) => {
+    if (!enabled) return next(new RequestError(404, 'the Amazon Connect adapter is off: set CS_CONNECT_TOKENS (tenant=token,...) to turn it on'));
     const tenant = tenantOf(req);
+    if (tenant === undefined) {
+      res.set('WWW-Authenticate', 'Bearer');
+      return refuse(req, res, 401, 'missing or wrong token: send "Authorization: Bearer <token>" or "X-Amz-Firehose-Access-Key: <token>" with a token of CS_CONNECT_TOKENS');
+    }
+    const ticket = c.ingest.writer.ticket();
+    res.on('close', () => ticket.release());
+    const declared = Number(req.get('content-length'));
+    const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, CONNECT_MAX_BODY_BYTES) : CONNECT_MAX_BODY_BYTES;
+    if (!ticket.take('bytes', bytes)) {
+      const err = c.ingest.overloaded('bytes');
+      return refuse(req, res, 429, err.message, err.headers);
+    }
+    res.locals.connectTenant = tenant;
+    res.locals.budget = ticket;
+    next();
+  };
+
+  async function handle(c: AppContext, req: Request, res: Response): Promise<void> {
+    const tenant = res.locals.connectTenant as string;
+    const ticket = res.locals.budget as BudgetTicket;
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    ticket.shrinkTo('bytes', raw.length);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      body = undefined;
-      if (tenant !== undefined) {
-        c.adapters.bad(c.log, ADAPTER, 'invalid', 'body is not JSON', raw.toString('utf8'));
-        throw new RequestError(400, `body is not valid JSON: ${String((err as Error).message).slice(0, 200)}`);
-      }
+      c.adapters.bad(c.log, ADAPTER, 'invalid', 'body is not JSON', raw.toString('utf8'));
+      throw new RequestError(400, `body is not valid JSON: ${String((err as Error).message).slice(0, 200)}`);
     }
     const firehose =
       body !== null && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { records?: unknown }).records) && 'requestId' in body;
-    if (firehose) firehoseRequestId.id = String((body as { requestId: unknown }).requestId);
-    if (tenant === undefined) {
-      res.status(401).set('WWW-Authenticate', 'Bearer');
-      const error = `missing or wrong token: send "Authorization: Bearer <token>" or "X-Amz-Firehose-Access-Key: <token>" with a token of CS_CONNECT_TOKENS`;
-      res.json(firehose || req.get('x-amz-firehose-access-key') !== undefined ? { requestId: firehoseRequestId.id ?? '', timestamp: Date.now(), errorMessage: error } : { error });
-      return;
-    }
 
     const items = records(body, firehose);
     const contacts: ContactItem[] = [];
@@ -247,7 +272,7 @@ export function amazonConnectComponent(config: Config): Component {
     const agentEvents = items.flatMap((it) => it.events);
     const all = [...agentEvents, ...derived];
     let answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [] };
-    if (all.length > 0) answer = await c.ingest.submit(all.map((value) => ({ value })), { tenant, requestId: res.locals.requestId as string });
+    if (all.length > 0) answer = await c.ingest.submit(all.map((value) => ({ value })), { tenant, ticket, requestId: res.locals.requestId as string });
     // A rejected event of an agent record makes that record invalid; derived session events are logged alone.
     const owner: number[] = items.flatMap((it) => it.events.map(() => it.index));
     for (const rj of answer.rejected) {
@@ -269,7 +294,7 @@ export function amazonConnectComponent(config: Config): Component {
     if (grace === 0 && sessions.length > 0) await sweep();
     // Firehose wants exactly {requestId, timestamp} on success (httpdeliveryrequestresponse.md, "Response Format").
     if (firehose) {
-      res.json({ requestId: firehoseRequestId.id, timestamp: Date.now() });
+      res.json({ requestId: String((body as { requestId: unknown }).requestId), timestamp: Date.now() });
       return;
     }
     // Records that could not be taken are counted and logged, never refused: a forwarder retrying them would only send them again.
@@ -292,23 +317,18 @@ export function amazonConnectComponent(config: Config): Component {
       await sweeping;
     },
     open(app, c) {
-      app.post(CONNECT_PATH, express.raw({ type: () => true, limit: CONNECT_MAX_BODY_BYTES }), async (req, res, next) => {
-        const fh: { id?: string } = {};
+      app.post(CONNECT_PATH, admit(c), express.raw({ type: () => true, limit: CONNECT_MAX_BODY_BYTES }), async (req, res, next) => {
         try {
-          await handle(c, req, res, fh);
+          await handle(c, req, res);
         } catch (e) {
           const err = unavailable(c.pool, e, 'the Amazon Connect adapter');
-          // A Firehose delivery is answered in its own shape, so the retry is Firehose's (it retries 429 and 5xx).
-          if (fh.id !== undefined && (err instanceof OverloadedError || err instanceof DatabaseUnavailableError || isUnavailable(err))) {
-            const status = err instanceof OverloadedError ? 429 : 503;
-            const retry = err instanceof OverloadedError ? OVERLOAD_RETRY_AFTER_SECONDS : err instanceof DatabaseUnavailableError ? err.retryAfterSeconds : 5;
-            c.log.warn({ err, adapter: ADAPTER }, `adapter ${ADAPTER}: delivery refused (${status})`);
-            res
-              .status(status)
-              .set('Retry-After', String(retry))
-              .json({ requestId: fh.id, timestamp: Date.now(), errorMessage: status === 429 ? 'ingest is at its in-flight budget; retry' : 'the database is unavailable; retry' });
-            return;
+          // 429 and 503 are what make a forwarder, an API destination or Firehose retry later.
+          if (err instanceof OverloadedError) return refuse(req, res, 429, err.message, err.headers);
+          if (err instanceof DatabaseUnavailableError) {
+            c.log.warn({ err, adapter: ADAPTER }, `adapter ${ADAPTER}: delivery refused, the database is unavailable`);
+            return refuse(req, res, 503, `${err.message} (retry in ${err.retryAfterSeconds} s)`, { 'Retry-After': String(err.retryAfterSeconds) });
           }
+          if (err instanceof RequestError) return refuse(req, res, err.status, err.message, err.headers);
           next(err);
         }
       });
