@@ -94,25 +94,44 @@ export function amazonConnectComponent(config: Config): Component {
     return tenant;
   };
 
-  /** Stores what the contact events say; returns the sessions touched, per tenant. */
+  /** Stores what the contact events say, in one statement; returns the sessions touched (as stored: a contact keeps the chain it was first seen in). */
   async function storeFacts(c: AppContext, tenant: string, contacts: ContactItem[]): Promise<string[]> {
-    const sessions = new Set<string>();
+    // One row per contact (a statement may not update a row twice); within the batch, as in the
+    // table, the first event to carry a fact gives it.
+    const byId = new Map<string, { sessionId: string; previous?: string; facts: ContactItem['facts']; disconnected: boolean }>();
     for (const k of contacts) {
       const disconnected = k.facts.disconnectedAt !== undefined || k.facts.disconnectedEv !== undefined;
-      // The facts already stored win (`new || old`): each fact has one value, whichever event carried it first.
-      await c.pool.query(
-        `INSERT INTO connect_contacts (tenant, contact_id, session_id, previous_contact_id, facts, disconnect_seen_at)
-         VALUES ($1, $2, $3, $4, $5::jsonb, CASE WHEN $6::boolean THEN now() END)
-         ON CONFLICT (tenant, contact_id) DO UPDATE SET
-           facts = EXCLUDED.facts || connect_contacts.facts,
-           session_id = CASE WHEN connect_contacts.session_id = connect_contacts.contact_id THEN EXCLUDED.session_id ELSE connect_contacts.session_id END,
-           previous_contact_id = COALESCE(connect_contacts.previous_contact_id, EXCLUDED.previous_contact_id),
-           disconnect_seen_at = COALESCE(connect_contacts.disconnect_seen_at, EXCLUDED.disconnect_seen_at)`,
-        [tenant, k.contactId, k.sessionId, k.previousContactId ?? null, JSON.stringify(k.facts), disconnected],
-      );
-      sessions.add(k.sessionId);
+      const had = byId.get(k.contactId);
+      if (!had) byId.set(k.contactId, { sessionId: k.sessionId, previous: k.previousContactId, facts: { ...k.facts }, disconnected });
+      else {
+        had.facts = { ...k.facts, ...had.facts };
+        if (had.sessionId === k.contactId) had.sessionId = k.sessionId;
+        had.previous ??= k.previousContactId;
+        had.disconnected ||= disconnected;
+      }
     }
-    return [...sessions];
+    const rows = [...byId];
+    // The facts already stored win (`new || old`): each fact has one value, whichever event carried it first.
+    const r = await c.pool.query<{ session_id: string }>(
+      `INSERT INTO connect_contacts (tenant, contact_id, session_id, previous_contact_id, facts, disconnect_seen_at)
+       SELECT $1, u.c, u.s, u.p, u.f::jsonb, CASE WHEN u.d THEN now() END
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[]) AS u(c, s, p, f, d)
+       ON CONFLICT (tenant, contact_id) DO UPDATE SET
+         facts = EXCLUDED.facts || connect_contacts.facts,
+         session_id = CASE WHEN connect_contacts.session_id = connect_contacts.contact_id THEN EXCLUDED.session_id ELSE connect_contacts.session_id END,
+         previous_contact_id = COALESCE(connect_contacts.previous_contact_id, EXCLUDED.previous_contact_id),
+         disconnect_seen_at = COALESCE(connect_contacts.disconnect_seen_at, EXCLUDED.disconnect_seen_at)
+       RETURNING session_id`,
+      [
+        tenant,
+        rows.map(([id]) => id),
+        rows.map(([, v]) => v.sessionId),
+        rows.map(([, v]) => v.previous ?? null),
+        rows.map(([, v]) => JSON.stringify(v.facts)),
+        rows.map(([, v]) => v.disconnected),
+      ],
+    );
+    return [...new Set(r.rows.map((x) => x.session_id))];
   }
 
   async function loadRows(c: AppContext, tenant: string, sessions: string[]): Promise<Map<string, Map<string, ContactRow & { due: boolean }>>> {
