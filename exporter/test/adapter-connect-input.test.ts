@@ -11,6 +11,10 @@ import { startExporter, type Exporter } from '../src/exporter.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows, scrape, series } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { agentRecord, connectSamples, eventBridge, firehoseDelivery, postConnect, queueArn, stripJsonc, type AgentDef } from './adapter-connect.helpers.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
@@ -291,5 +295,71 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
       other.release();
       await small.close();
     }
+  });
+
+  it('When the database loses the answer to a delivery, then 503 with Retry-After, and the retry counts everything once', async () => {
+    const proxy = await startTcpProxy(db.url);
+    const flaky = await start(proxy.url);
+    try {
+      const tenant = 'default';
+      const qArn = queueArn('q-503');
+      const call = (eventType: string, at: number, extra: Record<string, unknown> = {}) =>
+        eventBridge(`eb-503-${eventType}`, at, {
+          eventType,
+          contactId: 'k503',
+          channel: 'VOICE',
+          initiationMethod: 'INBOUND',
+          initiationTimestamp: new Date(at - 5_000).toISOString(),
+          queueInfo: { queueArn: qArn, enqueueTimestamp: new Date(at).toISOString() },
+          ...extra,
+        });
+      // The contact facts commit, then the connection dies before Postgres's answer arrives.
+      proxy.cutAfterCommit('INSERT INTO connect_contacts', 1);
+      const body = [call('INITIATED', Date.now() - 60_000), call('QUEUED', Date.now() - 55_000)];
+      const lost = await postConnect(flaky.url, body, { bearer: TOKENS[tenant] });
+      assert.equal(lost.status, 503, JSON.stringify(lost.body));
+      assert.match(lost.headers.get('retry-after') ?? '', /^\d+$/);
+      assert.equal(proxy.cuts(), 1);
+      // The forwarder retries; the facts already stored change nothing, and the session is queued once.
+      const retry = await postConnect(flaky.url, body, { bearer: TOKENS[tenant] });
+      assert.equal(retry.status, 200, JSON.stringify(retry.body));
+      const again = await postConnect(flaky.url, body, { bearer: TOKENS[tenant] });
+      assert.deepEqual([again.body.accepted, again.body.duplicates], [0, 2]);
+      const g = await liveRows(flaky.url, { report: 'live_groups', metrics: ['queue_length', 'inflow'] });
+      assert.deepEqual(g.filter((r) => r.group_id === 'q-503').map((r) => [r.queue_length, r.inflow]), [[1, 1]]);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('Amazon Connect: settings', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await freshDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('When CS_CONNECT_TOKENS is not set, then the endpoint says the adapter is off', async () => {
+    const off = await start(db.url, { connectTokens: new Map() });
+    try {
+      const r = await postConnect(off.url, { EventType: 'LOGIN' }, { bearer: 'anything' });
+      assert.equal(r.status, 404);
+      assert.match(r.body.error, /the Amazon Connect adapter is off: set CS_CONNECT_TOKENS/);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('When CS_CONNECT_MAP names a status that does not exist, then the exporter does not start, and says which', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cs-connect-map-'));
+    const file = path.join(dir, 'map.json');
+    writeFileSync(file, JSON.stringify({ statuses: { Lunch: 'lunch' } }));
+    await assert.rejects(start(db.url, { connectMapFile: file }), /CS_CONNECT_MAP: statuses\["Lunch"\] must be one of online, break/);
+    writeFileSync(file, '{ not json');
+    await assert.rejects(start(db.url, { connectMapFile: file }), /CS_CONNECT_MAP: cannot read .* as JSON/);
   });
 });
