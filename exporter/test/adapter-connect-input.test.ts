@@ -15,7 +15,16 @@ import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { agentRecord, connectSamples, eventBridge, firehoseDelivery, postConnect, queueArn, stripJsonc, type AgentDef } from './adapter-connect.helpers.js';
+import {
+  agentRecord,
+  connectSamples,
+  eventBridge,
+  firehoseDelivery,
+  postConnect,
+  queueArn,
+  stripJsonc,
+  type AgentDef,
+} from './adapter-connect.helpers.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -79,7 +88,14 @@ async function start(dbUrl: string, overrides: Partial<Config> = {}): Promise<Ex
     ...overrides,
   };
   const e = await startExporter(config, log);
-  return Object.assign(e, { lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) });
+  return Object.assign(e, {
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  });
 }
 
 const items = async (url: string, outcome: string) =>
@@ -142,12 +158,19 @@ describe('Amazon Connect: the published samples', () => {
       },
     ]);
     // 监控: the agent is online in its routing profile's named queue (the agent queue has no name and is no group).
-    const live = await liveRows(exporter.url, { report: 'live_agents', tenant: 'sample-agent', metrics: ['name', 'status', 'max_sessions'] });
+    const live = await liveRows(exporter.url, {
+      report: 'live_agents',
+      tenant: 'sample-agent',
+      metrics: ['name', 'status', 'max_sessions'],
+    });
     assert.deepEqual(
       live.map((r) => [r.agent_id, r.name, r.status, r.max_sessions]),
       [['agent-ARN', 'AgentEventStreamTest Agent', 'online', 3]],
     );
-    assert.equal((await scrape(exporter.url)).get(series('cs_agents', { tenant: 'sample-agent', group: 'queue-ARN', status: 'online' })), 1);
+    assert.equal(
+      (await scrape(exporter.url)).get(series('cs_agents', { tenant: 'sample-agent', group: 'queue-ARN', status: 'online' })),
+      1,
+    );
 
     // 报表, contacts: both are of 2021-08-05 local (17:29Z + 8 h = 01:29). Enqueued 17:29:04,
     // connected 17:29:09: waited 5 s ≤ 20 s. The first named its queue and agent by full ARN (the
@@ -183,7 +206,9 @@ describe('Amazon Connect: the published samples', () => {
     assert.equal(r.status, 400, file);
     assert.match(r.body.error, /^body is not valid JSON/);
     assert.equal(await items(exporter.url, 'invalid'), before + 1);
-    const logged = exporter.lines().find((l) => l.adapter === 'amazon-connect' && l.outcome === 'invalid' && String(l.input).includes('AgentEventStreamTest'));
+    const logged = exporter
+      .lines()
+      .find((l) => l.adapter === 'amazon-connect' && l.outcome === 'invalid' && String(l.input).includes('AgentEventStreamTest'));
     assert.ok(logged, 'the body is in the log');
     assert.equal(logged.msg, 'adapter amazon-connect: body is not JSON');
   });
@@ -230,7 +255,12 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
       { foo: 1 },
       eventBridge('eb-foo', Date.now(), { eventType: 'SOMETHING_NEW', contactId: 'k1', channel: 'VOICE' }),
       { ...eventBridge('eb-other', Date.now(), {}), 'detail-type': 'Amazon Connect Agent Event' },
-      eventBridge('eb-bad-time', Date.now(), { eventType: 'QUEUED', contactId: 'k2', initiationTimestamp: 'yesterday', queueInfo: { queueArn: queueArn('q-9') } }),
+      eventBridge('eb-bad-time', Date.now(), {
+        eventType: 'QUEUED',
+        contactId: 'k2',
+        initiationTimestamp: 'yesterday',
+        queueInfo: { queueArn: queueArn('q-9') },
+      }),
       { ...agentRecord('x', 'LOGOUT', A, Date.now()), EventId: undefined },
     ];
     const r = await postConnect(exporter.url, batch, { bearer: TOKENS.default });
@@ -257,7 +287,10 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
     assert.ok(logged.some((l) => l.outcome === 'invalid' && l.input === 'hello'));
     // 监控: the good record's agent is online in Billing.
     const live = await liveRows(exporter.url, { report: 'live_agents', metrics: ['name', 'status'] });
-    assert.deepEqual(live.map((x) => [x.agent_id, x.name, x.status]), [['ag-9', 'Wu Wang', 'online']]);
+    assert.deepEqual(
+      live.map((x) => [x.agent_id, x.name, x.status]),
+      [['ag-9', 'Wu Wang', 'online']],
+    );
     const m = await scrape(exporter.url);
     assert.equal(m.get(series('cs_agents', { tenant: 'default', group: 'q-9', status: 'online' })), 1);
     assert.equal(await items(exporter.url, 'unknown'), 3);
@@ -271,7 +304,10 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
     assert.deepEqual(Object.keys(r.body).sort(), ['requestId', 'timestamp']);
     assert.equal(await items(exporter.url, 'invalid'), before + 1);
     const live = await liveRows(exporter.url, { report: 'live_agents', metrics: ['status'] });
-    assert.deepEqual(live.map((x) => [x.agent_id, x.status]), [['ag-9', 'offline']]);
+    assert.deepEqual(
+      live.map((x) => [x.agent_id, x.status]),
+      [['ag-9', 'offline']],
+    );
   });
 
   it('When ingest is over its budget, then 429 with Retry-After is passed on (in Firehose’s shape to Firehose) and nothing is stored', async () => {
@@ -290,7 +326,11 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
       assert.equal(fh.headers.get('retry-after'), '1');
       assert.equal(fh.body.requestId, 'fh-429');
       const live = await liveRows(small.url, { report: 'live_agents', metrics: ['status'] });
-      assert.equal(live.find((x) => x.agent_id === 'ag-10'), undefined, 'nothing of the refused record was stored');
+      assert.equal(
+        live.find((x) => x.agent_id === 'ag-10'),
+        undefined,
+        'nothing of the refused record was stored',
+      );
     } finally {
       other.release();
       await small.close();
@@ -326,7 +366,10 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
       const again = await postConnect(flaky.url, body, { bearer: TOKENS[tenant] });
       assert.deepEqual([again.body.accepted, again.body.duplicates], [0, 2]);
       const g = await liveRows(flaky.url, { report: 'live_groups', metrics: ['queue_length', 'inflow'] });
-      assert.deepEqual(g.filter((r) => r.group_id === 'q-503').map((r) => [r.queue_length, r.inflow]), [[1, 1]]);
+      assert.deepEqual(
+        g.filter((r) => r.group_id === 'q-503').map((r) => [r.queue_length, r.inflow]),
+        [[1, 1]],
+      );
     } finally {
       await flaky.close();
       await proxy.close();

@@ -16,7 +16,10 @@ export const SAMPLES = process.env.CS_SAMPLES_DIR
 
 /** Every sample file under ../shared/samples/amazon-connect/, as [relative path, text]; fails clearly when the folder is absent. */
 export function connectSamples(): [string, string][] {
-  if (!existsSync(SAMPLES)) throw new Error(`the Amazon Connect samples are not at ${SAMPLES}: the tests read them from ../shared/samples/ beside the repo (or CS_SAMPLES_DIR)`);
+  if (!existsSync(SAMPLES))
+    throw new Error(
+      `the Amazon Connect samples are not at ${SAMPLES}: the tests read them from ../shared/samples/ beside the repo (or CS_SAMPLES_DIR)`,
+    );
   return readdirSync(SAMPLES, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => {
@@ -149,7 +152,11 @@ export async function postConnect(
     const id = (body as { requestId?: unknown } | null)?.requestId;
     if (typeof id === 'string') headers['x-amz-firehose-request-id'] = id;
   }
-  const res = await fetch(`${url}/api/v1/adapters/amazon-connect`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${url}/api/v1/adapters/amazon-connect`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

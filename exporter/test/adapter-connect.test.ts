@@ -20,7 +20,16 @@ import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows, scrape, series } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
 import { waitFor } from './helpers/faults.js';
-import { agentRecord, eventBridge, firehoseDelivery, iso, postConnect, queueArn, agentArn, type AgentDef } from './adapter-connect.helpers.js';
+import {
+  agentRecord,
+  eventBridge,
+  firehoseDelivery,
+  iso,
+  postConnect,
+  queueArn,
+  agentArn,
+  type AgentDef,
+} from './adapter-connect.helpers.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -91,7 +100,11 @@ const c2 = { initialContactId: 'c1', previousContactId: 'c1', initiationMethod: 
 const c2q = { ...c2, queueInfo: { queueArn: Q_POST, queueType: 'STANDARD', enqueueTimestamp: iso(at(104)) } };
 const c2a = { ...c2q, agentInfo: { agentArn: agentArn('ag-2'), connectedToAgentTimestamp: iso(at(130)) } };
 // c4: a call queued in q-aftersales at +405, still waiting at 10:10 (195 s).
-const c4q = { initiationMethod: 'INBOUND', initiationTimestamp: iso(at(400)), queueInfo: { queueArn: Q_POST, queueType: 'STANDARD', enqueueTimestamp: iso(at(405)) } };
+const c4q = {
+  initiationMethod: 'INBOUND',
+  initiationTimestamp: iso(at(400)),
+  queueInfo: { queueArn: Q_POST, queueType: 'STANDARD', enqueueTimestamp: iso(at(405)) },
+};
 const contactEvents = [
   eventBridge('eb-c1-init', at(0), voice('c1', { eventType: 'INITIATED', ...c1 })),
   eventBridge('eb-c1-queued', at(10), voice('c1', { eventType: 'QUEUED', ...c1q })),
@@ -106,9 +119,25 @@ const contactEvents = [
   // c3: a chat in the 2021 data model (PascalCase fields, "Chat", no *Timestamp fields: the
   //     EventBridge `time` says when): queued in presales at +45, gone at +95 without an agent.
   eventBridge('eb-c3-init', at(40), { EventType: 'INITIATED', ContactId: 'c3', Channel: 'Chat', InitiationMethod: 'API' }),
-  eventBridge('eb-c3-queued', at(45), { EventType: 'QUEUED', ContactId: 'c3', Channel: 'Chat', InitiationMethod: 'API', QueueInfo: { QueueArn: Q_PRE, QueueType: 'STANDARD' } }),
-  eventBridge('eb-c3-disc', at(95), { EventType: 'DISCONNECTED', ContactId: 'c3', Channel: 'Chat', InitiationMethod: 'API', QueueInfo: { QueueArn: Q_PRE, QueueType: 'STANDARD' } }),
-  eventBridge('eb-c4-init', at(400), voice('c4', { eventType: 'INITIATED', initiationMethod: 'INBOUND', initiationTimestamp: iso(at(400)) })),
+  eventBridge('eb-c3-queued', at(45), {
+    EventType: 'QUEUED',
+    ContactId: 'c3',
+    Channel: 'Chat',
+    InitiationMethod: 'API',
+    QueueInfo: { QueueArn: Q_PRE, QueueType: 'STANDARD' },
+  }),
+  eventBridge('eb-c3-disc', at(95), {
+    EventType: 'DISCONNECTED',
+    ContactId: 'c3',
+    Channel: 'Chat',
+    InitiationMethod: 'API',
+    QueueInfo: { QueueArn: Q_PRE, QueueType: 'STANDARD' },
+  }),
+  eventBridge(
+    'eb-c4-init',
+    at(400),
+    voice('c4', { eventType: 'INITIATED', initiationMethod: 'INBOUND', initiationTimestamp: iso(at(400)) }),
+  ),
   eventBridge('eb-c4-queued', at(405), voice('c4', { eventType: 'QUEUED', ...c4q })),
 ];
 
@@ -132,22 +161,46 @@ async function sendScenario(url: string, token: string, order: unknown[] = conta
 
 /** Everything the user sees of `tenant`: the reports of DAY and the live lists at NOW. */
 async function figures(url: string, tenant: string) {
-  const q = (report: string, extra: Record<string, unknown> = {}) => queryRows(url, { report, from: DAY, to: DAY, tenant, ...extra }).then((r) => r.rows);
+  const q = (report: string, extra: Record<string, unknown> = {}) =>
+    queryRows(url, { report, from: DAY, to: DAY, tenant, ...extra }).then((r) => r.rows);
   return {
     group_daily: await q('group_daily', {
       metrics: ['inflow', 'answered', 'answer_rate', 'direct_inflow', 'direct_answered', 'transfer_out', 'answered_20s'],
     }),
     group_slot: await q('group_slot', { metrics: ['inflow', 'answered', 'lost'] }),
     agent_daily: await q('agent_daily', {
-      metrics: ['first_online_at', 'last_offline_at', 'work_hours', 'answered', 'transfer_out', 'avg_talk_seconds', 'meal_hours', 'custom_hours'],
+      metrics: [
+        'first_online_at',
+        'last_offline_at',
+        'work_hours',
+        'answered',
+        'transfer_out',
+        'avg_talk_seconds',
+        'meal_hours',
+        'custom_hours',
+      ],
     }),
     sessions: await q('sessions', { metrics: ['service_id', 'duration_seconds', 'agents', 'groups'] }),
     live_groups: await liveRows(url, {
       report: 'live_groups',
       tenant,
-      metrics: ['queue_length', 'longest_wait_seconds', 'in_conversation', 'inflow', 'answered', 'abandoned', 'agents_online', 'agents_break', 'agents_offline'],
+      metrics: [
+        'queue_length',
+        'longest_wait_seconds',
+        'in_conversation',
+        'inflow',
+        'answered',
+        'abandoned',
+        'agents_online',
+        'agents_break',
+        'agents_offline',
+      ],
     }),
-    live_agents: await liveRows(url, { report: 'live_agents', tenant, metrics: ['name', 'work_no', 'status', 'max_sessions', 'answered', 'transfers_manual'] }),
+    live_agents: await liveRows(url, {
+      report: 'live_agents',
+      tenant,
+      metrics: ['name', 'work_no', 'status', 'max_sessions', 'answered', 'transfers_manual'],
+    }),
   };
 }
 
@@ -164,7 +217,11 @@ function startConnectExporter(dbUrl: string, mapFile: string): Promise<Exporter>
     connectMapFile: mapFile,
     connectEndGraceSeconds: GRACE,
   };
-  return startExporter(config, createLogger('silent'), [(c) => liveComponent(c, { now: () => NOW }), reportsComponent, amazonConnectComponent]);
+  return startExporter(config, createLogger('silent'), [
+    (c) => liveComponent(c, { now: () => NOW }),
+    reportsComponent,
+    amazonConnectComponent,
+  ]);
 }
 
 describe('Amazon Connect: a contact chain and two agents’ day, through EventBridge, stream records and Firehose', () => {
@@ -185,10 +242,14 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
   it('When the scenario is posted, then 报表 and 监控 show the figures worked out from metrics.md', async () => {
     await sendScenario(exporter.url, TOKENS.default);
     // c2's and c3's sessions end only once their disconnects are GRACE old (a transfer's next contact may still come).
-    await waitFor('the sessions to end after the grace', async () => {
-      const g = await liveRows(exporter.url, { report: 'live_groups', metrics: ['abandoned', 'in_conversation'] });
-      return g.some((r) => r.abandoned === 1) && g.every((r) => r.in_conversation === 0) ? true : undefined;
-    }, 20_000);
+    await waitFor(
+      'the sessions to end after the grace',
+      async () => {
+        const g = await liveRows(exporter.url, { report: 'live_groups', metrics: ['abandoned', 'in_conversation'] });
+        return g.some((r) => r.abandoned === 1) && g.every((r) => r.in_conversation === 0) ? true : undefined;
+      },
+      20_000,
+    );
     seen = await figures(exporter.url, 'default');
 
     // Legs — presales: c1 direct (wait 15, answered by ag-1, part +25..+100 = 75 s, ended by ag-1's
@@ -197,9 +258,31 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
     // 应答量 credits the session to the group of its last answered leg: c1's session → q-aftersales.
     assert.deepEqual(seen.group_daily, [
       // inflow 2; answered 0 (credited elsewhere); direct 2, of which 1 answered here; 1 manual transfer out.
-      { date: DAY, group_id: 'presales', group_name: 'Presales', inflow: 2, answered: 0, answer_rate: 0, direct_inflow: 2, direct_answered: 1, transfer_out: 1, answered_20s: 0 },
+      {
+        date: DAY,
+        group_id: 'presales',
+        group_name: 'Presales',
+        inflow: 2,
+        answered: 0,
+        answer_rate: 0,
+        direct_inflow: 2,
+        direct_answered: 1,
+        transfer_out: 1,
+        answered_20s: 0,
+      },
       // inflow 2 (c2's transfer leg, c4); answered 1 → 1/2; direct 1 (c4, unanswered); 26 s > 20 s.
-      { date: DAY, group_id: 'q-aftersales', group_name: 'Aftersales', inflow: 2, answered: 1, answer_rate: 0.5, direct_inflow: 1, direct_answered: 0, transfer_out: 0, answered_20s: 0 },
+      {
+        date: DAY,
+        group_id: 'q-aftersales',
+        group_name: 'Aftersales',
+        inflow: 2,
+        answered: 1,
+        answer_rate: 0.5,
+        direct_inflow: 1,
+        direct_answered: 0,
+        transfer_out: 0,
+        answered_20s: 0,
+      },
     ]);
     // Every leg entered in hour 10: lost = inflow − answered.
     assert.deepEqual(seen.group_slot, [
@@ -247,8 +330,32 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
     // 监控 at 10:10: c4 waits in q-aftersales since +405 → 195 s; nobody is in a conversation.
     // Members: presales = ag-1 (offline since its LOGOUT), ag-2 (online); q-aftersales = ag-2.
     assert.deepEqual(seen.live_groups, [
-      { group_id: 'presales', group_name: 'Presales', queue_length: 0, longest_wait_seconds: 0, in_conversation: 0, inflow: 2, answered: 1, abandoned: 1, agents_online: 1, agents_break: 0, agents_offline: 1 },
-      { group_id: 'q-aftersales', group_name: 'Aftersales', queue_length: 1, longest_wait_seconds: 195, in_conversation: 0, inflow: 2, answered: 1, abandoned: 0, agents_online: 1, agents_break: 0, agents_offline: 0 },
+      {
+        group_id: 'presales',
+        group_name: 'Presales',
+        queue_length: 0,
+        longest_wait_seconds: 0,
+        in_conversation: 0,
+        inflow: 2,
+        answered: 1,
+        abandoned: 1,
+        agents_online: 1,
+        agents_break: 0,
+        agents_offline: 1,
+      },
+      {
+        group_id: 'q-aftersales',
+        group_name: 'Aftersales',
+        queue_length: 1,
+        longest_wait_seconds: 195,
+        in_conversation: 0,
+        inflow: 2,
+        answered: 1,
+        abandoned: 0,
+        agents_online: 1,
+        agents_break: 0,
+        agents_offline: 0,
+      },
     ]);
     // 接待上限 = the most slots of one channel (CHAT 3).
     assert.deepEqual(
@@ -286,10 +393,14 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
     ];
     assert.equal(order.length, contactEvents.length);
     await sendScenario(exporter.url, TOKENS.shuffled, order);
-    await waitFor('the shuffled sessions to end', async () => {
-      const g = await liveRows(exporter.url, { report: 'live_groups', tenant: 'shuffled', metrics: ['abandoned', 'in_conversation'] });
-      return g.some((r) => r.abandoned === 1) && g.every((r) => r.in_conversation === 0) ? true : undefined;
-    }, 20_000);
+    await waitFor(
+      'the shuffled sessions to end',
+      async () => {
+        const g = await liveRows(exporter.url, { report: 'live_groups', tenant: 'shuffled', metrics: ['abandoned', 'in_conversation'] });
+        return g.some((r) => r.abandoned === 1) && g.every((r) => r.in_conversation === 0) ? true : undefined;
+      },
+      20_000,
+    );
     assert.deepEqual(await figures(exporter.url, 'shuffled'), seen);
   });
 });

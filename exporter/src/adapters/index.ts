@@ -7,9 +7,7 @@ import type { ComponentFactory } from '../component.js';
 import { amazonConnectComponent } from './amazon-connect/component.js';
 
 /** Adapter components, started before the simulator. */
-export const ADAPTER_COMPONENTS: ComponentFactory[] = [
-  amazonConnectComponent,
-];
+export const ADAPTER_COMPONENTS: ComponentFactory[] = [amazonConnectComponent];
 
 /** `cs-exporter adapter <name> ...`: one line of help and the command, by adapter name. */
 export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {};

@@ -49,16 +49,33 @@ export function loadConnectMap(file: string | undefined): ConnectMap {
   };
   const top = obj(raw, '(the file)');
   for (const [k, v] of Object.entries(obj(top.queues, 'queues'))) {
-    if (typeof v !== 'string' || v === '' || v.length > 128) throw new ConfigError(`CS_CONNECT_MAP: queues["${k}"] must be a group id (1–128 chars)`);
+    if (typeof v !== 'string' || v === '' || v.length > 128)
+      throw new ConfigError(`CS_CONNECT_MAP: queues["${k}"] must be a group id (1–128 chars)`);
     map.queues.set(k, v);
   }
-  const statuses = new Set(['online', 'break', 'busy', 'rest', 'meeting', 'training', 'meal', 'restroom', 'discussion', 'outbound', 'custom', 'hosted', 'offline']);
+  const statuses = new Set([
+    'online',
+    'break',
+    'busy',
+    'rest',
+    'meeting',
+    'training',
+    'meal',
+    'restroom',
+    'discussion',
+    'outbound',
+    'custom',
+    'hosted',
+    'offline',
+  ]);
   for (const [k, v] of Object.entries(obj(top.statuses, 'statuses'))) {
-    if (typeof v !== 'string' || !statuses.has(v)) throw new ConfigError(`CS_CONNECT_MAP: statuses["${k}"] must be one of ${[...statuses].join(', ')}`);
+    if (typeof v !== 'string' || !statuses.has(v))
+      throw new ConfigError(`CS_CONNECT_MAP: statuses["${k}"] must be one of ${[...statuses].join(', ')}`);
     map.statuses.set(k, v);
   }
   if (top.agentQueueGroup !== undefined) {
-    if (typeof top.agentQueueGroup !== 'string' || top.agentQueueGroup === '') throw new ConfigError('CS_CONNECT_MAP: "agentQueueGroup" must be a group id');
+    if (typeof top.agentQueueGroup !== 'string' || top.agentQueueGroup === '')
+      throw new ConfigError('CS_CONNECT_MAP: "agentQueueGroup" must be a group id');
     map.agentQueueGroup = top.agentQueueGroup;
   }
   return map;
@@ -134,8 +151,18 @@ export function amazonConnectComponent(config: Config): Component {
     return [...new Set(r.rows.map((x) => x.session_id))];
   }
 
-  async function loadRows(c: AppContext, tenant: string, sessions: string[]): Promise<Map<string, Map<string, ContactRow & { due: boolean }>>> {
-    const r = await c.pool.query<{ contact_id: string; session_id: string; previous_contact_id: string | null; facts: ContactRow['facts']; due: boolean }>(
+  async function loadRows(
+    c: AppContext,
+    tenant: string,
+    sessions: string[],
+  ): Promise<Map<string, Map<string, ContactRow & { due: boolean }>>> {
+    const r = await c.pool.query<{
+      contact_id: string;
+      session_id: string;
+      previous_contact_id: string | null;
+      facts: ContactRow['facts'];
+      due: boolean;
+    }>(
       `SELECT contact_id, session_id, previous_contact_id, facts,
               (NOT finals_done AND disconnect_seen_at <= now() - make_interval(secs => $3)) AS due
          FROM connect_contacts WHERE tenant = $1 AND session_id = ANY($2)`,
@@ -187,8 +214,12 @@ export function amazonConnectComponent(config: Config): Component {
     for (const [tenant, sessions] of byTenant) {
       const { events, settled } = derive(await loadRows(c, tenant, sessions), true);
       if (events.length > 0) {
-        const answer = await c.ingest.submit(events.map((value) => ({ value })), { tenant });
-        for (const rj of answer.rejected) c.log.warn({ adapter: ADAPTER, event: events[rj.index], error: rj.error }, `adapter ${ADAPTER}: a derived event was rejected`);
+        const answer = await c.ingest.submit(
+          events.map((value) => ({ value })),
+          { tenant },
+        );
+        for (const rj of answer.rejected)
+          c.log.warn({ adapter: ADAPTER, event: events[rj.index], error: rj.error }, `adapter ${ADAPTER}: a derived event was rejected`);
       }
       await c.pool.query('UPDATE connect_contacts SET finals_done = true WHERE tenant = $1 AND contact_id = ANY($2)', [tenant, settled]);
     }
@@ -211,7 +242,8 @@ export function amazonConnectComponent(config: Config): Component {
       const recs = (body as { records: unknown[] }).records;
       return recs.map((r, index) => {
         const data = (r as { data?: unknown } | null)?.data;
-        if (typeof data !== 'string') return { index, raw: r, outcome: 'invalid', why: 'Firehose record without a base64 "data" string', events: [] } as Item;
+        if (typeof data !== 'string')
+          return { index, raw: r, outcome: 'invalid', why: 'Firehose record without a base64 "data" string', events: [] } as Item;
         const text = Buffer.from(data, 'base64').toString('utf8');
         try {
           return { index, raw: JSON.parse(text), outcome: 'mapped', events: [] } as Item;
@@ -224,7 +256,8 @@ export function amazonConnectComponent(config: Config): Component {
   }
 
   /** A Firehose delivery (httpdeliveryrequestresponse.md): it names itself in X-Amz-Firehose-Request-Id and authenticates with X-Amz-Firehose-Access-Key. */
-  const firehoseId = (req: Request): string | undefined => req.get('x-amz-firehose-request-id') ?? (req.get('x-amz-firehose-access-key') !== undefined ? '' : undefined);
+  const firehoseId = (req: Request): string | undefined =>
+    req.get('x-amz-firehose-request-id') ?? (req.get('x-amz-firehose-access-key') !== undefined ? '' : undefined);
 
   /** An error answer: Firehose's documented shape to Firehose (it reads nothing else), ours to the others. */
   const refuse = (req: Request, res: Response, status: number, error: string, headers: Record<string, string> = {}) => {
@@ -237,11 +270,17 @@ export function amazonConnectComponent(config: Config): Component {
 
   /** Token first, then the body's bytes from ingest's budget (as POST /api/v1/events does): nothing is read for a stranger or past the budget. */
   const admit = (c: AppContext) => (req: Request, res: Response, next: (err?: unknown) => void) => {
-    if (!enabled) return next(new RequestError(404, 'the Amazon Connect adapter is off: set CS_CONNECT_TOKENS (tenant=token,...) to turn it on'));
+    if (!enabled)
+      return next(new RequestError(404, 'the Amazon Connect adapter is off: set CS_CONNECT_TOKENS (tenant=token,...) to turn it on'));
     const tenant = tenantOf(req);
     if (tenant === undefined) {
       res.set('WWW-Authenticate', 'Bearer');
-      return refuse(req, res, 401, 'missing or wrong token: send "Authorization: Bearer <token>" or "X-Amz-Firehose-Access-Key: <token>" with a token of CS_CONNECT_TOKENS');
+      return refuse(
+        req,
+        res,
+        401,
+        'missing or wrong token: send "Authorization: Bearer <token>" or "X-Amz-Firehose-Access-Key: <token>" with a token of CS_CONNECT_TOKENS',
+      );
     }
     const ticket = c.ingest.writer.ticket();
     res.on('close', () => ticket.release());
@@ -269,7 +308,11 @@ export function amazonConnectComponent(config: Config): Component {
       throw new RequestError(400, `body is not valid JSON: ${String((err as Error).message).slice(0, 200)}`);
     }
     const firehose =
-      body !== null && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { records?: unknown }).records) && 'requestId' in body;
+      body !== null &&
+      typeof body === 'object' &&
+      !Array.isArray(body) &&
+      Array.isArray((body as { records?: unknown }).records) &&
+      'requestId' in body;
 
     const items = records(body, firehose);
     const contacts: ContactItem[] = [];
@@ -291,7 +334,11 @@ export function amazonConnectComponent(config: Config): Component {
     const agentEvents = items.flatMap((it) => it.events);
     const all = [...agentEvents, ...derived];
     let answer: IngestAnswer = { accepted: 0, duplicates: 0, rejected: [] };
-    if (all.length > 0) answer = await c.ingest.submit(all.map((value) => ({ value })), { tenant, ticket, requestId: res.locals.requestId as string });
+    if (all.length > 0)
+      answer = await c.ingest.submit(
+        all.map((value) => ({ value })),
+        { tenant, ticket, requestId: res.locals.requestId as string },
+      );
     // A rejected event of an agent record makes that record invalid; derived session events are logged alone.
     const owner: number[] = items.flatMap((it) => it.events.map(() => it.index));
     for (const rj of answer.rejected) {
@@ -310,7 +357,11 @@ export function amazonConnectComponent(config: Config): Component {
         if (problems.length < MAX_LISTED) problems.push({ index: it.index, outcome: it.outcome, error: it.why ?? it.outcome });
       } else c.adapters.count(ADAPTER, it.outcome);
     }
-    if (grace === 0 && sessions.length > 0) await sweep();
+    if (grace === 0 && sessions.length > 0) {
+      // A sweep already under way may have looked before these facts were stored: one more after it.
+      await sweeping;
+      await sweep();
+    }
     // Firehose wants exactly {requestId, timestamp} on success (httpdeliveryrequestresponse.md, "Response Format").
     if (firehose) {
       res.json({ requestId: String((body as { requestId: unknown }).requestId), timestamp: Date.now() });
@@ -345,7 +396,9 @@ export function amazonConnectComponent(config: Config): Component {
           if (err instanceof OverloadedError) return refuse(req, res, 429, err.message, err.headers);
           if (err instanceof DatabaseUnavailableError) {
             c.log.warn({ err, adapter: ADAPTER }, `adapter ${ADAPTER}: delivery refused, the database is unavailable`);
-            return refuse(req, res, 503, `${err.message} (retry in ${err.retryAfterSeconds} s)`, { 'Retry-After': String(err.retryAfterSeconds) });
+            return refuse(req, res, 503, `${err.message} (retry in ${err.retryAfterSeconds} s)`, {
+              'Retry-After': String(err.retryAfterSeconds),
+            });
           }
           if (err instanceof RequestError) return refuse(req, res, err.status, err.message, err.headers);
           next(err);

@@ -59,10 +59,7 @@ export interface ContactItem {
 }
 
 export type Classified =
-  | ContactItem
-  | { kind: 'agent'; events: Ev[] }
-  | { kind: 'ignored'; why: string }
-  | { kind: 'unknown' | 'invalid'; why: string };
+  ContactItem | { kind: 'agent'; events: Ev[] } | { kind: 'ignored'; why: string } | { kind: 'unknown' | 'invalid'; why: string };
 
 // --- field access -------------------------------------------------------------------------------
 
@@ -110,7 +107,12 @@ const isAgentQueue = (arn: string) => arn.includes('/queue/agent/');
 
 export function groupOf(map: ConnectMap, queueArn: string, name?: string): string {
   if (isAgentQueue(queueArn)) return map.agentQueueGroup;
-  return map.queues.get(queueArn) ?? map.queues.get(arnId(queueArn)) ?? (name !== undefined ? map.queues.get(name) : undefined) ?? arnId(queueArn);
+  return (
+    map.queues.get(queueArn) ??
+    map.queues.get(arnId(queueArn)) ??
+    (name !== undefined ? map.queues.get(name) : undefined) ??
+    arnId(queueArn)
+  );
 }
 
 /** Contract ids are 1–128 chars: a longer composed id (Connect ids may be 256) is replaced by its hash. */
@@ -158,7 +160,8 @@ function contactItem(d: Record<string, unknown>, envelopeTime: string | undefine
   const eventType = str(d, 'eventType');
   if (eventType === undefined) return { kind: 'invalid', why: 'contact event without eventType' };
   if (IGNORED_CONTACT_EVENTS.has(eventType)) return { kind: 'ignored', why: eventType };
-  if (!MAPPED_CONTACT_EVENTS.has(eventType)) return { kind: 'unknown', why: `contact eventType "${eventType.slice(0, 60)}" is not one this adapter knows` };
+  if (!MAPPED_CONTACT_EVENTS.has(eventType))
+    return { kind: 'unknown', why: `contact eventType "${eventType.slice(0, 60)}" is not one this adapter knows` };
   const contactId = str(d, 'contactId');
   if (contactId === undefined) return { kind: 'invalid', why: 'contact event without contactId' };
   const queue = get(d, 'queueInfo');
@@ -182,9 +185,20 @@ function contactItem(d: Record<string, unknown>, envelopeTime: string | undefine
   if (eventType === 'CONNECTED_TO_AGENT') facts.connectedEv = when;
   if (eventType === 'DISCONNECTED') facts.disconnectedEv = when;
   if (eventType === 'QUEUED' && !facts.queueArn) return { kind: 'invalid', why: 'QUEUED contact event without queueInfo.queueArn' };
-  if (eventType === 'CONNECTED_TO_AGENT' && !facts.agentArn) return { kind: 'invalid', why: 'CONNECTED_TO_AGENT contact event without agentInfo.agentArn' };
-  const times: (keyof ContactFacts)[] = ['initiatedAt', 'initiatedEv', 'queuedAt', 'queuedEv', 'connectedAt', 'connectedEv', 'disconnectedAt', 'disconnectedEv'];
-  if (!times.some((k) => facts[k] !== undefined)) return { kind: 'invalid', why: `${eventType} contact event carries no time (no *Timestamp field and no EventBridge "time")` };
+  if (eventType === 'CONNECTED_TO_AGENT' && !facts.agentArn)
+    return { kind: 'invalid', why: 'CONNECTED_TO_AGENT contact event without agentInfo.agentArn' };
+  const times: (keyof ContactFacts)[] = [
+    'initiatedAt',
+    'initiatedEv',
+    'queuedAt',
+    'queuedEv',
+    'connectedAt',
+    'connectedEv',
+    'disconnectedAt',
+    'disconnectedEv',
+  ];
+  if (!times.some((k) => facts[k] !== undefined))
+    return { kind: 'invalid', why: `${eventType} contact event carries no time (no *Timestamp field and no EventBridge "time")` };
   for (const k of Object.keys(facts) as (keyof ContactFacts)[]) if (facts[k] === undefined) delete facts[k];
   // contact-events.md: InitialContactId is "the original identifier of the contact that was transferred":
   // every contact of a transfer chain names it, so it is the session; the first contact has none.
@@ -237,7 +251,14 @@ function agentItem(r: Record<string, unknown>, map: ConnectMap): Classified {
     return [{ id: eid(agentId, 'status', time, curName), type: 'agent.status', time, agentId, ...s }];
   };
   const master = (): Ev[] => (isObject(get(cur, 'Configuration')) ? upserts(get(cur, 'Configuration'), agentId, eventId, at, map) : []);
-  const log = (operation: string): Ev => ({ id: eid(eventId, 'log'), type: 'agent.log', time: at, agentId, platform: 'Amazon Connect', operation });
+  const log = (operation: string): Ev => ({
+    id: eid(eventId, 'log'),
+    type: 'agent.log',
+    time: at,
+    agentId,
+    platform: 'Amazon Connect',
+    operation,
+  });
 
   if (type === 'LOGIN') {
     events.push(...master(), ...status(), log('登录'));
@@ -246,7 +267,8 @@ function agentItem(r: Record<string, unknown>, map: ConnectMap): Classified {
     events.push({ id: eid(agentId, 'status', at, 'LOGOUT'), type: 'agent.status', time: at, agentId, status: 'offline' }, log('退出登录'));
   } else {
     const prevStatus = get(prev, 'AgentStatus');
-    const statusChanged = !isObject(prev) || str(prevStatus, 'Name') !== curName || str(prevStatus, 'StartTimestamp') !== str(curStatus, 'StartTimestamp');
+    const statusChanged =
+      !isObject(prev) || str(prevStatus, 'Name') !== curName || str(prevStatus, 'StartTimestamp') !== str(curStatus, 'StartTimestamp');
     const configChanged = isObject(prev) && JSON.stringify(get(prev, 'Configuration')) !== JSON.stringify(get(cur, 'Configuration'));
     // A change of the contacts alone is for the contact events to tell; a HEART_BEAT that changes nothing maps to nothing.
     if (!statusChanged && !configChanged) return { kind: 'ignored', why: `${type} without a status or configuration change` };
@@ -275,7 +297,8 @@ function upserts(config: unknown, agentId: string, eventId: string, at: string, 
       const g = groupOf(map, qArn, qName);
       if (groups.includes(g)) continue;
       groups.push(g);
-      if (qName !== undefined) out.push({ id: eid(eventId, 'group', g), type: 'group.upsert', time: at, groupId: g, name: qName.slice(0, 200) });
+      if (qName !== undefined)
+        out.push({ id: eid(eventId, 'group', g), type: 'group.upsert', time: at, groupId: g, name: qName.slice(0, 200) });
     }
   }
   const upsert: Ev = { id: eid(eventId, 'agent'), type: 'agent.upsert', time: at, agentId, name: name.slice(0, 200), groups };
@@ -283,7 +306,9 @@ function upserts(config: unknown, agentId: string, eventId: string, at: string, 
   // RoutingProfile.Concurrency: MaximumSlots per channel; 接待上限 is the most contacts the agent may hold on one channel.
   const conc = get(profile, 'Concurrency');
   if (Array.isArray(conc)) {
-    const slots = conc.map((c) => get(c, 'MaximumSlots')).filter((n): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 1000);
+    const slots = conc
+      .map((c) => get(c, 'MaximumSlots'))
+      .filter((n): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 1000);
     if (slots.length > 0) upsert.maxSessions = Math.max(...slots);
   }
   out.push(upsert);
@@ -332,12 +357,24 @@ export function deriveContact(row: ContactRow, rows: Map<string, ContactRow>, ma
     const prev = rows.get(row.previousContactId);
     const prevAgent = prev?.facts.agentArn;
     if (prev && prevAgent && exact(prev.facts, 'connectedAt', 'connectedEv') !== undefined)
-      out.push({ id: eid(c, 'transfer'), type: 'session.transfer', time: initiated, sessionId: s, agentId: arnId(prevAgent), reason: 'manual' });
+      out.push({
+        id: eid(c, 'transfer'),
+        type: 'session.transfer',
+        time: initiated,
+        sessionId: s,
+        agentId: arnId(prevAgent),
+        reason: 'manual',
+      });
   }
   if (queued !== undefined && group !== undefined) {
     // A contact of a chain entered its queue after an agent's transfer, or (QUEUE_TRANSFER, CALLBACK:
     // contact-events.md) after a flow moved it on before any answer: an overflow.
-    const via = row.previousContactId === undefined ? 'direct' : f.initiationMethod === 'TRANSFER' || f.initiationMethod === 'DISCONNECT' ? 'transfer' : 'overflow';
+    const via =
+      row.previousContactId === undefined
+        ? 'direct'
+        : f.initiationMethod === 'TRANSFER' || f.initiationMethod === 'DISCONNECT'
+          ? 'transfer'
+          : 'overflow';
     out.push({ id: eid(c, 'queue'), type: 'session.queue', time: queued, sessionId: s, groupId: group, via });
   }
   if (connected !== undefined && f.agentArn !== undefined && group !== undefined)
