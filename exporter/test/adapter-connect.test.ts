@@ -142,13 +142,14 @@ const contactEvents = [
 ];
 
 /** Sends the whole scenario for `tenant`'s token: ag-1's records as one Firehose delivery, ag-2's as a JSON array, the contact events one per request (as an API destination does). */
-async function sendScenario(url: string, token: string, order: unknown[] = contactEvents): Promise<number> {
+async function sendScenario(url: string, token: string, order: unknown[] = contactEvents, reverseAgents = false): Promise<number> {
   let accepted = 0;
-  const fh = await postConnect(url, firehoseDelivery('fh-req-1', a1Records), { firehoseKey: token });
+  const turn = <T>(xs: T[]) => (reverseAgents ? [...xs].reverse() : xs);
+  const fh = await postConnect(url, firehoseDelivery('fh-req-1', turn(a1Records)), { firehoseKey: token });
   assert.equal(fh.status, 200, JSON.stringify(fh.body));
   assert.deepEqual(Object.keys(fh.body).sort(), ['requestId', 'timestamp'], 'the documented Firehose answer, nothing else');
   assert.equal(fh.body.requestId, 'fh-req-1');
-  const a2 = await postConnect(url, a2Records, { bearer: token });
+  const a2 = await postConnect(url, turn(a2Records), { bearer: token });
   assert.equal(a2.status, 200, JSON.stringify(a2.body));
   accepted += a2.body.accepted;
   for (const e of order) {
@@ -383,7 +384,7 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
     assert.deepEqual(await figures(exporter.url, 'default'), seen);
   });
 
-  it('When the contact events arrive shuffled (a transfer’s next contact after the previous one’s disconnect), then the figures are the same', async () => {
+  it('When the records arrive shuffled (a transfer’s next contact after the previous one’s disconnect, a logout before its login), then the figures are the same', async () => {
     // Disconnects first, then everything else newest first: c1's DISCONNECTED comes before the
     // contact c2 that continues it, c2's before its own INITIATED, QUEUED and CONNECTED_TO_AGENT.
     const first = ['eb-c1-disc', 'eb-c2-disc', 'eb-c3-disc'];
@@ -392,7 +393,8 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
       ...contactEvents.filter((e) => !first.includes(String(e.id))).reverse(),
     ];
     assert.equal(order.length, contactEvents.length);
-    await sendScenario(exporter.url, TOKENS.shuffled, order);
+    // The agents' records newest first as well (ag-1's LOGOUT before its LOGIN).
+    await sendScenario(exporter.url, TOKENS.shuffled, order, true);
     await waitFor(
       'the shuffled sessions to end',
       async () => {
