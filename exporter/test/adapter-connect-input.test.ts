@@ -134,9 +134,14 @@ describe('Amazon Connect: the published samples', () => {
     });
     // CONNECTED_TO_AGENT (a bare detail): session.start, session.queue, session.answer.
     assert.equal(answers['awsdocs-2023-04/contact-event-connected-to-agent.json'].accepted, 3);
-    // DISCONNECTED (EventBridge envelope; a contact with a previous one, so no start): queue and
-    // answer; its end is stored by the sweep that follows (no grace here), not counted in this answer.
-    assert.equal(answers['awsdocs-2023-04/contact-event-disconnected.jsonc'].accepted, 2);
+    // DISCONNECTED (EventBridge envelope): its InitiationMethod is OUTBOUND, a call the agent dialled:
+    // no session (ignored).
+    assert.deepEqual(answers['awsdocs-2023-04/contact-event-disconnected.jsonc'], {
+      accepted: 0,
+      duplicates: 0,
+      records: { mapped: 0, ignored: 1, unknown: 0, invalid: 0 },
+      problems: [],
+    });
 
     // 报表, agent: 20:52:30.704Z on 08-13 is 04:52:30.704 on 2019-08-14 in Asia/Shanghai; online
     // to the day's end (16:00Z) = 68,849.296 s = 19.124804 h.
@@ -172,10 +177,10 @@ describe('Amazon Connect: the published samples', () => {
       1,
     );
 
-    // 报表, contacts: both are of 2021-08-05 local (17:29Z + 8 h = 01:29). Enqueued 17:29:04,
-    // connected 17:29:09: waited 5 s ≤ 20 s. The first named its queue and agent by full ARN (the
-    // group is the queue id); the second by the placeholder "arn". The second continues a previous
-    // contact (InitiationMethod OUTBOUND, no agent's transfer): its queue entry is an overflow.
+    // 报表, contacts: the CONNECTED_TO_AGENT sample is of 2021-08-05 local (17:29Z + 8 h = 01:29).
+    // Enqueued 17:29:04, connected 17:29:09: waited 5 s ≤ 20 s, a direct leg answered and credited
+    // to its queue (the group is the queue id, the agent the id of its ARN). The outbound
+    // DISCONNECTED sample leaves nothing.
     const day = (tenant: string) =>
       queryRows(exporter.url, {
         report: 'group_daily',
@@ -188,15 +193,13 @@ describe('Amazon Connect: the published samples', () => {
     assert.deepEqual(await day('sample-connected'), [
       { date: '2021-08-05', group_id: QID, inflow: 1, answered: 1, direct_inflow: 1, direct_answered: 1, answered_20s: 1 },
     ]);
-    assert.deepEqual(await day('sample-disconnected'), [
-      { date: '2021-08-05', group_id: 'arn', inflow: 1, answered: 1, direct_inflow: 0, direct_answered: 0, answered_20s: 1 },
-    ]);
+    assert.deepEqual(await day('sample-disconnected'), []);
     const agentDay = (tenant: string) =>
       queryRows(exporter.url, { report: 'agent_daily', from: '2021-08-05', to: '2021-08-05', tenant, metrics: ['answered'] }).then((r) =>
         r.rows.map((x) => [x.agent_id, x.answered]),
       );
     assert.deepEqual(await agentDay('sample-connected'), [[QID, 1]]);
-    assert.deepEqual(await agentDay('sample-disconnected'), [['arn', 1]]);
+    assert.deepEqual(await agentDay('sample-disconnected'), []);
   });
 
   it('When a sample is posted as published (broken JSON), then it is refused with 400, counted and logged, and the adapter goes on', async () => {

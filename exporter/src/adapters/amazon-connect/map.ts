@@ -164,6 +164,9 @@ function contactItem(d: Record<string, unknown>, envelopeTime: string | undefine
     return { kind: 'unknown', why: `contact eventType "${eventType.slice(0, 60)}" is not one this adapter knows` };
   const contactId = str(d, 'contactId');
   if (contactId === undefined) return { kind: 'invalid', why: 'contact event without contactId' };
+  // contact-events.md, InitiationMethod OUTBOUND: "An agent initiated voice (phone) contact with the
+  // customer, by using the CCP": no visitor asking for a human, so no session (its time is the agent's status time).
+  if (str(d, 'initiationMethod')?.toUpperCase() === 'OUTBOUND') return { kind: 'ignored', why: 'an agent-dialed OUTBOUND contact' };
   const queue = get(d, 'queueInfo');
   const agent = get(d, 'agentInfo');
   // The samples write the channel as "VOICE" and as "Voice" (contact-events.md); the data model says VOICE | CHAT | TASK.
