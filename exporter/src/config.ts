@@ -119,7 +119,7 @@ function tenantTokens(env: NodeJS.ProcessEnv, name: string, others: (string | un
  * tenant B's ingest token (or an operator's token and a tenant's) would let
  * whoever holds it act in a role nobody meant to give them.
  */
-function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens'>): void {
+function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens' | 'connectTokens'>): void {
   const uses = new Map<string, string[]>();
   const use = (token: string | undefined, role: string) => {
     if (token === undefined) return;
@@ -131,6 +131,7 @@ function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenan
   use(c.apiToken, 'CS_API_TOKEN (operator query)');
   for (const [token, tenant] of c.tenantIngestTokens) use(token, `CS_TENANT_INGEST_TOKENS (ingest of tenant "${tenant}")`);
   for (const [token, tenant] of c.tenantApiTokens) use(token, `CS_TENANT_API_TOKENS (query of tenant "${tenant}")`);
+  for (const [token, tenant] of c.connectTokens) use(token, `CS_CONNECT_TOKENS (Amazon Connect adapter of tenant "${tenant}")`);
   for (const roles of uses.values()) {
     // The operator's two tokens may be one: it opens everything either way.
     const operatorOnly = roles.every((r) => r.startsWith('CS_INGEST_TOKEN') || r.startsWith('CS_API_TOKEN'));

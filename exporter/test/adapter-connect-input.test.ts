@@ -389,6 +389,21 @@ describe('Amazon Connect: settings', () => {
     await db.drop();
   });
 
+  it('When a CS_CONNECT_TOKENS token is also a token of another role, or is no tenant=token pair, then the settings are refused', () => {
+    assert.throws(
+      () => loadConfig({ CS_CONNECT_TOKENS: 'a=tok-shared-123', CS_TENANT_API_TOKENS: 'b=tok-shared-123' }),
+      /one token is used for CS_TENANT_API_TOKENS \(query of tenant "b"\) and CS_CONNECT_TOKENS \(Amazon Connect adapter of tenant "a"\)/,
+    );
+    assert.throws(() => loadConfig({ CS_CONNECT_TOKENS: 'just-a-token' }), /CS_CONNECT_TOKENS must be tenant=token pairs/);
+    assert.deepEqual(
+      [...loadConfig({ CS_CONNECT_TOKENS: 'a=tok-1, b=tok-2' }).connectTokens],
+      [
+        ['tok-1', 'a'],
+        ['tok-2', 'b'],
+      ],
+    );
+  });
+
   it('When CS_CONNECT_TOKENS is not set, then the endpoint says the adapter is off', async () => {
     const off = await start(db.url, { connectTokens: new Map() });
     try {
