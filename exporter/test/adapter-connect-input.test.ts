@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../src/config.js';
 import { startExporter, type Exporter } from '../src/exporter.js';
@@ -310,6 +311,28 @@ describe('Amazon Connect: tokens, bad records, overload', () => {
     assert.deepEqual(
       live.map((x) => [x.agent_id, x.status]),
       [['ag-9', 'offline']],
+    );
+  });
+
+  it('When Firehose sends its delivery gzip-compressed, then it is read as well', async () => {
+    // httpdeliveryrequestresponse.md, "Content-Encoding": a stream may GZIP the body, with Content-Encoding: gzip.
+    const login = agentRecord('e-login-9-gz', 'LOGIN', A, Date.now() - 500, ['Available', Date.now() - 500]);
+    const res = await fetch(`${exporter.url}/api/v1/adapters/amazon-connect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'x-amz-firehose-access-key': TOKENS.default,
+        'x-amz-firehose-request-id': 'fh-gz',
+      },
+      body: gzipSync(JSON.stringify(firehoseDelivery('fh-gz', [login]))),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { requestId: string }).requestId, 'fh-gz');
+    const live = await liveRows(exporter.url, { report: 'live_agents', metrics: ['status'] });
+    assert.deepEqual(
+      live.map((x) => [x.agent_id, x.status]),
+      [['ag-9', 'online']],
     );
   });
 
