@@ -13,6 +13,7 @@ import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows, scrape, series } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { waitFor } from './helpers/faults.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -410,6 +411,50 @@ describe('Amazon Connect: settings', () => {
   });
   after(async () => {
     await db.drop();
+  });
+
+  it('When the exporter restarts within a disconnect’s grace, then the abandon and end still come, once', async () => {
+    const qArn = queueArn('q-restart');
+    const t0 = Date.now() - 120_000;
+    const q = {
+      initiationMethod: 'INBOUND',
+      initiationTimestamp: new Date(t0).toISOString(),
+      queueInfo: { queueArn: qArn, enqueueTimestamp: new Date(t0 + 5_000).toISOString() },
+    };
+    const body = [
+      eventBridge('eb-r-init', t0, { eventType: 'INITIATED', contactId: 'kr', channel: 'VOICE', ...q }),
+      eventBridge('eb-r-disc', t0 + 65_000, {
+        eventType: 'DISCONNECTED',
+        contactId: 'kr',
+        channel: 'VOICE',
+        ...q,
+        disconnectTimestamp: new Date(t0 + 65_000).toISOString(),
+      }),
+    ];
+    const abandoned = async (url: string) =>
+      (await liveRows(url, { report: 'live_groups', metrics: ['abandoned', 'queue_length'] }))
+        .filter((r) => r.group_id === 'q-restart')
+        .map((r) => [r.abandoned, r.queue_length]);
+    // The first exporter's grace is long enough that it stops before ending anything; the second's is short.
+    const first = await start(db.url, { connectEndGraceSeconds: 600 });
+    try {
+      assert.equal((await postConnect(first.url, body, { bearer: TOKENS.default })).status, 200);
+      // Within the grace: queued, not yet given up.
+      assert.deepEqual(await abandoned(first.url), [[0, 1]]);
+    } finally {
+      await first.close();
+    }
+    // The pending end is in Postgres (connect_contacts), not in the stopped process.
+    const second = await start(db.url, { connectEndGraceSeconds: 2 });
+    try {
+      await waitFor('the abandon after the restart', async () => ((await abandoned(second.url))[0]?.[0] === 1 ? true : undefined), 15_000);
+      // Queued 5 s after the start, gone at 65 s without an agent: one abandon, nothing waiting.
+      assert.deepEqual(await abandoned(second.url), [[1, 0]]);
+      const again = await postConnect(second.url, body, { bearer: TOKENS.default });
+      assert.deepEqual([again.body.accepted, again.body.duplicates], [0, 2]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('When a CS_CONNECT_TOKENS token is also a token of another role, or is no tenant=token pair, then the settings are refused', () => {
