@@ -55,6 +55,12 @@ export interface Config {
   chatwootPoller?: { url: string; accountId: string; apiToken: string; pollSeconds: number; tenant: string };
   /** Asterisk queue_log adapter (docs/adapters/asterisk.md): follows `queueLog` when set. */
   asterisk: { queueLog?: string; tenant: string; mapFile?: string; timezone: string };
+  /** Amazon Connect adapter: token → tenant of its endpoint (CS_CONNECT_TOKENS, `tenant=token,...`); empty = adapter off. */
+  connectTokens: Map<string, string>;
+  /** Amazon Connect adapter: JSON file of queue → group and status name → status (CS_CONNECT_MAP). */
+  connectMapFile?: string;
+  /** Amazon Connect adapter: seconds a contact's disconnect waits for a transfer before it ends the session (CS_CONNECT_END_GRACE_SECONDS). */
+  connectEndGraceSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -136,7 +142,7 @@ function tenantTokens(env: NodeJS.ProcessEnv, name: string, others: (string | un
  * tenant B's ingest token (or an operator's token and a tenant's) would let
  * whoever holds it act in a role nobody meant to give them.
  */
-function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens'>): void {
+function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenantIngestTokens' | 'tenantApiTokens' | 'connectTokens'>): void {
   const uses = new Map<string, string[]>();
   const use = (token: string | undefined, role: string) => {
     if (token === undefined) return;
@@ -148,6 +154,7 @@ function checkTokensDistinct(c: Pick<Config, 'ingestToken' | 'apiToken' | 'tenan
   use(c.apiToken, 'CS_API_TOKEN (operator query)');
   for (const [token, tenant] of c.tenantIngestTokens) use(token, `CS_TENANT_INGEST_TOKENS (ingest of tenant "${tenant}")`);
   for (const [token, tenant] of c.tenantApiTokens) use(token, `CS_TENANT_API_TOKENS (query of tenant "${tenant}")`);
+  for (const [token, tenant] of c.connectTokens) use(token, `CS_CONNECT_TOKENS (Amazon Connect adapter of tenant "${tenant}")`);
   for (const roles of uses.values()) {
     // The operator's two tokens may be one: it opens everything either way.
     const operatorOnly = roles.every((r) => r.startsWith('CS_INGEST_TOKEN') || r.startsWith('CS_API_TOKEN'));
@@ -197,6 +204,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
       // The realtime table's CSV carries the PBX's wall clock; queue_log epochs are UTC either way.
       timezone: timezoneSetting(empty(env.CS_ASTERISK_TIMEZONE) ?? empty(env.CS_TIMEZONE) ?? 'Asia/Shanghai', 'CS_ASTERISK_TIMEZONE'),
     },
+    connectTokens: tenantTokens(env, 'CS_CONNECT_TOKENS', [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
+    connectMapFile: empty(env.CS_CONNECT_MAP),
+    connectEndGraceSeconds: countSetting(env, 'CS_CONNECT_END_GRACE_SECONDS', 30, 86_400),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

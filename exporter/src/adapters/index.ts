@@ -6,9 +6,10 @@
 import type { ComponentFactory } from '../component.js';
 import { asteriskCommand, asteriskComponent } from './asterisk/index.js';
 import { chatwootCommand, chatwootComponent } from './chatwoot/index.js';
+import { amazonConnectComponent } from './amazon-connect/component.js';
 
 /** Adapter components, started before the simulator. */
-export const ADAPTER_COMPONENTS: ComponentFactory[] = [asteriskComponent, chatwootComponent];
+export const ADAPTER_COMPONENTS: ComponentFactory[] = [asteriskComponent, chatwootComponent, amazonConnectComponent];
 
 /** `cs-exporter adapter <name> ...`: one line of help and the command, by adapter name. */
 export const ADAPTER_COMMANDS: Record<string, { help: string; run(args: string[]): Promise<void> }> = {
