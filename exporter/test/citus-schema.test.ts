@@ -322,6 +322,16 @@ const CROSS_TENANT: { file: string; has: string; why: string }[] = [
     has: 'FROM event_ids e JOIN unnest',
     why: 'resolving a batch whose commit answer was lost: keys of several tenants, after a database failure only',
   },
+  {
+    file: 'adapters/amazon-connect/component.ts',
+    has: 'SELECT DISTINCT tenant, session_id FROM connect_contacts',
+    why: "the Connect adapter's sweep of contacts past their end grace, every tenant at once: a timer, not a request (a partial index keeps it small)",
+  },
+  {
+    file: 'adapters/amazon-connect/component.ts',
+    has: 'DELETE FROM connect_contacts WHERE finals_done',
+    why: "the same sweep forgetting contacts settled over 8 days ago: a timer's clean-up",
+  },
 ];
 
 function unscopedStatements(distributed: string[]): { unscoped: Statement[]; exceptionsUsed: Set<number> } {
