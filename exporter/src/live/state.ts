@@ -310,8 +310,13 @@ export class TenantLive {
     for (let i = 0; i < s.counted.length; i += 2) counted.set(s.counted[i] as string, s.counted[i + 1] as number);
     let last = s.lastEventMs;
     for (const e of events) last = Math.max(last, e.timeMs);
-    // Its share of the recent minutes went with its events; the stored events are the ones it was derived from then.
-    const before = stored.map((e, i) => sessionEvent(e, i - stored.length)).sort(compareEvents);
+    // Its share of the recent minutes went with its events: the stored events less the late ones (stored
+    // before they were applied) are the ones it was derived from when compacted.
+    const late = new Set(s.pending.map((p) => p.id));
+    const before = stored
+      .map((e, i) => sessionEvent(e, i - stored.length))
+      .filter((e) => !late.has(e.id!))
+      .sort(compareEvents);
     const recent = recentShare(deriveSession(before));
     const full: SessionRecord = { compact: false, events, derived: deriveSession([]), counted, recent, lastEventMs: last, dueMs: 0 };
     this.sessions.set(sid, full);
