@@ -57,7 +57,10 @@ const g1Parts = [
   ...part('p0', 'g1', 'a1', ago(95 * M), 300),
 ];
 // g1: ten requests in the arrival window (from 09:45:00 on, one a minute, still waiting), one before it.
-const g1Waiting = [...Array.from({ length: 10 }, (_, k) => waiting(`q${k}`, 'g1', ago(15 * M) + k * M)), waiting('q-old', 'g1', ago(16 * M))];
+const g1Waiting = [
+  ...Array.from({ length: 10 }, (_, k) => waiting(`q${k}`, 'g1', ago(15 * M) + k * M)),
+  waiting('q-old', 'g1', ago(16 * M)),
+];
 // g3: a part of 300 s ended at 08:00, two hours ago (today, outside the hour); three requests now.
 const g3 = [
   ...part('n1', 'g3', 'a3', B + 8 * 60 * M - 300 * S, 300),
@@ -108,8 +111,14 @@ describe('Live 需要人数 and 预计服务水平 (Erlang C)', () => {
     await post(exporter.url, master);
     // Each session in two batches: a session derived again must not count twice.
     const all = [...g1Parts, ...g1Waiting, ...g3, ...g4];
-    await post(exporter.url, all.filter((_, i) => i % 2 === 0));
-    await post(exporter.url, all.filter((_, i) => i % 2 === 1));
+    await post(
+      exporter.url,
+      all.filter((_, i) => i % 2 === 0),
+    );
+    await post(
+      exporter.url,
+      all.filter((_, i) => i % 2 === 1),
+    );
     // And after a restart, the figures come back from Postgres.
     await exporter.close();
     exporter = await startLiveExporter(db.url, clock, overrides);

@@ -315,7 +315,9 @@ describe('simulator: the demo is alive at any hour (夜间热线)', () => {
   it('When the default center is simulated from 02:00 to 06:00, then every hour has 夜间热线 agents online and sessions started and answered', () => {
     const events = simulateDay(DEFAULT_OPTIONS, DAY).events;
     const start = dayStartMs(DAY, TZ);
-    const night = new Set(events.filter((e) => e.event.type === 'agent.upsert' && (e.event.groups as string[]).includes('night')).map((e) => e.event.agentId));
+    const night = new Set(
+      events.filter((e) => e.event.type === 'agent.upsert' && (e.event.groups as string[]).includes('night')).map((e) => e.event.agentId),
+    );
     assert.equal(night.size, DEFAULT_OPTIONS.nightAgents);
     for (let h = 2; h < 6; h++) {
       const from = start + h * H;

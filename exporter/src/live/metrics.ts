@@ -44,7 +44,7 @@ const FAMILIES = [
   [
     'cs_service_level_expected',
     'gauge',
-    'Share of requests the group\'s agents now online will answer within the target wait, Erlang C, 0–1 (预计服务水平).',
+    "Share of requests the group's agents now online will answer within the target wait, Erlang C, 0–1 (预计服务水平).",
   ],
   ['cs_agent_status', 'gauge', "1 for the agent's current status."],
   ['cs_agent_active_sessions', 'gauge', 'Sessions now in a part with the agent.'],

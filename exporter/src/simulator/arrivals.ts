@@ -119,7 +119,12 @@ export function arrivalsOf(o: SimOptions, roster: Roster, day: string): Arrival[
     if (src.returnAt === undefined || src.returnAt < start || src.returnAt >= end) continue;
     const r = new Rng(o.seed, o.tenant, day, 'return', src.key, src.t);
     // A returning visitor usually follows up on the same matter.
-    const groupId = r.chance(0.7) ? src.groupId : r.weighted(roster.groups.filter((g) => !g.allDay), (g) => g.share).id;
+    const groupId = r.chance(0.7)
+      ? src.groupId
+      : r.weighted(
+          roster.groups.filter((g) => !g.allDay),
+          (g) => g.share,
+        ).id;
     all.push({ t: src.returnAt, key: `r${src.t}-${src.key}`, userId: src.userId, region: src.region, groupId, wantsHuman: r.chance(0.85) });
   }
   all.sort((a, b) => a.t - b.t || (a.key < b.key ? -1 : 1));

@@ -109,7 +109,9 @@ export function buildRoster(o: SimOptions): Roster {
   addNightGroup(o, groups, agents, usedNames);
   const peakPerHour = o.peakPerHour ?? o.traffic * o.agents * PEAK_PER_AGENT;
   const night = o.nightAgents ? `|n${o.nightAgents}` : '';
-  const tag = (hash32(`${o.seed}|${o.tenant}|${n}|${o.agents}|${o.traffic}|${o.peakPerHour ?? ''}${night}`) % 46656).toString(36).padStart(3, '0');
+  const tag = (hash32(`${o.seed}|${o.tenant}|${n}|${o.agents}|${o.traffic}|${o.peakPerHour ?? ''}${night}`) % 46656)
+    .toString(36)
+    .padStart(3, '0');
   return { groups, agents, peakPerHour, tag };
 }
 
@@ -121,11 +123,19 @@ function addNightGroup(o: SimOptions, groups: GroupDef[], agents: AgentDef[], us
   const count = Math.max(0, Math.floor(o.nightAgents ?? 0));
   if (count === 0) return;
   const rng = new Rng(o.seed, o.tenant, 'night-roster');
-  groups.push({ id: NIGHT_GROUP.id, name: NIGHT_GROUP.name, share: 0, tops: NIGHT_GROUP.top, patience: NIGHT_GROUP.patience, allDay: true });
+  groups.push({
+    id: NIGHT_GROUP.id,
+    name: NIGHT_GROUP.name,
+    share: 0,
+    tops: NIGHT_GROUP.top,
+    patience: NIGHT_GROUP.patience,
+    allDay: true,
+  });
   const first = agents.length;
   for (let k = 0; k < count; k++) {
     let name = '';
-    for (let tries = 0; tries < 20 && (!name || usedNames.has(name)); tries++) name = rng.pick(SURNAMES) + rng.pick(GIVEN) + rng.pick(GIVEN);
+    for (let tries = 0; tries < 20 && (!name || usedNames.has(name)); tries++)
+      name = rng.pick(SURNAMES) + rng.pick(GIVEN) + rng.pick(GIVEN);
     if (usedNames.has(name)) name += String(first + k);
     usedNames.add(name);
     const i = first + k;
