@@ -83,6 +83,29 @@ function queueGraphs() {
   ];
 }
 
+/**
+ * 需要人数 vs 在线人数 and 预计服务水平 (docs/live-monitoring.md, "需要人数"), on 在线监控 and 在线技能组监控:
+ * the Erlang C figures beside the queue they explain. The 人手不足 alert compares the same two series.
+ */
+function staffingGraphs() {
+  return [
+    graphPanel(
+      '需要人数 vs 在线人数',
+      [
+        promQuery(`sum by (group) (cs_agents_required{${TG}})`, '需要 {{group}}'),
+        promQuery(`sum by (group) (cs_agents{${TG}, status="online"})`, '在线 {{group}}'),
+      ],
+      { min: 0 },
+    ),
+    graphPanel('预计服务水平 (在线人数)', [promQuery(`min by (group) (cs_service_level_expected{${TG}})`, '{{group}}')], {
+      unit: 'percentunit',
+      steps: SERVICE_LEVEL,
+      min: 0,
+      max: 1,
+    }),
+  ];
+}
+
 function liveOverview(): GeneratedDashboard {
   const b = base(UID.liveOverview, '在线监控', '监控', '实时指标总览、技能组列表、在线客服列表与排队趋势。"今日"自本地零点起。')
     .withVariable(tenantVariable())
@@ -95,6 +118,7 @@ function liveOverview(): GeneratedDashboard {
     .withPanel(overviewStats('满意度与时长', ['avg_satisfaction', 'relative_satisfaction', 'avg_talk_seconds'], 16))
     .withRow(row('排队与服务水平'));
   for (const g of queueGraphs()) b.withPanel(g);
+  for (const g of staffingGraphs()) b.withPanel(g);
   b.withPanel(
     graphPanel(
       '租户服务水平 (5分钟 / 1小时)',
@@ -217,6 +241,7 @@ function liveGroups(): GeneratedDashboard {
       tablePanel('技能组', CsQueryBuilder.live('live_groups', metrics, { groups: VAR_GROUPS }), metrics, { h: 8, hide: ['group_id'] }),
     );
   for (const g of queueGraphs()) b.withPanel(g);
+  for (const g of staffingGraphs()) b.withPanel(g);
   b.withPanel(graphPanel('客服状态', [promQuery(`sum by (group, status) (cs_agents{${TG}})`, '{{group}} {{status}}')], { min: 0 }))
     .withPanel(graphPanel('对话中用户数', [promQuery(`sum by (group) (cs_conversations_active{${TG}})`, '{{group}}')], { min: 0 }))
     .withPanel(

@@ -104,6 +104,8 @@ test('every Prometheus series of the contract and every recording rule is on som
     'cs_ratings_total',
     'cs_parts_ended_total',
     'cs_part_duration_seconds_total',
+    'cs_agents_required',
+    'cs_service_level_expected',
     'cs_agent_status',
     'cs_agent_active_sessions',
     'cs_agent_status_since_timestamp_seconds',

@@ -348,7 +348,25 @@ export const REPORTS: ReportDef[] = [
     grain: 'live',
     dimensions: [D.group_id, D.group_name],
     filters: ['groups'],
-    metrics: LIVE_SHARED,
+    metrics: [
+      ...LIVE_SHARED,
+      // 需要人数 (docs/live-monitoring.md, "需要人数"): Erlang C over the recent arrivals and handling time.
+      n(
+        'agents_required',
+        '需要人数',
+        'agents needed now to meet the service-level target (Erlang C; empty while no handling time is known)',
+      ),
+      rate(
+        'service_level_expected',
+        '预计服务水平',
+        'share of requests the agents now online will answer within the target wait (Erlang C)',
+      ),
+      n('arrivals_per_hour', '近15分钟流入速率', 'legs entered in the last 15 minutes, per hour'),
+      secs('recent_aht_seconds', '近1小时平均处理时长', "parts ended in the last 60 minutes: total duration / count (today's if none)"),
+      n('concurrency', '并发接待数', 'sessions one agent serves at once in the model: mean 接待上限 of the members online, rounded down'),
+      rate('service_level_target', '服务水平目标', 'share to answer within the target wait (CS_SERVICE_LEVEL_TARGETS)'),
+      secs('service_level_target_seconds', '目标应答时间', 'the target wait (CS_SERVICE_LEVEL_TARGETS)'),
+    ],
   },
   {
     id: 'live_agents',

@@ -121,6 +121,20 @@ const GROUPS = [
     abandoned: 1,
     abandon_rate: 1 / 7,
     transfer_failed: 0,
+    // 需要人数 (docs/live-monitoring.md): the window runs from 09:55 (T − 300 s) to 10:10, 15 minutes, and
+    // holds all 7 legs: λ = 28/h. The 4 parts ended within the hour: AHT = 410 / 4 = 102.5 s. A = 28 × 102.5
+    // / 3600 = 0.797222. Concurrency: a1 (5) is the one online. Default target 80 % in 20 s:
+    // N = 1: SL = 1 − ρ·e^(−(1−ρ)·20/102.5) = 1 − 0.797222·0.961206 = 0.2337; N = 2: P(wait) = 0.528420
+    // / (1.797222 + 0.528420) = 0.227214, SL = 1 − 0.227214·e^(−1.202778·20/102.5) = 0.8203 → 2 servers, ⌈2/5⌉ = 1.
+    // a1's 5 servers: Σ_{k<5} A^k/k! = 2.216282, A^5/5!·5/(5−A) = 0.0031926, P(wait) = 0.0014384,
+    // SL = 1 − 0.0014384·e^(−4.202778·20/102.5) = 1 − 0.0014384·0.440420 = 0.9993665.
+    agents_required: 1,
+    service_level_expected: 0.9993664891428083,
+    arrivals_per_hour: 28,
+    recent_aht_seconds: 102.5,
+    concurrency: 5,
+    service_level_target: 0.8,
+    service_level_target_seconds: 20,
   },
   {
     group_id: 'g2',
@@ -142,6 +156,15 @@ const GROUPS = [
     abandoned: 0,
     abandon_rate: 0,
     transfer_failed: 2,
+    // 4 legs in the window: 16/h; no part of g2 ended today, so no handling time and no 需要人数.
+    // Nobody online: concurrency from all members, (3 + 4) / 2 rounded down.
+    agents_required: null,
+    service_level_expected: null,
+    arrivals_per_hour: 16,
+    recent_aht_seconds: null,
+    concurrency: 3,
+    service_level_target: 0.8,
+    service_level_target_seconds: 20,
   },
 ];
 const AGENTS = [

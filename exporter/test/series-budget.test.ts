@@ -38,6 +38,10 @@ const BUDGET: Record<string, [number, number, number, number]> = {
   cs_ratings_total: [0, 5, 0, 0],
   cs_parts_ended_total: [0, 1, 0, 0],
   cs_part_duration_seconds_total: [0, 1, 0, 0],
+  // 需要人数 and 预计服务水平: one each per group (both absent while a group has requests and no handling
+  // time yet; every group here has ended parts).
+  cs_agents_required: [0, 1, 0, 0],
+  cs_service_level_expected: [0, 1, 0, 0],
   cs_agent_status: [1, 0, 0, 0],
   cs_agent_active_sessions: [1, 0, 0, 0],
   cs_agent_status_since_timestamp_seconds: [1, 0, 0, 0],
@@ -47,8 +51,8 @@ const BUDGET: Record<string, [number, number, number, number]> = {
   cs_exporter_events_rejected_total: [0, 0, 0, 1],
   cs_exporter_scrape_duration_seconds: [0, 0, 0, 1],
 };
-// The sums the docs quote: 3 series per agent, 49 per group (3 gauges + 13 statuses + 18 counters
-// + 15 of the histogram), 2 per tenant.
+// The sums the docs quote: 3 series per agent, 51 per group (3 gauges + 13 statuses + 18 counters
+// + 15 of the histogram + 需要人数 and 预计服务水平), 2 per tenant.
 const PER_AGENT = Object.values(BUDGET).reduce((s, b) => s + b[0], 0);
 const PER_GROUP = Object.values(BUDGET).reduce((s, b) => s + b[1], 0);
 const PER_TENANT = Object.values(BUDGET).reduce((s, b) => s + b[2], 0);
@@ -167,12 +171,12 @@ describe('/metrics series budget', () => {
     const n = await countSeries(exporter.url);
     const want = expected([small]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: 3 × 40 = 120 agent series; 49 × 4 = 196 group series; 2 for the tenant.
+    // By hand: 3 × 40 = 120 agent series; 51 × 4 = 204 group series; 2 for the tenant.
     assert.equal(PER_AGENT, 3);
-    assert.equal(PER_GROUP, 49);
+    assert.equal(PER_GROUP, 51);
     assert.equal(PER_TENANT, 2);
     assert.equal(n.byAgent, 120);
-    assert.equal(n.byGroup, 196);
+    assert.equal(n.byGroup, 204);
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
   });
 
@@ -187,9 +191,9 @@ describe('/metrics series budget', () => {
     const n = await countSeries(exporter.url);
     const want = expected([small, bpo]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: agents 3 × (40 + 200) = 720; groups 49 × (4 + 12) = 784.
+    // By hand: agents 3 × (40 + 200) = 720; groups 51 × (4 + 12) = 816.
     assert.equal(n.byAgent, 720);
-    assert.equal(n.byGroup, 784);
+    assert.equal(n.byGroup, 816);
     // Per tenant, without agent or group: the 2 live ones, and the rollup figures once rollups ran.
     for (const [f, v] of n.tenantOnly) {
       if (f in BUDGET) assert.equal(v, BUDGET[f][2] * 2, f);
@@ -200,7 +204,7 @@ describe('/metrics series budget', () => {
     // The exporter's own series do not depend on the centers' size.
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
     assert.ok(Math.abs(n.own - before.own) <= 20, `own series went from ${before.own} to ${n.own}`);
-    // The whole scrape: 3·agents + 49·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
-    assert.equal(n.total, 3 * 240 + 49 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
+    // The whole scrape: 3·agents + 51·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
+    assert.equal(n.total, 3 * 240 + 51 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
   });
 });

@@ -10,7 +10,8 @@ import { checkAgentLimits, checkSessionLifecycles, checkTickets } from '../src/s
 import { DaySource, Poster, Simulation, tenantOptions } from '../src/simulator/runner.js';
 import { validateEvent } from '../src/ingest/validate.js';
 import { EVENT_TYPES } from '../src/ingest/schema.js';
-import { dayStartMs, localHour } from '../src/time.js';
+import { dayStartMs, localDay, localHour } from '../src/time.js';
+import { liveRows, startLiveExporter, type Clock } from './helpers/live.js';
 import { freshDatabase } from './helpers/db.js';
 import { exporterRoot, startTestExporter } from './helpers/exporter.js';
 import { loadConfig } from '../src/config.js';
@@ -301,5 +302,65 @@ describe('simulator: against a real exporter', () => {
       lines.every((l) => !/"groupId":"g[4-9]"/.test(l)),
       'only the 3 requested groups',
     );
+  });
+});
+
+describe('simulator: the demo is alive at any hour (夜间热线)', () => {
+  const H = 3600_000;
+  const cleanup: (() => Promise<void> | void)[] = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  it('When the default center is simulated from 02:00 to 06:00, then every hour has 夜间热线 agents online and sessions started and answered', () => {
+    const events = simulateDay(DEFAULT_OPTIONS, DAY).events;
+    const start = dayStartMs(DAY, TZ);
+    const night = new Set(
+      events.filter((e) => e.event.type === 'agent.upsert' && (e.event.groups as string[]).includes('night')).map((e) => e.event.agentId),
+    );
+    assert.equal(night.size, DEFAULT_OPTIONS.nightAgents);
+    for (let h = 2; h < 6; h++) {
+      const from = start + h * H;
+      const inHour = events.filter((e) => e.ms >= from && e.ms < from + H).map((e) => e.event);
+      const queued = inHour.filter((e) => e.type === 'session.queue' && e.groupId === 'night').length;
+      const answered = inHour.filter((e) => e.type === 'session.answer' && e.groupId === 'night').length;
+      assert.ok(queued > 0 && answered > 0, `${h}:00–${h + 1}:00: ${queued} queued, ${answered} answered on 夜间热线`);
+      // Someone of the line is online (not only logged in) at every minute of the hour.
+      const status = new Map<unknown, string>();
+      let i = 0;
+      for (let t = from; t < from + H; t += 60_000) {
+        for (; i < events.length && events[i].ms <= t; i++)
+          if (events[i].event.type === 'agent.status') status.set(events[i].event.agentId, events[i].event.status as string);
+        const online = [...night].filter((a) => status.get(a) === 'online').length;
+        assert.ok(online > 0, `nobody of 夜间热线 online at ${new Date(t).toISOString()}`);
+      }
+    }
+    // The day groups still close at night: their requests are rejected off_hours, and never reach the night line.
+    const earlyRejects = events.filter((e) => e.ms < start + 8 * H && e.event.type === 'session.reject');
+    assert.ok(earlyRejects.length > 0 && earlyRejects.every((e) => e.event.reason === 'off_hours' && e.event.groupId !== 'night'));
+  });
+
+  it('When the simulator starts at 05:00 local, then 监控 shows 夜间热线 agents online and today’s sessions within a minute', async () => {
+    const db = await freshDatabase();
+    cleanup.push(() => db.drop());
+    // Yesterday at 05:00, so the events are in the past whenever the test runs.
+    const day = localDay(Date.now() - 24 * H, TZ);
+    const clock: Clock = { ms: dayStartMs(day, TZ) + 5 * H };
+    const exporter = await startLiveExporter(db.url, clock);
+    cleanup.push(() => exporter.close());
+    const size = { seed: 1, tenants: 1, groups: 6, agents: 40, traffic: 1, timezone: TZ };
+    const sim = new Simulation({ size, days: 0, follow: true, post: new Poster(exporter.url, undefined), now: () => clock.ms });
+    cleanup.push(() => sim.stop());
+    const t0 = Date.now();
+    let night: Record<string, unknown> | undefined;
+    for (let i = 0; i < 600 && !(Number(night?.inflow) > 0 && Number(night?.agents_online) > 0); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      [night] = await liveRows(exporter.url, { report: 'live_groups', groups: ['night'] });
+    }
+    assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
+    assert.equal(night?.group_name, '夜间热线');
+    assert.ok(Number(night?.agents_online) >= 1 && Number(night?.inflow) >= 5 && Number(night?.answered) >= 1, JSON.stringify(night));
+    const [overview] = await liveRows(exporter.url, { report: 'live_overview' });
+    assert.ok(Number(overview.agents_online) >= 1, 'the 40 day agents are off, the night line is not');
   });
 });

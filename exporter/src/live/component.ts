@@ -70,7 +70,7 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
       live_groups(q) {
         const { t, from, now } = read(q);
         if (!t) return { rows: [] };
-        return { rows: groupRows(t, from, now, q.groups) };
+        return { rows: groupRows(t, from, now, q.groups, (g) => config.serviceTargets.of(q.tenant, g)) };
       },
       live_agents(q) {
         const name = q.filters.name;

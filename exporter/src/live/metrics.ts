@@ -10,6 +10,7 @@ import { AGENT_STATUSES } from '../ingest/schema.js';
 import type { AppContext } from '../http/app.js';
 import { WAIT_BUCKETS, key, unkey } from './derive.js';
 import type { AgentRecord, LiveState, TenantLive } from './state.js';
+import { staffingByGroup } from './staffing.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
 
@@ -35,6 +36,16 @@ const FAMILIES = [
   ],
   ['cs_parts_ended_total', 'counter', 'Parts (conversations with an agent) of the group that ended today. Resets at local midnight.'],
   ['cs_part_duration_seconds_total', 'counter', 'Total duration of the parts counted in cs_parts_ended_total.'],
+  [
+    'cs_agents_required',
+    'gauge',
+    'Agents the group needs now to meet its service-level target, Erlang C over the last 15 minutes of arrivals and the last hour of handling time (需要人数). Absent while no handling time is known.',
+  ],
+  [
+    'cs_service_level_expected',
+    'gauge',
+    "Share of requests the group's agents now online will answer within the target wait, Erlang C, 0–1 (预计服务水平).",
+  ],
   ['cs_agent_status', 'gauge', "1 for the agent's current status."],
   ['cs_agent_active_sessions', 'gauge', 'Sessions now in a part with the agent.'],
   ['cs_agent_status_since_timestamp_seconds', 'gauge', 'When the agent entered its current status (unix seconds).'],
@@ -134,6 +145,8 @@ interface GroupSeries {
   active: string;
   /** cs_agents prefixes, in AGENT_STATUSES order. */
   agents: string[];
+  required: string;
+  serviceLevel: string;
 }
 
 interface AgentSeries {
@@ -231,6 +244,8 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
         longestWait: prefix('cs_queue_longest_wait_seconds', l),
         active: prefix('cs_conversations_active', l),
         agents: AGENT_STATUSES.map((s) => prefix('cs_agents', [...l, ['status', s]])),
+        required: prefix('cs_agents_required', l),
+        serviceLevel: prefix('cs_service_level_expected', l),
       };
       ts.groups.set(g, gs);
     }
@@ -378,8 +393,24 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
       }
 
       const groups = t.groupIds();
+      const statusNow = new Map<string, string>();
+      const staffing = staffingByGroup(
+        t,
+        groups,
+        nowMs,
+        (a) => {
+          let st = statusNow.get(a.agentId);
+          if (st === undefined) statusNow.set(a.agentId, (st = currentStatus(a, nowMs).status));
+          return st;
+        },
+        (g) => ctx.config.serviceTargets.of(tenant, g),
+        key,
+      );
       for (const g of groups) {
         const gs = groupSeries(ts, tenant, g);
+        const st = staffing.get(g)!;
+        if (st.agentsRequired !== null) o(F.cs_agents_required, gs.required + num(st.agentsRequired));
+        if (st.serviceLevelExpected !== null) o(F.cs_service_level_expected, gs.serviceLevel + num(st.serviceLevelExpected));
         const c = cur.get(g);
         o(F.cs_queue_length, gs.queueLength + num(c?.queueLength ?? 0));
         o(F.cs_queue_longest_wait_seconds, gs.longestWait + num(c?.longestWaitSeconds ?? 0));

@@ -8,6 +8,7 @@ import type { StoredEvent } from '../ingest/validate.js';
 import { addDays, dayStartMs, localDay } from '../time.js';
 import { compareEvents, deriveSession, type SessionEvent } from '../session/model.js';
 import { LIVE_SESSION_TYPES, contributions, type Derived } from './derive.js';
+import { RecentActivity, recentShare, type RecentShare } from './staffing.js';
 
 /** An agent.status change, as kept. */
 export interface StatusChange {
@@ -38,6 +39,8 @@ interface SessionRecord {
   events: SessionEvent[];
   derived: Derived;
   counted: Map<string, number>;
+  /** Its share of the recent minutes (staffing.ts), taken back when it is derived again. */
+  recent: RecentShare;
   lastEventMs: number;
   /** When the session may be compacted (see TenantLive.compact); 0 while it may not. */
   dueMs: number;
@@ -107,6 +110,8 @@ export class TenantLive {
   private readonly open = new Set<string>();
   /** Today's counters (see derive.ts `contributions`). */
   readonly counters = new Map<string, number>();
+  /** Queue entries and ended parts of the last hour by group and minute, for 需要人数 (staffing.ts). */
+  readonly recent = new RecentActivity();
   lastEventMs: number | null = null;
   lastLagSeconds = 0;
 
@@ -193,7 +198,7 @@ export class TenantLive {
       return;
     }
     if (!s) {
-      s = { compact: false, events: [], derived: deriveSession([]), counted: new Map(), lastEventMs: e.timeMs, dueMs: 0 };
+      s = { compact: false, events: [], derived: deriveSession([]), counted: new Map(), recent: [], lastEventMs: e.timeMs, dueMs: 0 };
       this.sessions.set(sid, s);
     } else if (s.events.some((x) => x.id === e.id)) return;
     let i = s.events.length;
@@ -217,6 +222,10 @@ export class TenantLive {
     for (const [k, v] of s.counted) this.bump(k, -v);
     for (const [k, v] of next) this.bump(k, v);
     s.counted = next;
+    const share = recentShare(s.derived);
+    this.recent.apply(s.recent, -1);
+    this.recent.apply(share, 1);
+    s.recent = share;
     if (s.derived.queued || s.derived.openPart) this.open.add(sid);
     else this.open.delete(sid);
     const wasDue = s.dueMs !== 0;
@@ -301,7 +310,15 @@ export class TenantLive {
     for (let i = 0; i < s.counted.length; i += 2) counted.set(s.counted[i] as string, s.counted[i + 1] as number);
     let last = s.lastEventMs;
     for (const e of events) last = Math.max(last, e.timeMs);
-    const full: SessionRecord = { compact: false, events, derived: deriveSession([]), counted, lastEventMs: last, dueMs: 0 };
+    // Its share of the recent minutes went with its events: the stored events less the late ones (stored
+    // before they were applied) are the ones it was derived from when compacted.
+    const late = new Set(s.pending.map((p) => p.id));
+    const before = stored
+      .map((e, i) => sessionEvent(e, i - stored.length))
+      .filter((e) => !late.has(e.id!))
+      .sort(compareEvents);
+    const recent = recentShare(deriveSession(before));
+    const full: SessionRecord = { compact: false, events, derived: deriveSession([]), counted, recent, lastEventMs: last, dueMs: 0 };
     this.sessions.set(sid, full);
     this.rederive(sid, full);
   }

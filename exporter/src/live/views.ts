@@ -1,6 +1,8 @@
 /** The live_* report figures (metrics.md, "Monitoring"), computed from a tenant's live state at `nowMs`. */
 import { key, unkey } from './derive.js';
 import { agentStatusView, type AgentStatusView, type TenantLive } from './state.js';
+import { DEFAULT_TARGET, type Target } from '../staffing/erlang.js';
+import { staffingByGroup } from './staffing.js';
 
 type Row = Record<string, unknown>;
 
@@ -134,13 +136,21 @@ export function overviewRow(t: TenantLive, dayFromMs: number, nowMs: number): Ro
   };
 }
 
-/** live_groups: one row per known group (or the ones asked for). */
-export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only: string[]): Row[] {
+/** live_groups: one row per known group (or the ones asked for); `targetOf` gives a group's service-level target. */
+export function groupRows(
+  t: TenantLive,
+  dayFromMs: number,
+  nowMs: number,
+  only: string[],
+  targetOf: (group: string) => Target = () => DEFAULT_TARGET,
+): Row[] {
   const cur = currentByGroup(t, nowMs);
   const views = statusViews(t, dayFromMs, nowMs);
   const counters = new CounterIndex(t);
   const ids = t.groupIds().filter((g) => only.length === 0 || only.includes(g));
+  const staffing = staffingByGroup(t, ids, nowMs, (a) => views.get(a.agentId)!.status, targetOf, key);
   return ids.map((g) => {
+    const st = staffing.get(g)!;
     const c = cur.get(g) ?? { queueLength: 0, longestWaitSeconds: 0, inConversation: 0 };
     const r = counters.ratings('rating', g);
     const inflow = counters.sum('inflow', g);
@@ -166,6 +176,13 @@ export function groupRows(t: TenantLive, dayFromMs: number, nowMs: number, only:
       abandoned,
       abandon_rate: ratio(abandoned, inflow),
       transfer_failed: counters.sum('rejected', g),
+      agents_required: st.agentsRequired,
+      service_level_expected: st.serviceLevelExpected,
+      arrivals_per_hour: st.arrivalsPerHour,
+      recent_aht_seconds: st.ahtSeconds,
+      concurrency: st.concurrency,
+      service_level_target: st.target.level,
+      service_level_target_seconds: st.target.seconds,
     };
   });
 }

@@ -7,7 +7,7 @@
 import { Rng } from './rng.js';
 import type { Roster, SimOptions } from './roster.js';
 import { userRegion } from './roster.js';
-import { HOURLY_CURVE, REGIONS } from './vocab.js';
+import { HOURLY_CURVE, NIGHT_STARTS_PER_AGENT_HOUR, REGIONS } from './vocab.js';
 import { addDays, dayStartMs } from '../time.js';
 
 export interface Arrival {
@@ -51,6 +51,7 @@ function freshArrivals(o: SimOptions, roster: Roster, day: string): Fresh[] {
   const dailyVolume = startsPerHourAtMax * 24;
   const pool = Math.max(1000, Math.round(dailyVolume * 40));
   const out: Fresh[] = [];
+  const dayGroups = roster.groups.filter((g) => !g.allDay);
   let t = start;
   let n = 0;
   for (;;) {
@@ -63,7 +64,7 @@ function freshArrivals(o: SimOptions, roster: Roster, day: string): Fresh[] {
     const a: Fresh = {
       t: Math.round(t),
       key: String(n++),
-      groupId: rng.weighted(roster.groups, (g) => g.share).id,
+      groupId: rng.weighted(dayGroups, (g) => g.share).id,
       wantsHuman: rng.chance(HUMAN_SHARE),
     };
     if (anonymous) {
@@ -78,6 +79,34 @@ function freshArrivals(o: SimOptions, roster: Roster, day: string): Fresh[] {
   return out;
 }
 
+/**
+ * The 夜间热线's own visitors (roster.ts addNightGroup): a steady Poisson stream around the clock,
+ * NIGHT_STARTS_PER_AGENT_HOUR per night agent, drawn from a stream of their own so the day groups'
+ * visitors stay the same.
+ */
+function nightArrivals(o: SimOptions, roster: Roster, day: string): Arrival[] {
+  const night = roster.groups.find((g) => g.allDay);
+  const staff = roster.agents.filter((a) => a.allDay).length;
+  if (!night || staff === 0) return [];
+  const rng = new Rng(o.seed, o.tenant, day, 'night-arrivals');
+  const start = dayStartMs(day, o.timezone);
+  const end = dayStartMs(addDays(day, 1), o.timezone);
+  const meanGap = HOUR / (NIGHT_STARTS_PER_AGENT_HOUR * staff);
+  const out: Arrival[] = [];
+  for (let t = start + rng.exp(meanGap), n = 0; t < end; t += rng.exp(meanGap)) {
+    const userNo = rng.int(1, 200_000);
+    out.push({
+      t: Math.round(t),
+      key: `n${n++}`,
+      userId: `u${String(userNo).padStart(7, '0')}`,
+      region: userRegion(userNo),
+      groupId: night.id,
+      wantsHuman: rng.chance(0.85),
+    });
+  }
+  return out;
+}
+
 /** The day's arrivals in time order: fresh ones, and returns of yesterday's and today's visitors. */
 export function arrivalsOf(o: SimOptions, roster: Roster, day: string): Arrival[] {
   const start = dayStartMs(day, o.timezone);
@@ -85,11 +114,17 @@ export function arrivalsOf(o: SimOptions, roster: Roster, day: string): Arrival[
   const today = freshArrivals(o, roster, day);
   const yesterday = freshArrivals(o, roster, addDays(day, -1));
   const all: Arrival[] = today.map(({ returnAt: _r, ...a }) => a);
+  all.push(...nightArrivals(o, roster, day));
   for (const src of [...yesterday, ...today]) {
     if (src.returnAt === undefined || src.returnAt < start || src.returnAt >= end) continue;
     const r = new Rng(o.seed, o.tenant, day, 'return', src.key, src.t);
     // A returning visitor usually follows up on the same matter.
-    const groupId = r.chance(0.7) ? src.groupId : r.weighted(roster.groups, (g) => g.share).id;
+    const groupId = r.chance(0.7)
+      ? src.groupId
+      : r.weighted(
+          roster.groups.filter((g) => !g.allDay),
+          (g) => g.share,
+        ).id;
     all.push({ t: src.returnAt, key: `r${src.t}-${src.key}`, userId: src.userId, region: src.region, groupId, wantsHuman: r.chance(0.85) });
   }
   all.sort((a, b) => a.t - b.t || (a.key < b.key ? -1 : 1));

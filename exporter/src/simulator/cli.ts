@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { Poster, Simulation, writeNdjson, type SimulationSize } from './runner.js';
+import { DEFAULT_NIGHT_AGENTS } from './vocab.js';
 
 export const SIMULATE_HELP = `cs-exporter simulate — a simulated contact center as an event source
 
@@ -16,6 +17,7 @@ Options:
   --token T        ingest token (default CS_INGEST_TOKEN)
   --agents N       agents per tenant (default 40)
   --groups N       skill groups, 1–10 (default 6)
+  --night-agents N agents of the 24-hour group 夜间热线, on top of --agents (default 4; 0: no such group)
   --tenants N      tenants: default, tenant2, ... (default 1)
   --traffic X      traffic level, 1 = staffed for it (default 1)
   --seed N         the same seed gives the same events (default 1)
@@ -42,6 +44,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
       token: { type: 'string' },
       agents: { type: 'string' },
       groups: { type: 'string' },
+      'night-agents': { type: 'string' },
       tenants: { type: 'string' },
       traffic: { type: 'string' },
       seed: { type: 'string' },
@@ -60,6 +63,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
     groups: num(values.groups, 'groups', 6, 1, 10),
     agents: num(values.agents, 'agents', 40, 1, 20000),
     traffic: num(values.traffic, 'traffic', 1, 0.01, 100),
+    nightAgents: num(values['night-agents'], 'night-agents', DEFAULT_NIGHT_AGENTS, 0, 100),
     timezone: values.timezone ?? process.env.CS_TIMEZONE ?? 'Asia/Shanghai',
   };
   if (values.out) {

@@ -134,6 +134,8 @@ class DaySim {
   private readonly agents: Agent[] = [];
   private readonly open = new Set<Session>();
   private closed = false;
+  /** Groups a session may be transferred to (the 24-hour one takes none). */
+  private readonly dayGroups: number;
 
   constructor(
     private readonly o: SimOptions,
@@ -146,6 +148,7 @@ class DaySim {
     this.now = this.dayStart;
     this.prefix = `${day.replace(/-/g, '')}${roster.tag}`;
     for (const g of roster.groups) this.groups.set(g.id, { def: g, queue: [], members: [] });
+    this.dayGroups = roster.groups.filter((g) => !g.allDay).length;
     for (const def of roster.agents) {
       const a: Agent = { def, status: 'offline', accepting: false, active: 0, lastAssignAt: 0, shiftOver: false, pauses: [] };
       this.agents.push(a);
@@ -200,10 +203,14 @@ class DaySim {
 
   private planShift(a: Agent): void {
     const r = this.rng;
-    if (!r.chance(0.88)) return; // 休息日
+    // 休息日; the 24-hour group's few agents cover their line every day (else a night could have nobody).
+    if (!r.chance(0.88) && !a.def.allDay) return;
     const { start, end } = a.def.shift;
+    // Before midnight is this day's start: a 夜班 logs in at 00:00 (`at` never goes back in time).
     const login = this.dayStart + start * HOUR - r.uniform(0, 15) * MIN;
-    const logout = Math.min(this.dayStart + end * HOUR + r.uniform(-5, 10) * MIN, this.dayStart + SERVICE_CLOSE_HOUR * HOUR + 20 * MIN);
+    // The day ends with the floor logged off (closeDay): a 晚班 until 24:00 leaves a few minutes before.
+    const lastOut = a.def.allDay ? this.dayEnd - r.uniform(2, 5) * MIN : this.dayStart + SERVICE_CLOSE_HOUR * HOUR + 20 * MIN;
+    const logout = Math.min(this.dayStart + end * HOUR + r.uniform(-5, 10) * MIN, lastOut);
     const len = (logout - login) / HOUR;
     const p = (h: number, status: Status, minutes: number, extra: Partial<Pause> = {}) =>
       a.pauses.push({ at: login + (h + r.uniform(-0.3, 0.3)) * HOUR, status, minutes, ...extra });
@@ -253,6 +260,11 @@ class DaySim {
 
   private wantPause(a: Agent, p: Pause): void {
     if (this.closed || a.shiftOver || a.status !== 'online') return;
+    // On the 24-hour line one pauses at a time, so a night shift of two always has someone online.
+    if (a.def.allDay && this.groups.get(a.def.groups[0])!.members.some((m) => m !== a && m.status !== 'online' && m.status !== 'offline')) {
+      this.after(10 * MIN, () => this.wantPause(a, p));
+      return;
+    }
     a.accepting = false;
     if (a.active > 0) {
       // Agents stop taking sessions and finish the ones they have first.
@@ -365,7 +377,7 @@ class DaySim {
     s.gen++;
     const h = this.hourOf(this.now);
     let reason: string | undefined;
-    if (h < SERVICE_OPEN_HOUR || h >= SERVICE_CLOSE_HOUR) reason = 'off_hours';
+    if (!g.def.allDay && (h < SERVICE_OPEN_HOUR || h >= SERVICE_CLOSE_HOUR)) reason = 'off_hours';
     else if (!g.members.some((a) => a.status !== 'offline')) reason = 'no_agent';
     else if (g.queue.length >= this.queueCap(g)) reason = 'busy';
     else if (this.rng.chance(0.002)) reason = 'other';
@@ -488,7 +500,7 @@ class DaySim {
       return;
     }
     const rounds = r.weighted([1, 2, 3, 4, 5, 6, 8], (n) => [10, 20, 22, 18, 12, 10, 8][[1, 2, 3, 4, 5, 6, 8].indexOf(n)]);
-    const transferAt = r.chance(0.05) && this.groups.size > 1 ? r.int(1, rounds) : -1;
+    const transferAt = r.chance(0.05) && this.dayGroups > (s.group!.def.allDay ? 0 : 1) ? r.int(1, rounds) : -1;
     let t = this.now + r.logNormal(8, 0.5) * S;
     const say = (from: 'user' | 'agent', text: string) =>
       this.at(t, () => {
@@ -525,7 +537,8 @@ class DaySim {
   }
 
   private transferTarget(s: Session): Group {
-    const others = [...this.groups.values()].filter((g) => g !== s.group);
+    // The 24-hour line is its own: the day groups do not transfer into it.
+    const others = [...this.groups.values()].filter((g) => g !== s.group && !g.def.allDay);
     const complaints = others.find((g) => g.def.name === '投诉处理');
     if (complaints && this.rng.chance(0.3)) return complaints;
     return this.rng.weighted(others, (g) => g.def.share);

@@ -1,6 +1,6 @@
 /** The stable cast of a simulated tenant: skill groups, agents with their shifts, the user pool. */
 import { Rng, hash32 } from './rng.js';
-import { GIVEN, GROUP_PROFILES, REGIONS, SHIFTS, SURNAMES } from './vocab.js';
+import { DEFAULT_NIGHT_AGENTS, GIVEN, GROUP_PROFILES, NIGHT_GROUP, NIGHT_SHIFTS, REGIONS, SHIFTS, SURNAMES } from './vocab.js';
 
 export interface SimOptions {
   seed: number;
@@ -13,9 +13,19 @@ export interface SimOptions {
   /** Requests for a human per hour at the daily peak; overrides `traffic` (tests keep it fixed while the staff changes). */
   peakPerHour?: number;
   timezone: string;
+  /** Agents of the 24-hour group 夜间热线 (vocab.ts NIGHT_GROUP), on top of `agents`; 0 or absent: no such group. */
+  nightAgents?: number;
 }
 
-export const DEFAULT_OPTIONS: SimOptions = { seed: 1, tenant: 'default', groups: 6, agents: 40, traffic: 1, timezone: 'Asia/Shanghai' };
+export const DEFAULT_OPTIONS: SimOptions = {
+  seed: 1,
+  tenant: 'default',
+  groups: 6,
+  agents: 40,
+  traffic: 1,
+  timezone: 'Asia/Shanghai',
+  nightAgents: DEFAULT_NIGHT_AGENTS,
+};
 
 export interface GroupDef {
   id: string;
@@ -24,6 +34,8 @@ export interface GroupDef {
   tops: readonly string[];
   overflowTo?: string;
   patience: number;
+  /** Staffed around the clock, with its own arrivals (the 夜间热线). */
+  allDay?: boolean;
 }
 
 export interface AgentDef {
@@ -33,7 +45,9 @@ export interface AgentDef {
   groups: string[];
   maxSessions: number;
   homeSeat: string;
-  shift: (typeof SHIFTS)[number];
+  shift: (typeof SHIFTS)[number] | (typeof NIGHT_SHIFTS)[number];
+  /** An agent of the 24-hour group: works every day. */
+  allDay?: boolean;
 }
 
 export interface Roster {
@@ -92,9 +106,51 @@ export function buildRoster(o: SimOptions): Roster {
       shift,
     });
   }
+  addNightGroup(o, groups, agents, usedNames);
   const peakPerHour = o.peakPerHour ?? o.traffic * o.agents * PEAK_PER_AGENT;
-  const tag = (hash32(`${o.seed}|${o.tenant}|${n}|${o.agents}|${o.traffic}|${o.peakPerHour ?? ''}`) % 46656).toString(36).padStart(3, '0');
+  const night = o.nightAgents ? `|n${o.nightAgents}` : '';
+  const tag = (hash32(`${o.seed}|${o.tenant}|${n}|${o.agents}|${o.traffic}|${o.peakPerHour ?? ''}${night}`) % 46656)
+    .toString(36)
+    .padStart(3, '0');
   return { groups, agents, peakPerHour, tag };
+}
+
+/**
+ * The 24-hour group and its agents, after the day roster and from a stream of their own, so the day
+ * groups and agents of a seed stay what they were.
+ */
+function addNightGroup(o: SimOptions, groups: GroupDef[], agents: AgentDef[], usedNames: Set<string>): void {
+  const count = Math.max(0, Math.floor(o.nightAgents ?? 0));
+  if (count === 0) return;
+  const rng = new Rng(o.seed, o.tenant, 'night-roster');
+  groups.push({
+    id: NIGHT_GROUP.id,
+    name: NIGHT_GROUP.name,
+    share: 0,
+    tops: NIGHT_GROUP.top,
+    patience: NIGHT_GROUP.patience,
+    allDay: true,
+  });
+  const first = agents.length;
+  for (let k = 0; k < count; k++) {
+    let name = '';
+    for (let tries = 0; tries < 20 && (!name || usedNames.has(name)); tries++)
+      name = rng.pick(SURNAMES) + rng.pick(GIVEN) + rng.pick(GIVEN);
+    if (usedNames.has(name)) name += String(first + k);
+    usedNames.add(name);
+    const i = first + k;
+    agents.push({
+      id: `a${String(i + 1).padStart(4, '0')}`,
+      name,
+      workNo: String(10001 + i),
+      groups: [NIGHT_GROUP.id],
+      // A phone-like line: fewer sessions at once than the chat groups.
+      maxSessions: rng.weighted([1, 2, 3], (m) => [30, 50, 20][m - 1]),
+      homeSeat: `N-01-${String(k + 1).padStart(2, '0')}`,
+      shift: NIGHT_SHIFTS[k % NIGHT_SHIFTS.length],
+      allDay: true,
+    });
+  }
 }
 
 /** 归属地 of a known user: stable, so a returning visitor comes from the same place. */

@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import type { Logger } from 'pino';
 import { simulateDay, type TimedEvent } from './day.js';
 import { buildRoster, type Roster, type SimOptions } from './roster.js';
+import { DEFAULT_NIGHT_AGENTS } from './vocab.js';
 import { addDays, localDay } from '../time.js';
 
 export interface SimulationSize {
@@ -17,6 +18,8 @@ export interface SimulationSize {
   agents: number;
   traffic: number;
   timezone: string;
+  /** Agents of the 24-hour group 夜间热线; DEFAULT_NIGHT_AGENTS when absent, 0 for none. */
+  nightAgents?: number;
 }
 
 /** Per-tenant options: the first tenant is `default`, the others `tenant2`, `tenant3`, ... each with its own seed stream. */
@@ -28,6 +31,7 @@ export function tenantOptions(size: SimulationSize): SimOptions[] {
     agents: size.agents,
     traffic: size.traffic,
     timezone: size.timezone,
+    nightAgents: size.nightAgents ?? DEFAULT_NIGHT_AGENTS,
   }));
 }
 

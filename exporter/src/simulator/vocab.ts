@@ -102,6 +102,22 @@ export const SHIFTS = [
   { name: '晚班', start: 14, end: 23, share: 30 },
 ] as const;
 
+/**
+ * The 24-hour group (夜间热线): a few agents of its own on three eight-hour shifts that cover the whole
+ * day, taking a small steady line of its own (and never the day groups' traffic), so that 监控 moves at
+ * any hour. Agents are given the shifts in this order, round: with 4, two on 夜班, one each on 白班 and 晚班.
+ */
+export const NIGHT_GROUP = { id: 'night', name: '夜间热线', top: ['售后', '物流', '账户'], patience: 1.2 } as const;
+export const NIGHT_SHIFTS = [
+  { name: '夜班', start: 0, end: 8, share: 0 },
+  { name: '晚班', start: 16, end: 24, share: 0 },
+  { name: '白班', start: 8, end: 16, share: 0 },
+] as const;
+/** Visitors per hour and night agent on the 夜间热线 line, day and night alike. */
+export const NIGHT_STARTS_PER_AGENT_HOUR = 3;
+/** Night agents of a default run (DEFAULT_OPTIONS, `npm start`, `cs-exporter simulate`). */
+export const DEFAULT_NIGHT_AGENTS = 4;
+
 export const USER_OPENERS = [
   '你好，在吗',
   '我想问一下这个商品什么时候发货',
