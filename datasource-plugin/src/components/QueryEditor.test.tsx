@@ -141,7 +141,8 @@ describe('QueryEditor', () => {
     const onChange = jest.fn();
     const q: CCQuery = { refId: 'A', queryType: 'report', report: 'group_daily', metrics: [], groups: [], agents: [], format: 'table' };
     render(<QueryEditor query={q} onChange={onChange} onRunQuery={() => {}} datasource={makeDataSource({ url })} />);
-    expect(await screen.findByRole('status')).toHaveTextContent(
+    // findBy* gives up after 1 s by default: a refused connection on a loaded machine can take longer.
+    expect(await screen.findByRole('status', {}, { timeout: 10_000 })).toHaveTextContent(
       `技能组/客服列表未加载 (lists not loaded; variables and typed ids still work): Cannot reach the exporter at ${url}`,
     );
     await choose('A-groups', '$group');
