@@ -11,6 +11,9 @@ import { WAIT_BUCKETS } from '../src/live/derive.js';
 import type { Exporter } from '../src/exporter.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { post, startLiveExporter, type Clock } from './helpers/live.js';
+import { createPool } from '../src/db/pool.js';
+import { rollupDay } from '../src/reports/rollup.js';
+import { localDay } from '../src/time.js';
 
 const S = 1000;
 const STATUSES = AGENT_STATUSES.length; // 13 in events.md
@@ -46,9 +49,12 @@ const BUDGET: Record<string, [number, number, number, number]> = {
   cs_exporter_events_ingested_total: [0, 0, 0, 1],
   cs_exporter_events_rejected_total: [0, 0, 0, 1],
   cs_exporter_scrape_duration_seconds: [0, 0, 0, 1],
+  // 流入异常 (issue 17, forecast): the current slot's forecast, lower and upper bound of each
+  // group with history (every group here has a week of it, see `lastWeek`).
+  cs_inflow_forecast: [0, 3, 0, 0],
 };
-// The sums the docs quote: 3 series per agent, 49 per group (3 gauges + 13 statuses + 18 counters
-// + 15 of the histogram), 2 per tenant.
+// The sums the docs quote: 3 series per agent, 52 per group (3 gauges + 13 statuses + 18 counters
+// + 15 of the histogram + 3 of the forecast band), 2 per tenant.
 const PER_AGENT = Object.values(BUDGET).reduce((s, b) => s + b[0], 0);
 const PER_GROUP = Object.values(BUDGET).reduce((s, b) => s + b[1], 0);
 const PER_TENANT = Object.values(BUDGET).reduce((s, b) => s + b[2], 0);
@@ -139,6 +145,30 @@ async function countSeries(url: string): Promise<Count> {
   return { families, byAgent, byGroup, tenantOnly, own, total };
 }
 
+/**
+ * A session per group in the current slot a week ago, rolled up: the history the forecast band of
+ * /metrics (cs_inflow_forecast) needs, so that every group has its band.
+ */
+function lastWeek(c: Center, now: number): [number, Record<string, unknown>][] {
+  const t0 = now - 7 * 86_400 * S;
+  const ev: [number, Record<string, unknown>][] = [];
+  for (let i = 0; i < c.groups; i++) {
+    const base = { tenant: c.tenant, sessionId: `${c.tenant}-lastweek-${i}` };
+    ev.push([t0, { ...base, type: 'session.queue', groupId: `${c.tenant}-g${i}`, via: 'direct' }]);
+    ev.push([t0 + 1, { ...base, type: 'session.abandon', groupId: `${c.tenant}-g${i}` }]);
+  }
+  return ev;
+}
+
+async function rollUpLastWeek(dbUrl: string, c: Center, now: number): Promise<void> {
+  const pool = createPool(dbUrl, 2);
+  try {
+    await rollupDay(pool, c.tenant, localDay(now - 7 * 86_400 * S, 'Asia/Shanghai'), 'Asia/Shanghai', now);
+  } finally {
+    await pool.end();
+  }
+}
+
 function expected(centers: Center[]): Map<string, number> {
   const agents = centers.reduce((s, c) => s + c.agents, 0);
   const groups = centers.reduce((s, c) => s + c.groups, 0);
@@ -163,16 +193,17 @@ describe('/metrics series budget', () => {
   });
 
   it('When one center of 40 agents in 4 groups is live, then each family has a·agents + b·groups + c·tenants series, as budgeted', async () => {
-    await post(exporter.url, centerEvents(small, NOW, 100, 'x'));
+    await post(exporter.url, [...lastWeek(small, NOW), ...centerEvents(small, NOW, 100, 'x')]);
+    await rollUpLastWeek(db.url, small, NOW);
     const n = await countSeries(exporter.url);
     const want = expected([small]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: 3 × 40 = 120 agent series; 49 × 4 = 196 group series; 2 for the tenant.
+    // By hand: 3 × 40 = 120 agent series; 52 × 4 = 208 group series; 2 for the tenant.
     assert.equal(PER_AGENT, 3);
-    assert.equal(PER_GROUP, 49);
+    assert.equal(PER_GROUP, 52);
     assert.equal(PER_TENANT, 2);
     assert.equal(n.byAgent, 120);
-    assert.equal(n.byGroup, 196);
+    assert.equal(n.byGroup, 208);
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
   });
 
@@ -183,13 +214,14 @@ describe('/metrics series budget', () => {
     const afterSessions = await countSeries(exporter.url);
     assert.equal(afterSessions.byAgent + afterSessions.byGroup, before.byAgent + before.byGroup, 'sessions added series');
 
-    await post(exporter.url, centerEvents(bpo, NOW, 300, 'z'));
+    await post(exporter.url, [...lastWeek(bpo, NOW), ...centerEvents(bpo, NOW, 300, 'z')]);
+    await rollUpLastWeek(db.url, bpo, NOW);
     const n = await countSeries(exporter.url);
     const want = expected([small, bpo]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: agents 3 × (40 + 200) = 720; groups 49 × (4 + 12) = 784.
+    // By hand: agents 3 × (40 + 200) = 720; groups 52 × (4 + 12) = 832.
     assert.equal(n.byAgent, 720);
-    assert.equal(n.byGroup, 784);
+    assert.equal(n.byGroup, 832);
     // Per tenant, without agent or group: the 2 live ones, and the rollup figures once rollups ran.
     for (const [f, v] of n.tenantOnly) {
       if (f in BUDGET) assert.equal(v, BUDGET[f][2] * 2, f);
@@ -200,7 +232,7 @@ describe('/metrics series budget', () => {
     // The exporter's own series do not depend on the centers' size.
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
     assert.ok(Math.abs(n.own - before.own) <= 20, `own series went from ${before.own} to ${n.own}`);
-    // The whole scrape: 3·agents + 49·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
-    assert.equal(n.total, 3 * 240 + 49 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
+    // The whole scrape: 3·agents + 52·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
+    assert.equal(n.total, 3 * 240 + 52 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
   });
 });
