@@ -167,7 +167,7 @@ export async function staffingForecastRows(pool: Pool, q: ReportQuery, o: { tz: 
           forecast_lower: p.lower,
           forecast_upper: p.upper,
           actual,
-          forecast_error: actual === null ? null : actual - p.expected,
+          forecast_error: actual === null || p.expected === null ? null : actual - p.expected,
           backtest_wape: wape,
           aht_seconds: p.ahtSeconds,
           agents_required: p.agents,

@@ -109,8 +109,13 @@ export function pastWeeks(h: GroupHistory, day: string): (DayFigures | undefined
   return out;
 }
 
-export interface SlotPlan extends SlotForecast {
+export interface SlotPlan {
   slot: number;
+  /** Null when no past week has data (a group's first weeks): what came is still shown. */
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  weeks: number;
   /** Average handling time used, seconds; null when the group has no ended part in its history. */
   ahtSeconds: number | null;
   /** Agents Erlang C asks for (0 when nothing is expected); null without a handling time. */
@@ -130,7 +135,7 @@ export function meanHandlingSeconds(h: GroupHistory): number | null {
 }
 
 /**
- * The forecast and staffing of each slot of `day` (slots with no past week are left out).
+ * The forecast and staffing of each slot of `day` (null figures when no past week has data).
  * `groupAht` is meanHandlingSeconds(h), passed in so that many days share one computation.
  */
 export function planDay(h: GroupHistory, day: string, groupAht = meanHandlingSeconds(h)): SlotPlan[] {
@@ -149,8 +154,11 @@ export function planDay(h: GroupHistory, day: string, groupAht = meanHandlingSec
       }
     }
     const f = forecastSlot(values);
-    if (!f) continue;
     const aht = parts > 0 ? seconds / parts : groupAht;
+    if (!f) {
+      out.push({ slot: s, expected: null, lower: null, upper: null, weeks: 0, ahtSeconds: aht, agents: null });
+      continue;
+    }
     let agents: number | null = 0;
     if (f.expected > 0) agents = aht === null ? null : agentsRequired({ arrivalsPerHour: f.expected * (60 / SLOT_MINUTES), ahtSeconds: aht, concurrency: h.concurrency }, h.target).agents;
     out.push({ slot: s, ...f, ahtSeconds: aht, agents });
