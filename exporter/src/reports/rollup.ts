@@ -641,19 +641,27 @@ async function aggregate(client: PoolClient, tenant: string, day: string, tz: st
      FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, hour, group_id`,
     p,
   );
-  // 排班建议: per half hour of the local day, inflow by queue entry and ended parts by their answer.
+  // 排班建议: per half hour of the local day, inflow by queue entry and ended parts by their answer;
+  // each group's day as 48-slot arrays (017_forecast_slots.sql).
   await client.query(
-    `INSERT INTO report_group_halfhour
-     SELECT $1, $2, slot, group_id, sum(inflow), sum(parts_ended), sum(part_seconds)
-     FROM (
-       SELECT group_id, hour * 2 + extract(minute FROM queued_at AT TIME ZONE $3::text)::int / 30 AS slot,
-              count(*) AS inflow, 0 AS parts_ended, 0::float8 AS part_seconds
-       FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY 1, 2
-       UNION ALL
-       SELECT group_id, extract(hour FROM started_at AT TIME ZONE $3::text)::int * 2 + extract(minute FROM started_at AT TIME ZONE $3::text)::int / 30,
-              0, count(*), sum(extract(epoch FROM ended_at - started_at))
-       FROM report_parts WHERE tenant = $1 AND day = $2 AND ended_at IS NOT NULL GROUP BY 1, 2
-     ) x GROUP BY slot, group_id`,
+    `WITH x AS (
+       SELECT group_id, slot, sum(inflow)::int AS inflow, sum(parts_ended)::int AS parts_ended, sum(part_seconds) AS part_seconds
+       FROM (
+         SELECT group_id, hour * 2 + extract(minute FROM queued_at AT TIME ZONE $3::text)::int / 30 AS slot,
+                count(*) AS inflow, 0 AS parts_ended, 0::float8 AS part_seconds
+         FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY 1, 2
+         UNION ALL
+         SELECT group_id, extract(hour FROM started_at AT TIME ZONE $3::text)::int * 2 + extract(minute FROM started_at AT TIME ZONE $3::text)::int / 30,
+                0, count(*), sum(extract(epoch FROM ended_at - started_at))
+         FROM report_parts WHERE tenant = $1 AND day = $2 AND ended_at IS NOT NULL GROUP BY 1, 2
+       ) u GROUP BY group_id, slot
+     )
+     INSERT INTO report_group_halfhour
+     SELECT $1, $2, g.group_id, array_agg(coalesce(x.inflow, 0) ORDER BY s), array_agg(coalesce(x.parts_ended, 0) ORDER BY s),
+            array_agg(coalesce(x.part_seconds, 0) ORDER BY s)
+     FROM (SELECT DISTINCT group_id FROM x) g CROSS JOIN generate_series(0, 47) s
+     LEFT JOIN x ON x.group_id = g.group_id AND x.slot = s
+     GROUP BY g.group_id`,
     [tenant, day, tz],
   );
   await client.query(

@@ -18,8 +18,8 @@
  *   days' slots (weighted absolute percentage error: busy slots count in proportion).
  * - Agents needed per slot: Erlang C (erlang.ts) with arrivals = forecast × 2 per hour, the
  *   average handling time of the group's ended parts in the same slot of the same past weeks
- *   (their total duration / their count, falling back to the group's mean over all its loaded
- *   days when those slots had none), the group's concurrency and its service-level target.
+ *   (their total duration / their count, falling back to the group's mean over all the slots of
+ *   those weeks when that slot had none), the group's concurrency and its service-level target.
  */
 import { agentsRequired, type Target } from './erlang.js';
 
@@ -122,7 +122,7 @@ export interface SlotPlan {
   agents: number | null;
 }
 
-/** The group's mean handling time over every loaded day, or null. */
+/** The group's mean handling time over the loaded days (those whose handling times were read), or null. */
 export function meanHandlingSeconds(h: GroupHistory): number | null {
   let parts = 0;
   let seconds = 0;
