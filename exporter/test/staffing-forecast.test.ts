@@ -156,6 +156,19 @@ describe('排班建议 (staffing_forecast): forecast, band, back-test and agents
     assert.deepEqual([other.actual, other.forecast_error], [0, 0]);
   });
 
+  it('When today is shown, then the slot under way has no actual yet, and a group in its first week has no forecast but what came', async () => {
+    const nowLocal = new Date(Date.now() + tzOffsetMs(Date.now(), TZ));
+    const label = `${pad(nowLocal.getUTCHours())}:${nowLocal.getUTCMinutes() < 30 ? '00' : '30'}`;
+    const now = slot(await forecast(T, T, ['g3']), T, 'g3', label);
+    // The slot is still coming in: the band of /metrics (below), nothing to compare yet.
+    close(now.forecast, 76 / 15);
+    assert.deepEqual([now.actual, now.forecast_error], [null, null]);
+    // T−14 is g3's first day: no past week to forecast from, and the 4 sessions that came.
+    const first = slot(await forecast(addDays(T, -14), addDays(T, -14), ['g3']), addDays(T, -14), 'g3', label);
+    assert.deepEqual([first.forecast, first.forecast_lower, first.forecast_upper, first.agents_required, first.weeks], [null, null, null, null, 0]);
+    assert.equal(first.actual, 4);
+  });
+
   it('When it is downloaded, then the CSV and the Excel file hold the rows of the query API with Chinese headers', async () => {
     const q = `report=staffing_forecast&from=${TOMORROW}&to=${TOMORROW}&group=g2`;
     const api = await forecast(TOMORROW, TOMORROW, ['g2']);
