@@ -23,8 +23,9 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     assert.equal(config.code, 0, config.out);
     const rules = promtool('check', 'rules', 'rules/cs-recording.yml', 'rules/cs-alerts.yml');
     assert.equal(rules.code, 0, rules.out);
-    assert.match(rules.out, /SUCCESS: 10 rules found/);
+    // Issue 17 (forecast): + the inflow per 30 minutes (recording) and CsInflowAnomaly (alert).
     assert.match(rules.out, /SUCCESS: 11 rules found/);
+    assert.match(rules.out, /SUCCESS: 12 rules found/);
   });
 
   it('When the rule unit tests run, then every alert and recording rule behaves as written in them', () => {
@@ -38,14 +39,14 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const alertTests = readFileSync(path.join(promDir, 'tests/cs-alerts-test.yml'), 'utf8');
     const recordTests = readFileSync(path.join(promDir, 'tests/cs-recording-test.yml'), 'utf8');
     const alerts = names('cs-alerts.yml', 'alert');
-    assert.equal(alerts.length, 11);
+    assert.equal(alerts.length, 12);
     for (const a of alerts) {
       // Silent before `for:` (an empty expectation) and firing after (a non-empty one).
       assert.match(alertTests, new RegExp(`alertname: ${a}\\n\\s+exp_alerts: \\[\\]`), `${a}: no "silent" case`);
       assert.match(alertTests, new RegExp(`alertname: ${a}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), `${a}: no "firing" case`);
     }
     const records = names('cs-recording.yml', 'record');
-    assert.equal(records.length, 10);
+    assert.equal(records.length, 11);
     for (const r of records) assert.match(recordTests, new RegExp(`- expr: ${r}\\n`), `${r}: no unit test`);
   });
 
@@ -63,7 +64,7 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const urls = [
       ...readFileSync(path.join(promDir, 'rules/cs-alerts.yml'), 'utf8').matchAll(/runbook_url: 'docs\/runbook\.md#([a-z0-9-]+)'/g),
     ];
-    assert.equal(urls.length, 11);
+    assert.equal(urls.length, 12);
     for (const [, anchor] of urls) assert.ok(anchors.has(anchor), `docs/runbook.md has no section #${anchor}`);
   });
 });

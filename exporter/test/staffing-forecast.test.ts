@@ -13,6 +13,7 @@ import { parseCsv, queryRows } from './helpers/reports.js';
 import type { Exporter } from '../src/exporter.js';
 import { addDays, localDay, tzOffsetMs } from '../src/time.js';
 import { forecastSlot } from '../src/staffing/forecast.js';
+import { listMigrations } from '../src/db/migrate.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -223,5 +224,47 @@ describe('排班建议 (staffing_forecast): forecast, band, back-test and agents
     assert.deepEqual(forecastSlot([6, 4]), { expected: value('expected'), lower: value('lower'), upper: value('upper'), weeks: 2 });
     // The inflow counter the rule compares it with is there for the group too.
     assert.match(text, /^cs_sessions_inflow_total\{tenant="default",group="g3",via="direct"\} /m);
+  });
+});
+
+describe('Migration 017: days rolled up before it get their inflow per slot from report_legs', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await freshDatabase({ migrate: false });
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  it('When the migration runs over legs already rolled up, then each group and day has its 48 slots of inflow', async () => {
+    const all = listMigrations();
+    for (const m of all.filter((x) => x.version < 17)) await db.pool.query(m.sql);
+    // Local hour 10 in Asia/Shanghai: 10:05 (02:05Z) is slot 20, 10:40 and 10:59 (02:40Z, 02:59Z) slot 21.
+    const legs: [string, string, string][] = [
+      ['g1', 's1', '2026-11-20T10:05:00+08:00'],
+      ['g1', 's2', '2026-11-20T10:40:00+08:00'],
+      ['g1', 's3', '2026-11-20T10:59:00+08:00'],
+      ['g2', 's4', '2026-11-20T10:40:00+08:00'],
+    ];
+    for (const [g, sid, at] of legs)
+      await db.pool.query(
+        `INSERT INTO report_legs (tenant, day, session_id, leg_no, group_id, via, hour, queued_at, outcome, credited, invited)
+         VALUES ('default', '2026-11-20', $1, 0, $2, 'direct', 10, $3, 'abandoned', false, false)`,
+        [sid, g, at],
+      );
+    await db.pool.query(all.find((x) => x.version === 17)!.sql);
+    const { rows } = await db.pool.query<{ group_id: string; inflow: number[]; parts_ended: number[] }>(
+      `SELECT group_id, inflow, parts_ended FROM report_group_halfhour WHERE tenant = 'default' AND day = '2026-11-20' ORDER BY group_id`,
+    );
+    const expected = (slots: Record<number, number>) => Array.from({ length: 48 }, (_, i) => slots[i] ?? 0);
+    assert.deepEqual(
+      rows.map((r) => [r.group_id, r.inflow]),
+      [
+        ['g1', expected({ 20: 1, 21: 2 })],
+        ['g2', expected({ 21: 1 })],
+      ],
+    );
+    // Handling times are not in the legs: empty until the day is rolled up again.
+    assert.deepEqual(rows[0].parts_ended, expected({}));
   });
 });
