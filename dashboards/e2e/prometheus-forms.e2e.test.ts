@@ -32,6 +32,8 @@ import {
   type RunningPrometheus,
 } from '../../exporter/test/helpers/prometheus.js';
 import type { Exporter } from '../../exporter/src/exporter.js';
+import { createPool } from '../../exporter/src/db/pool.js';
+import { localDay } from '../../exporter/src/time.js';
 import { WAIT_BUCKETS } from '../../exporter/src/live/derive.js';
 import { isProm, targets } from '../test/walk.js';
 import type { GeneratedDashboard } from '../src/index.js';
@@ -120,6 +122,31 @@ function samples(exposition: string, t: number): string[] {
   return out;
 }
 
+/**
+ * A rolled-up day a week before the morning, so that /metrics carries the forecast band
+ * (cs_inflow_forecast) that 流入异常 compares with: g1 took 120 legs a slot, g2 100 (the morning's
+ * g2 takes about 30 a slot: below its band, so the alert's expressions have data). Written straight
+ * into the rollup tables: the rollup itself is tested in the exporter.
+ */
+async function seedLastWeek(databaseUrl: string): Promise<void> {
+  const pool = createPool(databaseUrl, 1);
+  try {
+    const day = localDay(T0 - 7 * DAY, 'Asia/Shanghai');
+    for (const [group, n] of [
+      ['g1', 120],
+      ['g2', 100],
+    ] as const)
+      await pool.query(
+        `INSERT INTO report_group_halfhour (tenant, day, group_id, inflow, parts_ended, part_seconds)
+         VALUES ('default', $1, $2, array_fill($3::int, ARRAY[48]), array_fill($3::int, ARRAY[48]), array_fill($3 * 60.0, ARRAY[48]))`,
+        [day, group, n],
+      );
+    await pool.query(`INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ('default', $1, now(), 0, 0)`, [day]);
+  } finally {
+    await pool.end();
+  }
+}
+
 function promtool(...args: string[]): void {
   const r = spawnSync('promtool', args, { encoding: 'utf8', cwd: promDir });
   assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
@@ -171,6 +198,7 @@ before(async () => {
   const clock: Clock = { ms: T0 };
   const ex = await startLiveExporter(databaseUrl, clock, { timezone: 'Asia/Shanghai' });
   exporter = ex;
+  await seedLastWeek(databaseUrl);
   const events = morning();
   const v2: string[] = [];
   const v3: string[] = [];

@@ -20,6 +20,7 @@ export const UID = {
   reportTickets: 'cs-report-tickets',
   sessions: 'cs-sessions',
   sessionDetail: 'cs-session-detail',
+  reportStaffing: 'cs-report-staffing',
 } as const;
 
 export const TAG = { live: 'cs-监控', report: 'cs-报表' } as const;

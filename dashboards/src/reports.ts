@@ -231,6 +231,71 @@ function sessionDetail(): GeneratedDashboard {
   return { folder: '报表', uid: UID.sessionDetail, dashboard: finish(b.build()) };
 }
 
+/**
+ * 排班建议: per group (a repeated row), the forecast with its band against what came, the agents each
+ * 30-minute slot needs, and the back-tested error; the table and its Excel download for the rota
+ * planner. Today and tomorrow by default (the report forecasts up to 7 days ahead).
+ */
+function staffing(): GeneratedDashboard {
+  const report = 'staffing_forecast';
+  const def = findReport(report)!;
+  const G = { groups: ['${group}'] };
+  const b = reportDashboard(
+    UID.reportStaffing,
+    def.name,
+    '每个技能组每 30 分钟的流入量预测（过去 8 周同一星期、同一时段的加权平均，近的周权重大）及其区间、实际流入量、预测误差，以及按 Erlang C 达到服务水平目标所需的人数。今日为临时值。',
+    [report],
+  ).time({ from: 'now/d', to: 'now+1d/d' });
+  b.link(exportLink(report, def.name, 'csv', exportFilters(report)));
+  b.withRow(row('技能组：${group:text}').repeat('group'))
+    .withPanel(
+      graphPanel(
+        '预测流入量 (含区间) 与实际流入量 (每30分钟)',
+        [CsQueryBuilder.report(report, ['slot_start', 'forecast', 'forecast_lower', 'forecast_upper', 'actual'], G)],
+        { w: 16, h: 9, min: 0 },
+      )
+        .datasource(CS_DATASOURCE)
+        .description('预测下限/上限 = 预测 ± 2 倍标准差（过去各周的离散度加上随机到达的 Poisson 方差）；实际流入量在时段结束后显示。')
+        // The band: the upper bound's area filled down to the lower bound; the bounds dashed and thin.
+        .overrideByName('forecast_upper', [
+          { id: 'custom.fillBelowTo', value: '预测下限' },
+          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [4, 4] } },
+          { id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } },
+        ])
+        .overrideByName('forecast_lower', [
+          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [4, 4] } },
+          { id: 'custom.fillOpacity', value: 0 },
+          { id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } },
+        ])
+        .overrideByName('forecast', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } }, { id: 'custom.fillOpacity', value: 0 }])
+        .overrideByName('actual', [
+          { id: 'color', value: { mode: 'fixed', fixedColor: 'orange' } },
+          { id: 'custom.lineWidth', value: 2 },
+          { id: 'custom.fillOpacity', value: 0 },
+        ]),
+    )
+    .withPanel(
+      statPanel('回测误差 (近14天 WAPE)', CsQueryBuilder.report(report, ['backtest_wape'], G), {
+        unit: 'percentunit',
+        w: 8,
+        h: 9,
+      }).description(findReport(report)!.metrics.find((m) => m.id === 'backtest_wape')!.definition),
+    )
+    .withPanel(
+      graphPanel('需要人数 (每30分钟)', [CsQueryBuilder.report(report, ['slot_start', 'agents_required'], G)], { w: 16, h: 7, min: 0 })
+        .datasource(CS_DATASOURCE)
+        .drawStyle(common.GraphDrawStyle.Bars)
+        .fillOpacity(60),
+    )
+    .withPanel(
+      graphPanel('预测误差 (实际 − 预测)', [CsQueryBuilder.report(report, ['slot_start', 'forecast_error'], G)], { w: 8, h: 7 })
+        .datasource(CS_DATASOURCE)
+        .drawStyle(common.GraphDrawStyle.Bars),
+    );
+  b.withRow(row(def.name)).withPanel(reportTable(report, { h: 14 }));
+  return { folder: '报表', uid: UID.reportStaffing, dashboard: finish(b.build()) };
+}
+
 export function reportDashboards(): GeneratedDashboard[] {
-  return [overview(), online(), workbench(), tickets(), sessions(), sessionDetail()];
+  return [overview(), online(), workbench(), tickets(), sessions(), sessionDetail(), staffing()];
 }

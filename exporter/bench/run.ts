@@ -7,6 +7,7 @@
  *   npm run bench -- --only ingest,scrape
  *   npm run bench -- --scale 0.05       a quick run at 5% of the volumes
  *   npm run bench -- --only overload    producers saturating ingest; webhooks (one event a request)
+ *   npm run bench -- --only forecast    排班建议: forecast and staffing of 200 groups from 8 weeks of history
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { benchIngest } from './ingest.js';
 import { benchMemory, benchScrape } from './live.js';
 import { benchQuery, benchRollup } from './reports.js';
 import { benchOverload } from './overload.js';
+import { benchForecast } from './forecast.js';
 import { benchServer, exporterRoot, type BenchServer, type Figure } from './lib.js';
 import { addDays, localDay } from '../src/time.js';
 
@@ -51,6 +53,7 @@ const SECTIONS: Record<string, Section> = {
   query: (server) => benchQuery(server, scale, yesterday),
   memory: (server) => benchMemory(server, scale),
   overload: (server) => benchOverload(server, scale),
+  forecast: (server) => benchForecast(server, scale),
 };
 
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);

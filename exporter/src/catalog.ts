@@ -331,6 +331,28 @@ export const REPORTS: ReportDef[] = [
     ],
   },
   {
+    id: 'staffing_forecast',
+    name: '排班建议',
+    section: '报表',
+    description:
+      'per day × 30-minute slot × skill group: inflow forecast from the same weekday and slot of the past 8 weeks (weighted 8, 7, … 1 from the latest), its band, what came, and the agents Erlang C asks for; days up to 7 ahead (docs/reports.md)',
+    grain: 'range',
+    dimensions: [D.date, { id: 'slot', name: '时段', type: 'string' }, D.group_id, D.group_name],
+    filters: ['groups'],
+    metrics: [
+      time('slot_start', '时段开始', 'the local start of the 30-minute slot'),
+      n('forecast', '预测流入量', 'weighted average of the same slot on the same weekday of the past weeks (up to 8; weights 8, 7, … 1 from last week on)'),
+      n('forecast_lower', '预测下限', 'forecast − 2 standard deviations (spread of the past weeks plus Poisson variance), at least 0'),
+      n('forecast_upper', '预测上限', 'forecast + 2 standard deviations'),
+      n('actual', '实际流入量', 'legs entered into the group in the slot; null until the slot is over'),
+      n('forecast_error', '预测误差', 'actual − forecast (positive: more came than forecast)'),
+      rate('backtest_wape', '回测误差', "the group's WAPE over the last 14 days: Σ|actual − forecast| / Σ actual of the forecasts those days would have made"),
+      secs('aht_seconds', '平均处理时长', "ended parts' mean duration in the same slot of the same past weeks (else the group's mean)"),
+      n('agents_required', '需要人数', 'Erlang C: the fewest agents answering the target share within the target wait (CS_SERVICE_LEVEL_TARGETS), each serving the mean 接待上限 of the group'),
+      n('weeks', '参考周数', 'past weeks the forecast was made from'),
+    ],
+  },
+  {
     id: 'live_overview',
     name: '指标总览',
     section: '监控',

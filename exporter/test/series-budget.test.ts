@@ -11,6 +11,9 @@ import { WAIT_BUCKETS } from '../src/live/derive.js';
 import type { Exporter } from '../src/exporter.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { post, startLiveExporter, type Clock } from './helpers/live.js';
+import { createPool } from '../src/db/pool.js';
+import { rollupDay } from '../src/reports/rollup.js';
+import { localDay } from '../src/time.js';
 
 const S = 1000;
 const STATUSES = AGENT_STATUSES.length; // 13 in events.md
@@ -50,9 +53,12 @@ const BUDGET: Record<string, [number, number, number, number]> = {
   cs_exporter_events_ingested_total: [0, 0, 0, 1],
   cs_exporter_events_rejected_total: [0, 0, 0, 1],
   cs_exporter_scrape_duration_seconds: [0, 0, 0, 1],
+  // 流入异常 (issue 17, forecast): the current slot's forecast, lower and upper bound of each
+  // group with history (every group here has a week of it, see `lastWeek`).
+  cs_inflow_forecast: [0, 3, 0, 0],
 };
-// The sums the docs quote: 3 series per agent, 51 per group (3 gauges + 13 statuses + 18 counters
-// + 15 of the histogram + 需要人数 and 预计服务水平), 2 per tenant.
+// The sums the docs quote: 3 series per agent, 54 per group (3 gauges + 13 statuses + 18 counters
+// + 15 of the histogram + 需要人数 and 预计服务水平 + 3 of the forecast band), 2 per tenant.
 const PER_AGENT = Object.values(BUDGET).reduce((s, b) => s + b[0], 0);
 const PER_GROUP = Object.values(BUDGET).reduce((s, b) => s + b[1], 0);
 const PER_TENANT = Object.values(BUDGET).reduce((s, b) => s + b[2], 0);
@@ -143,6 +149,30 @@ async function countSeries(url: string): Promise<Count> {
   return { families, byAgent, byGroup, tenantOnly, own, total };
 }
 
+/**
+ * A session per group in the current slot a week ago, rolled up: the history the forecast band of
+ * /metrics (cs_inflow_forecast) needs, so that every group has its band.
+ */
+function lastWeek(c: Center, now: number): [number, Record<string, unknown>][] {
+  const t0 = now - 7 * 86_400 * S;
+  const ev: [number, Record<string, unknown>][] = [];
+  for (let i = 0; i < c.groups; i++) {
+    const base = { tenant: c.tenant, sessionId: `${c.tenant}-lastweek-${i}` };
+    ev.push([t0, { ...base, type: 'session.queue', groupId: `${c.tenant}-g${i}`, via: 'direct' }]);
+    ev.push([t0 + 1, { ...base, type: 'session.abandon', groupId: `${c.tenant}-g${i}` }]);
+  }
+  return ev;
+}
+
+async function rollUpLastWeek(dbUrl: string, c: Center, now: number): Promise<void> {
+  const pool = createPool(dbUrl, 2);
+  try {
+    await rollupDay(pool, c.tenant, localDay(now - 7 * 86_400 * S, 'Asia/Shanghai'), 'Asia/Shanghai', now);
+  } finally {
+    await pool.end();
+  }
+}
+
 function expected(centers: Center[]): Map<string, number> {
   const agents = centers.reduce((s, c) => s + c.agents, 0);
   const groups = centers.reduce((s, c) => s + c.groups, 0);
@@ -167,16 +197,17 @@ describe('/metrics series budget', () => {
   });
 
   it('When one center of 40 agents in 4 groups is live, then each family has a·agents + b·groups + c·tenants series, as budgeted', async () => {
-    await post(exporter.url, centerEvents(small, NOW, 100, 'x'));
+    await post(exporter.url, [...lastWeek(small, NOW), ...centerEvents(small, NOW, 100, 'x')]);
+    await rollUpLastWeek(db.url, small, NOW);
     const n = await countSeries(exporter.url);
     const want = expected([small]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: 3 × 40 = 120 agent series; 51 × 4 = 204 group series; 2 for the tenant.
+    // By hand: 3 × 40 = 120 agent series; 54 × 4 = 216 group series; 2 for the tenant.
     assert.equal(PER_AGENT, 3);
-    assert.equal(PER_GROUP, 51);
+    assert.equal(PER_GROUP, 54);
     assert.equal(PER_TENANT, 2);
     assert.equal(n.byAgent, 120);
-    assert.equal(n.byGroup, 204);
+    assert.equal(n.byGroup, 216);
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
   });
 
@@ -187,13 +218,14 @@ describe('/metrics series budget', () => {
     const afterSessions = await countSeries(exporter.url);
     assert.equal(afterSessions.byAgent + afterSessions.byGroup, before.byAgent + before.byGroup, 'sessions added series');
 
-    await post(exporter.url, centerEvents(bpo, NOW, 300, 'z'));
+    await post(exporter.url, [...lastWeek(bpo, NOW), ...centerEvents(bpo, NOW, 300, 'z')]);
+    await rollUpLastWeek(db.url, bpo, NOW);
     const n = await countSeries(exporter.url);
     const want = expected([small, bpo]);
     for (const [f, v] of want) assert.equal(n.families.get(f) ?? 0, v, `${f}: ${n.families.get(f) ?? 0} series, budget ${v}`);
-    // By hand: agents 3 × (40 + 200) = 720; groups 51 × (4 + 12) = 816.
+    // By hand: agents 3 × (40 + 200) = 720; groups 54 × (4 + 12) = 864.
     assert.equal(n.byAgent, 720);
-    assert.equal(n.byGroup, 816);
+    assert.equal(n.byGroup, 864);
     // Per tenant, without agent or group: the 2 live ones, and the rollup figures once rollups ran.
     for (const [f, v] of n.tenantOnly) {
       if (f in BUDGET) assert.equal(v, BUDGET[f][2] * 2, f);
@@ -204,7 +236,7 @@ describe('/metrics series budget', () => {
     // The exporter's own series do not depend on the centers' size.
     assert.ok(n.own <= OWN_SERIES_MAX, `${n.own} series of the exporter itself`);
     assert.ok(Math.abs(n.own - before.own) <= 20, `own series went from ${before.own} to ${n.own}`);
-    // The whole scrape: 3·agents + 51·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
-    assert.equal(n.total, 3 * 240 + 51 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
+    // The whole scrape: 3·agents + 54·groups + 2·tenants + 3, plus the exporter's own and the rollups'.
+    assert.equal(n.total, 3 * 240 + 54 * 16 + 2 * 2 + 3 + n.own + rollupSeries);
   });
 });

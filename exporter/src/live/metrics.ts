@@ -11,6 +11,7 @@ import type { AppContext } from '../http/app.js';
 import { WAIT_BUCKETS, key, unkey } from './derive.js';
 import type { AgentRecord, LiveState, TenantLive } from './state.js';
 import { staffingByGroup } from './staffing.js';
+import { InflowBands } from '../staffing/inflow-band.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
 
@@ -212,6 +213,8 @@ export interface LiveMetrics {
 export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMetrics {
   const cache = new Map<string, TenantSeries>();
   let scrapeNo = 0;
+  const live_ = live;
+  const bands = new InflowBands(ctx.pool, ctx.config.timezone, ctx.config.serviceTargets, ctx.log);
 
   const tenantSeries = (t: TenantLive): TenantSeries => {
     let ts = cache.get(t.tenant);
@@ -499,9 +502,11 @@ export function createMetricsRegistry(live: LiveState, ctx: AppContext): LiveMet
     contentType: Registry.PROMETHEUS_CONTENT_TYPE,
     async render() {
       const live = collect();
-      if (!ctx.self) return live;
+      // 流入异常: the current slot's forecast band per group, computed once per slot (staffing/inflow-band.ts).
+      const forecast = Buffer.from(await bands.text([...live_.allTenants()].map((t) => t.tenant), live_.now()));
+      if (!ctx.self) return Buffer.concat([live, NEWLINE, forecast]);
       // prom-client's registry writes the same text format; a blank line keeps the families apart.
-      return Buffer.concat([live, NEWLINE, Buffer.from(await ctx.self.text())]);
+      return Buffer.concat([live, NEWLINE, forecast, NEWLINE, Buffer.from(await ctx.self.text())]);
     },
   };
 }

@@ -12,6 +12,7 @@ import { exportReport } from './export.js';
 import { BUILDERS, ROLLED_UP } from './queries.js';
 import { RollupScheduler } from './scheduler.js';
 import { RollupService } from './service.js';
+import { checkForecastRange, forecastRollupRange, staffingForecastRows } from './forecast.js';
 
 const DEFAULT_LIST_LIMIT = 1000;
 
@@ -45,6 +46,18 @@ export function reportsComponent(config: Config): Component {
       return { rows: rows.map(spec.map), provisional };
     };
   }
+
+  // Reports computed in TS from the rolled-up tables rather than read by one statement.
+  const computed: ReportHandlers = {};
+  // 排班建议: computed from the rolled-up history (reports/forecast.ts) rather than read by one statement.
+  computed.staffing_forecast = reports.staffing_forecast = async (q, ctx) => {
+    const tz = ctx.config.timezone;
+    const nowMs = Date.now();
+    checkForecastRange(q, localDay(nowMs, tz));
+    const range = forecastRollupRange(q, localDay(nowMs, tz));
+    const provisional = (await svc().ensureRange(q.tenant, range.from, range.to)) || q.to! >= localDay(nowMs, tz);
+    return { rows: await staffingForecastRows(ctx.pool, q, { tz, nowMs, targets: ctx.config.serviceTargets }), provisional };
+  };
 
   return {
     name: 'reports',
@@ -93,7 +106,7 @@ export function reportsComponent(config: Config): Component {
       });
       api.get('/export', async (req, res, next) => {
         try {
-          await exportReport(req, res, ctx, svc());
+          await exportReport(req, res, ctx, svc(), computed);
         } catch (err) {
           if (err instanceof QueryError && !res.headersSent) res.status(400).json({ error: err.message });
           else next(err);

@@ -80,6 +80,7 @@ export const DAY_TABLES = [
   'report_agent_time',
   'report_group_daily',
   'report_group_slot',
+  'report_group_halfhour',
   'report_agent_daily',
   'report_category_daily',
   'report_overview',
@@ -506,7 +507,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     phase('sessions');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
-    await aggregate(client, tenant, day);
+    await aggregate(client, tenant, day, tz);
     phase('aggregate');
     await client.query(
       `INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ($1, $2, $3, $4, $5)
@@ -607,7 +608,7 @@ async function categories(client: PoolClient, tenant: string, day: string): Prom
 }
 
 /** The rollup tables of the day, from its facts. */
-async function aggregate(client: PoolClient, tenant: string, day: string): Promise<void> {
+async function aggregate(client: PoolClient, tenant: string, day: string, tz: string): Promise<void> {
   const p = [tenant, day];
   // Only the invited legs need a distinct count: counting it apart keeps the
   // day's legs from being sorted by session for one column.
@@ -639,6 +640,29 @@ async function aggregate(client: PoolClient, tenant: string, day: string): Promi
             count(*) FILTER (WHERE credited AND wait_seconds <= 20)
      FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, hour, group_id`,
     p,
+  );
+  // 排班建议: per half hour of the local day, inflow by queue entry and ended parts by their answer;
+  // each group's day as 48-slot arrays (017_forecast_slots.sql).
+  await client.query(
+    `WITH x AS (
+       SELECT group_id, slot, sum(inflow)::int AS inflow, sum(parts_ended)::int AS parts_ended, sum(part_seconds) AS part_seconds
+       FROM (
+         SELECT group_id, hour * 2 + extract(minute FROM queued_at AT TIME ZONE $3::text)::int / 30 AS slot,
+                count(*) AS inflow, 0 AS parts_ended, 0::float8 AS part_seconds
+         FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY 1, 2
+         UNION ALL
+         SELECT group_id, extract(hour FROM started_at AT TIME ZONE $3::text)::int * 2 + extract(minute FROM started_at AT TIME ZONE $3::text)::int / 30,
+                0, count(*), sum(extract(epoch FROM ended_at - started_at))
+         FROM report_parts WHERE tenant = $1 AND day = $2 AND ended_at IS NOT NULL GROUP BY 1, 2
+       ) u GROUP BY group_id, slot
+     )
+     INSERT INTO report_group_halfhour
+     SELECT $1, $2, g.group_id, array_agg(coalesce(x.inflow, 0) ORDER BY s), array_agg(coalesce(x.parts_ended, 0) ORDER BY s),
+            array_agg(coalesce(x.part_seconds, 0) ORDER BY s)
+     FROM (SELECT DISTINCT group_id FROM x) g CROSS JOIN generate_series(0, 47) s
+     LEFT JOIN x ON x.group_id = g.group_id AND x.slot = s
+     GROUP BY g.group_id`,
+    [tenant, day, tz],
   );
   await client.query(
     `WITH pa AS (
