@@ -40,7 +40,7 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const alertTests = readFileSync(path.join(promDir, 'tests/cs-alerts-test.yml'), 'utf8');
     const recordTests = readFileSync(path.join(promDir, 'tests/cs-recording-test.yml'), 'utf8');
     const alerts = names('cs-alerts.yml', 'alert');
-    assert.equal(alerts.length, 12);
+    assert.equal(alerts.length, 13);
     for (const a of alerts) {
       // Silent before `for:` (an empty expectation) and firing after (a non-empty one).
       assert.match(alertTests, new RegExp(`alertname: ${a}\\n\\s+exp_alerts: \\[\\]`), `${a}: no "silent" case`);
@@ -65,7 +65,7 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const urls = [
       ...readFileSync(path.join(promDir, 'rules/cs-alerts.yml'), 'utf8').matchAll(/runbook_url: 'docs\/runbook\.md#([a-z0-9-]+)'/g),
     ];
-    assert.equal(urls.length, 12);
+    assert.equal(urls.length, 13);
     for (const [, anchor] of urls) assert.ok(anchors.has(anchor), `docs/runbook.md has no section #${anchor}`);
   });
 });
