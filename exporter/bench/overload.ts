@@ -167,7 +167,7 @@ const ONE_EVENT = (i: number) =>
   });
 
 /** Closed loop: `connections` keep-alive connections each sending one event per request, for `seconds`. */
-async function webhookMax(url: string, connections: number, seconds: number): Promise<{ perSecond: number; p99: number }> {
+export async function webhookMax(url: string, connections: number, seconds: number): Promise<{ perSecond: number; p99: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const target = new URL('/api/v1/events', url);
   const lat: number[] = [];
@@ -192,7 +192,7 @@ async function webhookMax(url: string, connections: number, seconds: number): Pr
 }
 
 /** Open loop: requests started at `rate` per second whatever the answers do, for `seconds`; latency p99. */
-async function webhookAtRate(url: string, rate: number, seconds: number): Promise<{ p99: number; sent: number; failed: number }> {
+export async function webhookAtRate(url: string, rate: number, seconds: number): Promise<{ p99: number; sent: number; failed: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/api/v1/events', url);
   const lat: number[] = [];

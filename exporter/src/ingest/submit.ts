@@ -10,7 +10,7 @@ import { RequestError } from '../http/errors.js';
 import { CardinalityBudget } from './cardinality.js';
 import type { RawItem } from './parse.js';
 import { validateEvent, type StoredEvent } from './validate.js';
-import type { BudgetResource, BudgetTicket, EventWriter } from './writer.js';
+import type { BudgetTicket, EventWriter, OverloadResource } from './writer.js';
 
 /** Rejections listed one by one in an answer; `rejectedCount` says how many there were in all. */
 export const MAX_LISTED_REJECTIONS = 100;
@@ -37,13 +37,17 @@ export interface IngestAnswer {
 /** Ingest is at its in-flight budget: nothing of the submission was stored, so a retry is safe. */
 export class OverloadedError extends RequestError {
   constructor(
-    readonly resource: BudgetResource,
+    readonly resource: OverloadResource,
     readonly limit: number,
     readonly setting: string,
   ) {
     super(
       429,
-      `ingest is at its in-flight budget of ${limit} ${resource} (${setting}); nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
+      `${
+        resource === 'wait'
+          ? `ingest's writer queue holds requests waiting longer than ${limit} ms, its bound (${setting})`
+          : `ingest is at its in-flight budget of ${limit} ${resource} (${setting})`
+      }; nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
       { 'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS) },
     );
     this.name = 'OverloadedError';
@@ -82,8 +86,9 @@ export class Ingest {
   }
 
   /** The error for a budget `what` that is used up. */
-  overloaded(what: BudgetResource): OverloadedError {
+  overloaded(what: OverloadResource): OverloadedError {
     const w = this.opts.writer;
+    if (what === 'wait') return new OverloadedError('wait', w.budget.maxWaitMs ?? Infinity, 'CS_INGEST_MAX_WAIT_MS');
     return what === 'events'
       ? new OverloadedError('events', w.budget.maxEvents, 'CS_INGEST_MAX_EVENTS')
       : new OverloadedError('bytes', w.budget.maxBytes, 'CS_INGEST_MAX_BYTES');
@@ -149,6 +154,8 @@ export class Ingest {
       validIndex.push(index);
     }
     if (valid.length > 0 && !ticket.take('events', valid.length)) throw this.overloaded('events');
+    // Checked last, just before queueing: an adapter's submission meets the same bound as a request.
+    if (valid.length > 0 && this.opts.writer.overWait()) throw this.overloaded('wait');
     let outcomes;
     try {
       outcomes = await this.opts.writer.write(valid);

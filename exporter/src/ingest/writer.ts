@@ -13,6 +13,8 @@ export type WriteOutcome = 'accepted' | 'duplicate' | { error: string };
 
 interface Pending {
   events: StoredEvent[];
+  /** When it was queued (performance.now()): the queue-age bound reads the oldest. */
+  at: number;
   resolve(outcomes: WriteOutcome[]): void;
   reject(err: Error): void;
 }
@@ -26,9 +28,19 @@ interface Pending {
 export interface IngestBudget {
   maxEvents: number;
   maxBytes: number;
+  /**
+   * Latency-bounded admission (CS_INGEST_MAX_WAIT_MS): while the oldest request waiting for a
+   * transaction has waited longer than this, new requests are refused (429) instead of queueing
+   * behind it. Under an offered load above what the database commits, the queue then stays about
+   * this long, so accepted requests are answered within it plus one commit, and producers get a
+   * prompt Retry-After instead of a reply seconds later. Unbounded when absent.
+   */
+  maxWaitMs?: number;
 }
 
 export type BudgetResource = 'events' | 'bytes';
+/** What an overloaded ingest names in its 429: a budget share, or the queue-age bound. */
+export type OverloadResource = BudgetResource | 'wait';
 
 /** A request's share of the budget, from admission until its answer is sent (or the client is gone). */
 export class BudgetTicket {
@@ -82,7 +94,12 @@ export interface WriterStats {
 
 /** Emits `accepted` with the newly stored events of each committed batch, in arrival order. */
 export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
+  // A queue read from `head`: shift() on an array of thousands of single-event requests is a copy each time.
   private queue: Pending[] = [];
+  private head = 0;
+  private queuedEvents = 0;
+  /** A pump is due at the end of this turn of the event loop (see write). */
+  private pumpScheduled = false;
   private inFlight = 0;
   private idle: (() => void)[] = [];
   readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
@@ -101,6 +118,17 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     this.maxBatch = opts.maxBatch ?? 20_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
+  }
+
+  /**
+   * Whether a request now would wait past the budget's maxWaitMs: the oldest queued request has
+   * already waited that long (both transactions are busy, or the database is slow or frozen).
+   * An empty queue always admits, so a lone request on an idle writer is never refused.
+   */
+  overWait(): boolean {
+    const max = this.budget.maxWaitMs;
+    if (max === undefined || this.head >= this.queue.length) return false;
+    return performance.now() - this.queue[this.head].at > max;
   }
 
   /** A new share of the budget for one request. */
@@ -126,9 +154,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
 
   /** Requests waiting for a transaction, and the events they hold. */
   get queued(): { requests: number; events: number } {
-    let events = 0;
-    for (const p of this.queue) events += p.events.length;
-    return { requests: this.queue.length, events };
+    return { requests: this.queue.length - this.head, events: this.queuedEvents };
   }
 
   /** Transactions being stored now. */
@@ -140,33 +166,51 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   write(events: StoredEvent[]): Promise<WriteOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      this.pump();
+      this.queue.push({ events, at: performance.now(), resolve, reject });
+      this.queuedEvents += events.length;
+      // One transaction per turn of the event loop: the single-event requests (webhooks) that
+      // arrive together share a commit instead of the first taking a transaction of its own.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
   /** Resolves when every queued and in-flight batch is done. */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
       const batch: Pending[] = [];
       let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].events.length <= this.maxBatch)) {
-        const p = this.queue.shift()!;
+      while (this.head < this.queue.length && (batch.length === 0 || size + this.queue[this.head].events.length <= this.maxBatch)) {
+        const p = this.queue[this.head++];
         batch.push(p);
         size += p.events.length;
+      }
+      this.queuedEvents -= size;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
       }
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
         this.pump();
-        if (this.queue.length === 0 && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
+        if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
       });
     }
+    if (this.head >= this.queue.length && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
   }
 
   private async flush(batch: Pending[]): Promise<void> {
