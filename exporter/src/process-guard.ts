@@ -25,7 +25,9 @@ export function installCrashHandlers(log: Logger): void {
     process.stderr.write(`cs-exporter crashed (${kind}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(CRASH_EXIT_CODE);
   };
-  process.on('uncaughtException', (err, origin) => die(origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception', err));
+  process.on('uncaughtException', (err, origin) =>
+    die(origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception', err),
+  );
   process.on('unhandledRejection', (reason) => die('unhandled rejection', reason));
   // Any other non-zero exit (process.exit elsewhere) leaves one line too; 'exit' runs synchronously only.
   process.on('exit', (code) => {

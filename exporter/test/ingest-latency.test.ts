@@ -44,7 +44,8 @@ function post(url: string, body: string, headers: Record<string, string> = {}, p
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const h: string[] = [];
-          for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i] !== 'Date') h.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            if (res.rawHeaders[i] !== 'Date') h.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
           resolve({ status: res.statusCode!, headers: h, body: Buffer.concat(chunks).toString(), ms: performance.now() - t0 });
         });
         res.on('error', reject);
@@ -56,7 +57,14 @@ function post(url: string, body: string, headers: Record<string, string> = {}, p
 }
 
 const message = (id: string) =>
-  JSON.stringify({ id, type: 'session.message', time: new Date(Date.now() - 60_000).toISOString(), sessionId: `s-${id}`, from: 'user', text: '你好' });
+  JSON.stringify({
+    id,
+    type: 'session.message',
+    time: new Date(Date.now() - 60_000).toISOString(),
+    sessionId: `s-${id}`,
+    from: 'user',
+    text: '你好',
+  });
 
 describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
   let db: TestDatabase;
@@ -129,7 +137,8 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
     const { rows } = await db.pool.query<{ id: string; n: number }>('SELECT id, count(*)::int AS n FROM events GROUP BY id');
     const stored = new Map(rows.map((r) => [r.id, r.n]));
     // Stored: warm + A, B, C (1 + 15 = 16), each once; nothing of D or E.
-    for (const id of ['warm', ...waves.slice(0, 3).flatMap((w) => w.ids)]) assert.equal(stored.get(id), 1, `${id} stored ${stored.get(id) ?? 0} times`);
+    for (const id of ['warm', ...waves.slice(0, 3).flatMap((w) => w.ids)])
+      assert.equal(stored.get(id), 1, `${id} stored ${stored.get(id) ?? 0} times`);
     for (const id of [...waves[3].ids, ...waves[4].ids]) assert.equal(stored.get(id), undefined, `refused ${id} was stored`);
     assert.equal(stored.size, 16);
 
@@ -147,7 +156,10 @@ describe('The lean path of POST /api/v1/events answers as the express route', ()
   const TENANT_TOKEN = 'tenant-acme-ingest-token';
   before(async () => {
     db = await freshDatabase();
-    exporter = await startTestExporter(db.url, { ingestToken: 'operator-ingest-token', tenantIngestTokens: new Map([[TENANT_TOKEN, 'acme']]) });
+    exporter = await startTestExporter(db.url, {
+      ingestToken: 'operator-ingest-token',
+      tenantIngestTokens: new Map([[TENANT_TOKEN, 'acme']]),
+    });
   });
   after(async () => {
     await exporter?.close();
@@ -182,9 +194,15 @@ describe('The lean path of POST /api/v1/events answers as the express route', ()
     }
     // What was meant to be stored, was: n1 (once), n2, n3, n4, n6 and n7 as acme's, n8, n9.
     const { rows } = await db.pool.query<{ id: string; tenant: string }>('SELECT id, tenant FROM events ORDER BY id');
-    assert.deepEqual(
-      rows.map((r) => `${r.tenant}/${r.id}`).sort(),
-      ['acme/n6', 'acme/n7', 'default/n1', 'default/n2', 'default/n3', 'default/n4', 'default/n8', 'default/n9'],
-    );
+    assert.deepEqual(rows.map((r) => `${r.tenant}/${r.id}`).sort(), [
+      'acme/n6',
+      'acme/n7',
+      'default/n1',
+      'default/n2',
+      'default/n3',
+      'default/n4',
+      'default/n8',
+      'default/n9',
+    ]);
   });
 });

@@ -204,11 +204,17 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
         this.head = 0;
       }
       this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-        if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
-      });
+      void this.flush(batch)
+        .catch((err: unknown) => {
+          // A bug here must not leave producers waiting forever, nor end the process as an unhandled rejection.
+          for (const p of batch) p.reject(err as Error);
+          this.onListenerError(err);
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+          if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
+        });
     }
     if (this.head >= this.queue.length && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
   }
