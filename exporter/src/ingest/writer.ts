@@ -115,7 +115,11 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     private readonly onListenerError: (err: unknown) => void = (err) => console.error(err),
   ) {
     super();
-    this.maxBatch = opts.maxBatch ?? 20_000;
+    // Each transaction's own work on the event loop (its keys, its JSON for Postgres, the answers,
+    // the live state's apply) grows with its events: at 20,000 those tasks held /metrics up for
+    // hundreds of ms under saturation. 5,000 keeps each under a few tens of ms, and a commit's
+    // fixed cost is still shared by thousands of events (docs/robustness.md, "Overload").
+    this.maxBatch = opts.maxBatch ?? 5_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
   }
