@@ -165,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
     ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
-    ingestMaxWaitMs: positiveSetting(env, 'CS_INGEST_MAX_WAIT_MS', 500, 600_000),
+    ingestMaxWaitMs: positiveSetting(env, 'CS_INGEST_MAX_WAIT_MS', 250, 600_000),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
   };

@@ -71,7 +71,8 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
   let exporter: Exporter;
   before(async () => {
     db = await freshDatabase();
-    exporter = await startTestExporter(db.url, { ingestMaxWaitMs: MAX_WAIT_MS });
+    // The lock below outlasts no ingest statement: the 503 of a timed-out batch is another story.
+    exporter = await startTestExporter(db.url, { ingestMaxWaitMs: MAX_WAIT_MS, dbIngestTimeoutMs: 30_000 });
   });
   after(async () => {
     await exporter?.close();
@@ -103,8 +104,9 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
       wave('b', 5);
       await pause(50);
       wave('c', 5);
-      // Now C has waited past the bound: what comes next would only wait longer.
-      await pause(MAX_WAIT_MS * 2);
+      // Now C has waited past the bound (200 ms, or 3 recent transactions: the warm-up's, short even
+      // on a loaded machine): what comes next would only wait longer.
+      await pause(1_500);
       wave('d', 10);
       wave('e', 1, '/api/v1/events?via=express');
       refused = await Promise.all([...waves[3].answers, ...waves[4].answers]);
@@ -123,30 +125,42 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
       const body = JSON.parse(r.body) as { error: string; budget: { resource: string; limit: number; setting: string }; accepted: number };
       assert.equal(body.accepted, 0);
       assert.deepEqual(body.budget, { resource: 'wait', limit: MAX_WAIT_MS, setting: 'CS_INGEST_MAX_WAIT_MS' });
-      assert.match(body.error, /waiting longer than 200 ms.*CS_INGEST_MAX_WAIT_MS.*nothing of this request was stored: retry after 1 s/);
+      assert.match(body.error, /waiting longer than 200 ms, its bound \(CS_INGEST_MAX_WAIT_MS, or 3 recent transactions if longer\); nothing of this request was stored: retry after 1 s/);
     }
     // The lean path's 429 and the express route's are the same answer.
     const stripId = (r: Raw) => r.headers.filter((h) => !h.startsWith('X-Request-Id'));
     assert.deepEqual(stripId(refused[10]), stripId(refused[0]));
     assert.equal(refused[10].body, refused[0].body);
 
-    const accepted = await Promise.all(waves.slice(0, 3).flatMap((w) => w.answers));
-    for (const r of accepted) assert.equal(r.status, 200, r.body);
-    for (const r of accepted) assert.deepEqual(JSON.parse(r.body), { accepted: 1, duplicates: 0, rejected: [] });
+    // A, B and C were sent before anything had waited the bound; on a loaded machine a late one of
+    // them may already meet a queue older than it (then 429 too). Whatever the timing, each gets 200
+    // or 429, never a 503 or a wait for the lock's end; the first of A to arrive met an empty queue.
+    const early = await Promise.all(waves.slice(0, 3).flatMap((w) => w.answers));
+    const earlyIds = waves.slice(0, 3).flatMap((w) => w.ids);
+    for (const r of early) assert.ok(r.status === 200 || r.status === 429, `${r.status}: ${r.body}`);
+    assert.ok(
+      early.some((r) => r.status === 200),
+      'nothing of A, B and C was accepted',
+    );
+    const acceptedIds = ['warm', ...earlyIds.filter((_, i) => early[i].status === 200)];
+    for (const [i, r] of early.entries()) {
+      if (r.status === 200) assert.deepEqual(JSON.parse(r.body), { accepted: 1, duplicates: 0, rejected: [] }, earlyIds[i]);
+    }
+    const refusedIds = [...earlyIds.filter((_, i) => early[i].status === 429), ...waves[3].ids, ...waves[4].ids];
 
     const { rows } = await db.pool.query<{ id: string; n: number }>('SELECT id, count(*)::int AS n FROM events GROUP BY id');
     const stored = new Map(rows.map((r) => [r.id, r.n]));
-    // Stored: warm + A, B, C (1 + 15 = 16), each once; nothing of D or E.
-    for (const id of ['warm', ...waves.slice(0, 3).flatMap((w) => w.ids)])
-      assert.equal(stored.get(id), 1, `${id} stored ${stored.get(id) ?? 0} times`);
-    for (const id of [...waves[3].ids, ...waves[4].ids]) assert.equal(stored.get(id), undefined, `refused ${id} was stored`);
-    assert.equal(stored.size, 16);
+    // Stored: exactly what was answered 200 (warm included), each once; nothing answered 429.
+    for (const id of acceptedIds) assert.equal(stored.get(id), 1, `${id} stored ${stored.get(id) ?? 0} times`);
+    for (const id of refusedIds) assert.equal(stored.get(id), undefined, `refused ${id} was stored`);
+    assert.equal(stored.size, acceptedIds.length);
 
-    // What the operator sees: health counts the 16 accepted; /metrics the 11 refusals as overloaded.
+    // What the operator sees: health counts the accepted ones (at least warm and A's first); /metrics
+    // every refusal (D's 10 and E's one at least) as overloaded.
     const health = (await (await fetch(`${exporter.url}/api/v1/health`)).json()) as { events: { accepted: number } };
-    assert.equal(health.events.accepted, 16);
+    assert.equal(health.events.accepted, acceptedIds.length);
     const metrics = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
-    assert.equal(metrics.get(series('cs_exporter_ingest_requests_refused_total', { reason: 'overloaded' })), 11);
+    assert.equal(metrics.get(series('cs_exporter_ingest_requests_refused_total', { reason: 'overloaded' })), refusedIds.length);
   });
 });
 
@@ -204,5 +218,67 @@ describe('The lean path of POST /api/v1/events answers as the express route', ()
       'default/n8',
       'default/n9',
     ]);
+  });
+});
+
+describe('CS_INGEST_MAX_WAIT_MS', () => {
+  it('When it is unset, then the bound is 250 ms; a value that is not a whole number of ms from 1 is refused naming the setting', async () => {
+    const { loadConfig, ConfigError } = await import('../src/config.js');
+    assert.equal(loadConfig({}).ingestMaxWaitMs, 250);
+    assert.equal(loadConfig({ CS_INGEST_MAX_WAIT_MS: '50' }).ingestMaxWaitMs, 50);
+    for (const bad of ['0', '-5', '1.5', 'soon']) {
+      assert.throws(
+        () => loadConfig({ CS_INGEST_MAX_WAIT_MS: bad }),
+        (e: unknown) => e instanceof ConfigError && /CS_INGEST_MAX_WAIT_MS/.test(e.message),
+      );
+    }
+  });
+});
+
+describe('The per-turn budget of ingest work (ingest/slices.ts)', () => {
+  it('When many requests wait to be parsed and validated, then I/O is served between turns and each request runs to its end in arrival order', async () => {
+    const { sliced, SLICE_BUDGET_MS } = await import('../src/ingest/slices.js');
+    const busy = (ms: number) => {
+      const t = performance.now();
+      while (performance.now() - t < ms);
+    };
+    // 20 requests × 5 slices of 3 ms: 300 ms of work handed in at once.
+    const order: number[] = [];
+    const work = Array.from({ length: 20 }, (_, r) => {
+      let k = 0;
+      return sliced(() => {
+        busy(3);
+        order.push(r);
+        return ++k === 5;
+      });
+    });
+    const failing = sliced(() => {
+      throw new Error('a step that throws');
+    });
+    // A loopback HTTP round trip meanwhile, as a scrape is: it needs several turns of the loop.
+    const { createServer } = await import('node:http');
+    const server = createServer((_q, s) => s.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const slicesBeforeAnswer = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(order.length));
+      })
+        .on('error', reject)
+        .end();
+    });
+    await Promise.all(work);
+    await assert.rejects(failing, /a step that throws/);
+    server.close();
+    // Run in one go (as before), all 100 slices would have run before the answer; with
+    // SLICE_BUDGET_MS (10 ms) a turn runs about 4, and the round trip takes a handful of turns.
+    assert.equal(SLICE_BUDGET_MS, 10);
+    assert.ok(slicesBeforeAnswer < 60, `${slicesBeforeAnswer} of 100 slices ran before a loopback answer`);
+    // First come, first done: request 0's five slices, then request 1's...
+    assert.deepEqual(
+      order,
+      Array.from({ length: 100 }, (_, i) => Math.floor(i / 5)),
+    );
   });
 });

@@ -13,9 +13,10 @@
  * (`fail`, wired in app.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
-import { OverloadedError, type Ingest, type IngestAnswer } from '../ingest/submit.js';
-import type { OverloadResource } from '../ingest/writer.js';
+import { BodyError, bodyFormat, parseBody, type BodyFormat } from '../ingest/parse.js';
+import { slice } from '../ingest/slices.js';
+import { OverloadedError, type Ingest } from '../ingest/submit.js';
+import type { BudgetTicket, OverloadResource } from '../ingest/writer.js';
 import { bearerScope } from './auth.js';
 import { newRequestId } from './errors.js';
 import { MAX_BODY_BYTES, admitRequest, countRefusal, overloadAnswer, type IngestStats } from './ingest.js';
@@ -57,6 +58,39 @@ export function leanIngest(opts: LeanIngestOptions): LeanHandler {
     sendJson(res, 429, overloadAnswer(err), err.headers);
   };
 
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    format: BodyFormat,
+    tenant: string | undefined,
+    ticket: BudgetTicket,
+    requestId: string,
+  ) => {
+    try {
+      let items;
+      try {
+        // Parsing takes its turn with every other request's work (ingest/slices.ts).
+        items = await slice(() => parseBody(body, format));
+      } catch (err) {
+        if (!(err instanceof BodyError)) throw err;
+        stats.rejected++;
+        sendJson(res, err.status, { error: err.message, accepted: 0, duplicates: 0, rejected: [] });
+        return;
+      }
+      if (items.length === 0) {
+        sendJson(res, 400, { error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [] });
+        return;
+      }
+      const answer = await ingest.submit(items, { tenant, ticket, requestId });
+      const nothingTaken = answer.accepted === 0 && answer.duplicates === 0;
+      sendJson(res, nothingTaken ? 400 : 200, answer);
+    } catch (err) {
+      if (err instanceof OverloadedError) overloaded(res, err.resource);
+      else opts.fail(err, req, res, requestId);
+    }
+  };
+
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== EVENTS_PATH) return false;
     const h = req.headers;
@@ -94,30 +128,7 @@ export function leanIngest(opts: LeanIngestOptions): LeanHandler {
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got);
       ticket.shrinkTo('bytes', body.length);
-      let items;
-      try {
-        items = parseBody(body, format);
-      } catch (err) {
-        if (err instanceof BodyError) {
-          stats.rejected++;
-          sendJson(res, err.status, { error: err.message, accepted: 0, duplicates: 0, rejected: [] });
-        } else opts.fail(err, req, res, requestId);
-        return;
-      }
-      if (items.length === 0) {
-        sendJson(res, 400, { error: 'body holds no events', accepted: 0, duplicates: 0, rejected: [] });
-        return;
-      }
-      ingest.submit(items, { tenant: scope.tenant, ticket, requestId }).then(
-        (answer: IngestAnswer) => {
-          const nothingTaken = answer.accepted === 0 && answer.duplicates === 0;
-          sendJson(res, nothingTaken ? 400 : 200, answer);
-        },
-        (err: unknown) => {
-          if (err instanceof OverloadedError) overloaded(res, err.resource);
-          else opts.fail(err, req, res, requestId);
-        },
-      );
+      void serve(req, res, body, format, scope.tenant, ticket, requestId);
     });
     return true;
   };

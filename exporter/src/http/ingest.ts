@@ -1,6 +1,7 @@
 /** POST /api/v1/events (events.md). */
 import express, { Router, type RequestHandler } from 'express';
 import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
+import { slice } from '../ingest/slices.js';
 import { OverloadedError, type Ingest, type IngestAnswer } from '../ingest/submit.js';
 import type { BudgetTicket, OverloadResource } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
@@ -112,7 +113,8 @@ export function ingestRouter(opts: {
       ticket.shrinkTo('bytes', body.length);
       let items;
       try {
-        items = parseBody(body, bodyFormat(req.get('content-type'))!);
+        // Parsing takes its turn with every other request's work (ingest/slices.ts).
+        items = await slice(() => parseBody(body, bodyFormat(req.get('content-type'))!));
       } catch (err) {
         if (err instanceof BodyError) {
           opts.stats.rejected++;

@@ -30,8 +30,8 @@ export interface IngestBudget {
   maxBytes: number;
   /**
    * Latency-bounded admission (CS_INGEST_MAX_WAIT_MS): while the oldest request waiting for a
-   * transaction has waited longer than this, new requests are refused (429) instead of queueing
-   * behind it. Under an offered load above what the database commits, the queue then stays about
+   * transaction has waited longer than this (and than WAIT_PER_TRANSACTION recent transactions),
+   * new requests are refused (429) instead of queueing behind it. Under an offered load above what the database commits, the queue then stays about
    * this long, so accepted requests are answered within it plus one commit, and producers get a
    * prompt Retry-After instead of a reply seconds later. Unbounded when absent.
    */
@@ -39,6 +39,8 @@ export interface IngestBudget {
 }
 
 export type BudgetResource = 'events' | 'bytes';
+/** The queue-age bound is never below this many recent transactions' time (see EventWriter.overWait). */
+export const WAIT_PER_TRANSACTION = 3;
 /** What an overloaded ingest names in its 429: a budget share, or the queue-age bound. */
 export type OverloadResource = BudgetResource | 'wait';
 
@@ -101,6 +103,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   /** A pump is due at the end of this turn of the event loop (see write). */
   private pumpScheduled = false;
   private inFlight = 0;
+  /** Moving average of a transaction's duration (store and answers), for the queue-age bound. */
+  private transactionMs = 0;
   private idle: (() => void)[] = [];
   readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
   private readonly maxBatch: number;
@@ -125,14 +129,23 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   }
 
   /**
-   * Whether a request now would wait past the budget's maxWaitMs: the oldest queued request has
-   * already waited that long (both transactions are busy, or the database is slow or frozen).
-   * An empty queue always admits, so a lone request on an idle writer is never refused.
+   * Whether a request now would wait past the bound: every transaction slot is busy and the oldest
+   * queued request has already waited longer than maxWaitMs and than WAIT_PER_TRANSACTION recent transactions (both transactions are
+   * busy, or the database is slow or frozen). Waiting for the transactions ahead is what group
+   * commit is; on a slow disk or a busy machine one may take longer than maxWaitMs, and that alone
+   * is not overload. An empty queue always admits, so a lone request on an idle writer is never refused.
    */
   overWait(): boolean {
     const max = this.budget.maxWaitMs;
-    if (max === undefined || this.head >= this.queue.length) return false;
-    return performance.now() - this.queue[this.head].at > max;
+    // Both transactions busy: a request queued now waits for one of them. Otherwise the queue is
+    // only waiting for this turn's pump, however long a busy machine made that turn.
+    if (max === undefined || this.head >= this.queue.length || this.inFlight < this.maxInFlight) return false;
+    return performance.now() - this.queue[this.head].at > Math.max(max, WAIT_PER_TRANSACTION * this.transactionMs);
+  }
+
+  /** Recent time of a transaction, ms (moving average; 0 before the first). */
+  get recentTransactionMs(): number {
+    return this.transactionMs;
   }
 
   /** A new share of the budget for one request. */
@@ -208,6 +221,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
         this.head = 0;
       }
       this.inFlight++;
+      const started = performance.now();
       void this.flush(batch)
         .catch((err: unknown) => {
           // A bug here must not leave producers waiting forever, nor end the process as an unhandled rejection.
@@ -215,6 +229,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
           this.onListenerError(err);
         })
         .finally(() => {
+          const took = performance.now() - started;
+          this.transactionMs = this.transactionMs === 0 ? took : 0.8 * this.transactionMs + 0.2 * took;
           this.inFlight--;
           this.pump();
           if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
