@@ -125,7 +125,10 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
       const body = JSON.parse(r.body) as { error: string; budget: { resource: string; limit: number; setting: string }; accepted: number };
       assert.equal(body.accepted, 0);
       assert.deepEqual(body.budget, { resource: 'wait', limit: MAX_WAIT_MS, setting: 'CS_INGEST_MAX_WAIT_MS' });
-      assert.match(body.error, /waiting longer than 200 ms, its bound \(CS_INGEST_MAX_WAIT_MS, or 3 recent transactions if longer\); nothing of this request was stored: retry after 1 s/);
+      assert.match(
+        body.error,
+        /waiting longer than 200 ms, its bound \(CS_INGEST_MAX_WAIT_MS, or 3 recent transactions if longer\); nothing of this request was stored: retry after 1 s/,
+      );
     }
     // The lean path's 429 and the express route's are the same answer.
     const stripId = (r: Raw) => r.headers.filter((h) => !h.startsWith('X-Request-Id'));
