@@ -104,7 +104,7 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
       wave('b', 5);
       await pause(50);
       wave('c', 5);
-      // Now C has waited past the bound (200 ms, or 3 recent transactions: the warm-up's, short even
+      // Now C has waited past the bound (200 ms, or 4 recent transactions: the warm-up's, short even
       // on a loaded machine): what comes next would only wait longer.
       await pause(1_500);
       wave('d', 10);
@@ -127,7 +127,7 @@ describe('Latency-bounded admission (CS_INGEST_MAX_WAIT_MS)', () => {
       assert.deepEqual(body.budget, { resource: 'wait', limit: MAX_WAIT_MS, setting: 'CS_INGEST_MAX_WAIT_MS' });
       assert.match(
         body.error,
-        /waiting longer than 200 ms, its bound \(CS_INGEST_MAX_WAIT_MS, or 3 recent transactions if longer\); nothing of this request was stored: retry after 1 s/,
+        /waiting longer than 200 ms, its bound \(CS_INGEST_MAX_WAIT_MS, or 4 recent transactions if longer\); nothing of this request was stored: retry after 1 s/,
       );
     }
     // The lean path's 429 and the express route's are the same answer.

@@ -1,7 +1,7 @@
 /** POST /api/v1/events (events.md). */
 import express, { Router, type RequestHandler } from 'express';
 import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
-import { slice, waitingMs } from '../ingest/slices.js';
+import { slice } from '../ingest/slices.js';
 import { OverloadedError, type Ingest, type IngestAnswer } from '../ingest/submit.js';
 import type { BudgetTicket, OverloadResource } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
@@ -54,9 +54,7 @@ export const contentTypeMessage = (contentType: string | undefined) =>
  * wait is refused before it costs a read and a parse), then the body's share of the byte budget.
  */
 export function admitRequest(ingest: Ingest, ticket: BudgetTicket, bytes: number): OverloadResource | undefined {
-  // Either queue may be where requests wait: the writer's (the database is the limit) or the
-  // parse-and-validate slices (the CPU is).
-  if (ingest.writer.overWait() || waitingMs() > (ingest.writer.budget.maxWaitMs ?? Infinity)) return 'wait';
+  if (ingest.writer.overWait()) return 'wait';
   return ticket.take('bytes', bytes) ? undefined : 'bytes';
 }
 

@@ -17,10 +17,6 @@ export const SLICE_BUDGET_MS = 10;
 interface Job {
   /** Does one slice of the work; true once all of it is done. */
   step(): boolean;
-  /** When it was handed in (performance.now()). */
-  at: number;
-  /** Whether a slice of it has run. */
-  started: boolean;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -37,7 +33,6 @@ function turn(): void {
   // At least one slice a turn, however long it takes, so work always progresses.
   do {
     const job = jobs[head];
-    job.started = true;
     let done: boolean;
     try {
       done = job.step();
@@ -65,25 +60,13 @@ function turn(): void {
 }
 
 /**
- * How long the oldest job not yet started has waited, ms (0 when none waits). Past the ingest's
- * queue-age bound the event loop is behind (the machine cannot parse and validate what arrives):
- * new requests are then refused at admission (http/ingest.ts, admitRequest), at the cost of an
- * answer instead of a parse, a validation and a transaction.
- */
-export function waitingMs(): number {
-  let i = head;
-  if (i < jobs.length && jobs[i].started) i++;
-  return i < jobs.length ? performance.now() - jobs[i].at : 0;
-}
-
-/**
  * Runs `step` (synchronous: one slice of a few ms at most, returning true once the work is done)
  * again and again within the shared budget; resolves once done, rejects with what a step threw.
  * Jobs are served in the order they were handed in.
  */
 export function sliced(step: () => boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    jobs.push({ step, at: performance.now(), started: false, resolve, reject });
+    jobs.push({ step, resolve, reject });
     if (!scheduled) {
       scheduled = true;
       setImmediate(turn);

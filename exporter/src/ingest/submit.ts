@@ -46,7 +46,7 @@ export class OverloadedError extends RequestError {
       429,
       `${
         resource === 'wait'
-          ? `ingest holds requests waiting longer than ${limit} ms, its bound (${setting}, or ${WAIT_PER_TRANSACTION} recent transactions if longer)`
+          ? `ingest's writer queue holds requests waiting longer than ${limit} ms, its bound (${setting}, or ${WAIT_PER_TRANSACTION} recent transactions if longer)`
           : `ingest is at its in-flight budget of ${limit} ${resource} (${setting})`
       }; nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
       { 'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS) },

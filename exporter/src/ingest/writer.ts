@@ -40,7 +40,7 @@ export interface IngestBudget {
 
 export type BudgetResource = 'events' | 'bytes';
 /** The queue-age bound is never below this many recent transactions' time (see EventWriter.overWait). */
-export const WAIT_PER_TRANSACTION = 3;
+export const WAIT_PER_TRANSACTION = 4;
 /** What an overloaded ingest names in its 429: a budget share, or the queue-age bound. */
 export type OverloadResource = BudgetResource | 'wait';
 
