@@ -31,9 +31,10 @@ export interface IngestBudget {
   /**
    * Latency-bounded admission (CS_INGEST_MAX_WAIT_MS): while the oldest request waiting for a
    * transaction has waited longer than this (and than WAIT_PER_TRANSACTION recent transactions),
-   * new requests are refused (429) instead of queueing behind it. Under an offered load above what the database commits, the queue then stays about
-   * this long, so accepted requests are answered within it plus one commit, and producers get a
-   * prompt Retry-After instead of a reply seconds later. Unbounded when absent.
+   * new requests are refused (429) instead of queueing behind it. Under an offered load above what
+   * the database commits, the queue then stays about this long, so accepted requests are answered
+   * within it plus one commit, and producers get a prompt Retry-After instead of a reply seconds
+   * later. Unbounded when absent.
    */
   maxWaitMs?: number;
 }
@@ -129,11 +130,12 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   }
 
   /**
-   * Whether a request now would wait past the bound: every transaction slot is busy and the oldest
-   * queued request has already waited longer than maxWaitMs and than WAIT_PER_TRANSACTION recent transactions (both transactions are
-   * busy, or the database is slow or frozen). Waiting for the transactions ahead is what group
-   * commit is; on a slow disk or a busy machine one may take longer than maxWaitMs, and that alone
-   * is not overload. An empty queue always admits, so a lone request on an idle writer is never refused.
+   * Whether a request now would wait past the bound: every transaction slot is busy (the database
+   * is the limit, or slow, or frozen) and the oldest queued request has already waited longer than
+   * maxWaitMs and than WAIT_PER_TRANSACTION recent transactions. Waiting for the transactions ahead
+   * is what group commit is; on a slow disk or a busy machine one may take longer than maxWaitMs,
+   * and that alone is not overload. An empty queue always admits, so a lone request on an idle
+   * writer is never refused.
    */
   overWait(): boolean {
     const max = this.budget.maxWaitMs;
@@ -141,11 +143,6 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     // only waiting for this turn's pump, however long a busy machine made that turn.
     if (max === undefined || this.head >= this.queue.length || this.inFlight < this.maxInFlight) return false;
     return performance.now() - this.queue[this.head].at > Math.max(max, WAIT_PER_TRANSACTION * this.transactionMs);
-  }
-
-  /** Recent time of a transaction, ms (moving average; 0 before the first). */
-  get recentTransactionMs(): number {
-    return this.transactionMs;
   }
 
   /** A new share of the budget for one request. */
