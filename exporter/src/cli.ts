@@ -7,6 +7,7 @@ import { simulateCommand } from './simulator/cli.js';
 import { rollupDay } from './reports/rollup.js';
 import { isDay } from './time.js';
 import { adapterCommand } from './adapters/index.js';
+import { installCrashHandlers } from './process-guard.js';
 
 const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
 
@@ -30,6 +31,7 @@ CS_ROLLUP_INTERVAL_SECONDS (today's report refresh, default 300; 0 = rollups on 
 
 async function serve(config: Config, banner: boolean): Promise<void> {
   const log = createLogger(config.logLevel);
+  installCrashHandlers(log);
   const exporter = await startExporter(config, log);
   log.info({ url: exporter.url, embeddedPostgres: !config.databaseUrl }, 'exporter listening');
   if (banner) {

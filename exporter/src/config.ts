@@ -38,6 +38,8 @@ export interface Config {
   ingestMaxEvents: number;
   /** Ingest budget: request bytes being read, queued or stored at once (CS_INGEST_MAX_BYTES); past it, 429. */
   ingestMaxBytes: number;
+  /** Latency-bounded admission: refuse (429) while the oldest queued ingest request has waited longer (CS_INGEST_MAX_WAIT_MS). */
+  ingestMaxWaitMs: number;
   /** Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); older ones are compacted early. */
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
@@ -193,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     dbRetryAfterSeconds: positiveSetting(env, 'CS_DB_RETRY_AFTER_SECONDS', 5, 3_600),
     ingestMaxEvents: positiveSetting(env, 'CS_INGEST_MAX_EVENTS', 50_000, 10_000_000),
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
+    ingestMaxWaitMs: positiveSetting(env, 'CS_INGEST_MAX_WAIT_MS', 250, 600_000),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
     serviceTargets: serviceTargetsSetting(env.CS_SERVICE_LEVEL_TARGETS),

@@ -55,7 +55,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ pool:
 export async function startExporter(config: Config, log: Logger, factories: ComponentFactory[] = COMPONENTS): Promise<Exporter> {
   const { pool, embedded } = await openDatabase(config, log);
   const store = new EventStore(pool);
-  const writer = new EventWriter(store, { budget: { maxEvents: config.ingestMaxEvents, maxBytes: config.ingestMaxBytes } }, (err) => log.error({ err }, 'an accepted-events consumer failed'));
+  const writer = new EventWriter(store, { budget: { maxEvents: config.ingestMaxEvents, maxBytes: config.ingestMaxBytes, maxWaitMs: config.ingestMaxWaitMs } }, (err) => log.error({ err }, 'an accepted-events consumer failed'));
   // Stored by a batch whose answer was lost: what consumers of accepted events (监控) must still see.
   store.on('recovered', (events) => {
     writer.stats.accepted += events.length;

@@ -10,6 +10,8 @@ import { requireBearer, tenantGuard } from './auth.js';
 import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
 import { inputGuard } from './input.js';
 import { ingestRouter, type IngestStats } from './ingest.js';
+import { leanIngest } from './fast-ingest.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ingest } from '../ingest/submit.js';
 import type { AdapterStats } from '../adapters/stats.js';
 
@@ -96,6 +98,33 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   // A route's query that met an unreachable, frozen or restarting database becomes a 503 with this
   // pool's Retry-After before the one boundary answers.
   app.use(((err, _req, _res, next) => next(unavailable(ctx.pool, err, 'this request'))) as ErrorRequestHandler);
-  app.use(errorBoundary(ctx.log));
+  const boundary = errorBoundary(ctx.log);
+  app.use(boundary);
+
+  // POST /api/v1/events served in front of express when it is the common case (fast-ingest.ts);
+  // express's own `app(req, res)` calls `app.handle`, so listen() and tests' servers both get it.
+  const lean = leanIngest({
+    ingest: ctx.ingest,
+    ingestToken: ctx.config.ingestToken,
+    tenantIngestTokens: ctx.config.tenantIngestTokens,
+    stats: ctx.ingestStats,
+    fail(err, req, res, requestId) {
+      // Dressed as express dresses every request, so the one boundary answers and logs as for any route.
+      const r = req as IncomingMessage & { res?: ServerResponse };
+      const s = res as ServerResponse & { req?: IncomingMessage; locals?: Record<string, unknown> };
+      Object.setPrototypeOf(r, app.request);
+      Object.setPrototypeOf(s, app.response);
+      r.res = s;
+      s.req = r;
+      s.locals = { requestId };
+      boundary(unavailable(ctx.pool, err, 'this request'), r as never, s as never, () => undefined);
+    },
+  });
+  const app_ = app as unknown as { handle(req: IncomingMessage, res: ServerResponse, next?: unknown): void };
+  const handle = app_.handle;
+  app_.handle = function (req, res, next) {
+    if (lean(req, res)) return;
+    handle.call(this, req, res, next);
+  };
   return app;
 }

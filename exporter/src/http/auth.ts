@@ -41,6 +41,26 @@ export function requireBearer(token: string | undefined, what: string, tenantTok
 }
 
 /**
+ * What requireBearer decides, for a handler outside express (the lean ingest path, http/fast-ingest.ts):
+ * `{ tenant }` (undefined for the main token or when no token is set) when `authorization` opens the
+ * route, undefined when it does not (requireBearer then answers the 401).
+ */
+export function bearerScope(
+  authorization: string | undefined,
+  token: string | undefined,
+  tenantTokens: Map<string, string> = new Map(),
+): { tenant?: string } | undefined {
+  if (!token && tenantTokens.size === 0) return {};
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  if (!m) return undefined;
+  const given = m[1].trim();
+  if (token && sameSecret(given, token)) return {};
+  let tenant: string | undefined;
+  for (const [t, name] of tenantTokens) if (sameSecret(given, t)) tenant = name;
+  return tenant === undefined ? undefined : { tenant };
+}
+
+/**
  * With a tenant's own token, a request may only name that tenant. Every place a handler may read a
  * tenant from is checked, whatever the method (HEAD runs the GET handlers, so deciding by method let
  * a HEAD through): each `tenant` of the query string (raw: handlers differ in trimming, so only the exact name

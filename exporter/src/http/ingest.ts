@@ -1,8 +1,9 @@
 /** POST /api/v1/events (events.md). */
 import express, { Router, type RequestHandler } from 'express';
 import { BodyError, bodyFormat, parseBody } from '../ingest/parse.js';
+import { slice } from '../ingest/slices.js';
 import { OverloadedError, type Ingest, type IngestAnswer } from '../ingest/submit.js';
-import type { BudgetResource, BudgetTicket } from '../ingest/writer.js';
+import type { BudgetTicket, OverloadResource } from '../ingest/writer.js';
 import { requireBearer } from './auth.js';
 
 export { MAX_LISTED_REJECTIONS, MAX_DAYS_PER_REQUEST, OVERLOAD_RETRY_AFTER_SECONDS, type IngestAnswer } from '../ingest/submit.js';
@@ -27,6 +28,36 @@ export interface IngestStats {
   refused?: Map<RefusalReason, number>;
 }
 
+/** Counts an ingest answer with an error status under its reason (REFUSAL_REASONS). */
+export function countRefusal(refused: Map<RefusalReason, number>, status: number): void {
+  if (status < 400) return;
+  const reason: RefusalReason = REFUSAL_REASONS[status as keyof typeof REFUSAL_REASONS] ?? 'other';
+  refused.set(reason, (refused.get(reason) ?? 0) + 1);
+}
+
+/** The body of a 429 (its headers are `err.headers`): the same from the express route and the lean path. */
+export function overloadAnswer(err: OverloadedError) {
+  return {
+    error: err.message,
+    budget: { resource: err.resource, limit: err.limit, setting: err.setting },
+    accepted: 0,
+    duplicates: 0,
+    rejected: [],
+  };
+}
+
+export const contentTypeMessage = (contentType: string | undefined) =>
+  `Content-Type must be application/json (an event or an array of events) or application/x-ndjson (one event a line), got ${contentType ?? 'none'}`;
+
+/**
+ * What admits a request before its body is read: the queue-age bound (a request that would only
+ * wait is refused before it costs a read and a parse), then the body's share of the byte budget.
+ */
+export function admitRequest(ingest: Ingest, ticket: BudgetTicket, bytes: number): OverloadResource | undefined {
+  if (ingest.writer.overWait()) return 'wait';
+  return ticket.take('bytes', bytes) ? undefined : 'bytes';
+}
+
 export function ingestRouter(opts: {
   ingest: Ingest;
   ingestToken?: string;
@@ -39,24 +70,14 @@ export function ingestRouter(opts: {
 
   // Counted on the way out, whichever part answered (auth, body limit, budget, database).
   const countRefusals: RequestHandler = (_req, res, next) => {
-    res.on('finish', () => {
-      if (res.statusCode < 400) return;
-      const reason: RefusalReason = REFUSAL_REASONS[res.statusCode as keyof typeof REFUSAL_REASONS] ?? 'other';
-      refused.set(reason, (refused.get(reason) ?? 0) + 1);
-    });
+    res.on('finish', () => countRefusal(refused, res.statusCode));
     next();
   };
 
-  const overloaded = (res: express.Response, what: BudgetResource) => {
+  const overloaded = (res: express.Response, what: OverloadResource) => {
     const err = opts.ingest.overloaded(what);
     res.set(err.headers);
-    res.status(429).json({
-      error: err.message,
-      budget: { resource: err.resource, limit: err.limit, setting: err.setting },
-      accepted: 0,
-      duplicates: 0,
-      rejected: [],
-    });
+    res.status(429).json(overloadAnswer(err));
   };
 
   // The body's bytes are taken from the budget before it is read: a crowd of
@@ -68,16 +89,15 @@ export function ingestRouter(opts: {
     const declared = Number(req.get('content-length'));
     // Without a length (chunked), the most a body may be is reserved, and the rest given back once read.
     const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, MAX_BODY_BYTES) : MAX_BODY_BYTES;
-    if (!ticket.take('bytes', bytes)) return overloaded(res, 'bytes');
+    const over = admitRequest(opts.ingest, ticket, bytes);
+    if (over) return overloaded(res, over);
     res.locals.budget = ticket;
     next();
   };
 
   const requireEventContentType: RequestHandler = (req, res, next) => {
     if (bodyFormat(req.get('content-type'))) return next();
-    res.status(415).json({
-      error: `Content-Type must be application/json (an event or an array of events) or application/x-ndjson (one event a line), got ${req.get('content-type') ?? 'none'}`,
-    });
+    res.status(415).json({ error: contentTypeMessage(req.get('content-type')) });
   };
 
   router.post(
@@ -93,7 +113,8 @@ export function ingestRouter(opts: {
       ticket.shrinkTo('bytes', body.length);
       let items;
       try {
-        items = parseBody(body, bodyFormat(req.get('content-type'))!);
+        // Parsing takes its turn with every other request's work (ingest/slices.ts).
+        items = await slice(() => parseBody(body, bodyFormat(req.get('content-type'))!));
       } catch (err) {
         if (err instanceof BodyError) {
           opts.stats.rejected++;
@@ -108,7 +129,11 @@ export function ingestRouter(opts: {
       }
       let answer: IngestAnswer;
       try {
-        answer = await opts.ingest.submit(items, { tenant: res.locals.tenantScope as string | undefined, ticket, requestId: res.locals.requestId });
+        answer = await opts.ingest.submit(items, {
+          tenant: res.locals.tenantScope as string | undefined,
+          ticket,
+          requestId: res.locals.requestId,
+        });
       } catch (err) {
         if (err instanceof OverloadedError) return overloaded(res, err.resource);
         throw err;

@@ -13,7 +13,8 @@ export class BodyError extends Error {
 /**
  * Events one request may carry. Past it the body is refused whole (413) before any event is
  * parsed further or validated: 10 MiB of tiny items would otherwise cost millions of objects and
- * error messages. The writer's transactions hold about 20,000 events, so a producer loses nothing.
+ * error messages. The writer's transactions hold about 5,000 events (whole requests, never split), so a
+ * producer gains nothing by sending more at once.
  */
 export const MAX_EVENTS_PER_REQUEST = 50_000;
 

@@ -10,7 +10,8 @@ import { RequestError } from '../http/errors.js';
 import { CardinalityBudget } from './cardinality.js';
 import type { RawItem } from './parse.js';
 import { validateEvent, type StoredEvent } from './validate.js';
-import type { BudgetResource, BudgetTicket, EventWriter } from './writer.js';
+import { sliced } from './slices.js';
+import { WAIT_PER_TRANSACTION, type BudgetTicket, type EventWriter, type OverloadResource } from './writer.js';
 
 /** Rejections listed one by one in an answer; `rejectedCount` says how many there were in all. */
 export const MAX_LISTED_REJECTIONS = 100;
@@ -20,8 +21,8 @@ export const MAX_LISTED_REJECTIONS = 100;
  * its events of further days are rejected, naming the budget. A month of backfill fits in one request.
  */
 export const MAX_DAYS_PER_REQUEST = 31;
-/** Events validated between two yields to the event loop, so /metrics and health keep answering. */
-const VALIDATE_SLICE = 2_000;
+/** Events validated in one slice of the shared per-turn budget (slices.ts): a few ms at most. */
+const VALIDATE_SLICE = 200;
 /** Seconds a producer refused for overload is told to wait (Retry-After). */
 export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
@@ -37,13 +38,17 @@ export interface IngestAnswer {
 /** Ingest is at its in-flight budget: nothing of the submission was stored, so a retry is safe. */
 export class OverloadedError extends RequestError {
   constructor(
-    readonly resource: BudgetResource,
+    readonly resource: OverloadResource,
     readonly limit: number,
     readonly setting: string,
   ) {
     super(
       429,
-      `ingest is at its in-flight budget of ${limit} ${resource} (${setting}); nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
+      `${
+        resource === 'wait'
+          ? `ingest's writer queue holds requests waiting longer than ${limit} ms, its bound (${setting}, or ${WAIT_PER_TRANSACTION} recent transactions if longer)`
+          : `ingest is at its in-flight budget of ${limit} ${resource} (${setting})`
+      }; nothing of this request was stored: retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s`,
       { 'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS) },
     );
     this.name = 'OverloadedError';
@@ -82,8 +87,9 @@ export class Ingest {
   }
 
   /** The error for a budget `what` that is used up. */
-  overloaded(what: BudgetResource): OverloadedError {
+  overloaded(what: OverloadResource): OverloadedError {
     const w = this.opts.writer;
+    if (what === 'wait') return new OverloadedError('wait', w.budget.maxWaitMs ?? Infinity, 'CS_INGEST_MAX_WAIT_MS');
     return what === 'events'
       ? new OverloadedError('events', w.budget.maxEvents, 'CS_INGEST_MAX_EVENTS')
       : new OverloadedError('bytes', w.budget.maxBytes, 'CS_INGEST_MAX_BYTES');
@@ -111,26 +117,22 @@ export class Ingest {
     const now = Date.now();
     const scope = o.tenant;
     const days = new Set<string>();
-    for (let index = 0; index < items.length; index++) {
-      if (index > 0 && index % VALIDATE_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+    const check = (index: number) => {
       const item = items[index];
       if ('error' in item) {
         answer.rejected.push({ index, error: item.error });
-        continue;
+        return;
       }
       const v = validateEvent(item.value, this.opts.timezone, now, { minEventTimeMs: this.opts.minEventTimeMs });
       if (!v.ok) {
         answer.rejected.push({ index, error: v.error });
-        continue;
+        return;
       }
       if (scope !== undefined) {
         const named = (item.value as { tenant?: unknown }).tenant;
         if (named !== undefined && named !== scope) {
-          answer.rejected.push({
-            index,
-            error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"`,
-          });
-          continue;
+          answer.rejected.push({ index, error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"` });
+          return;
         }
         v.event.tenant = scope;
       }
@@ -140,18 +142,30 @@ export class Ingest {
           index,
           error: `time: this request already spans ${MAX_DAYS_PER_REQUEST} days, the most one request may write; send day ${v.event.day} in another request`,
         });
-        continue;
+        return;
       }
       const over = this.cardinality.admit(v.event);
       if (over) {
         answer.rejected.push({ index, error: over });
-        continue;
+        return;
       }
       days.add(dayKey);
       valid.push(v.event);
       validIndex.push(index);
+    };
+    // In slices of the shared per-turn budget (slices.ts), so /metrics and health keep answering
+    // however many producers' requests are being validated at once.
+    let next = 0;
+    if (items.length > 0) {
+      await sliced(() => {
+        const end = Math.min(items.length, next + VALIDATE_SLICE);
+        for (; next < end; next++) check(next);
+        return next >= items.length;
+      });
     }
     if (valid.length > 0 && !ticket.take('events', valid.length)) throw this.overloaded('events');
+    // Checked last, just before queueing: an adapter's submission meets the same bound as a request.
+    if (valid.length > 0 && this.opts.writer.overWait()) throw this.overloaded('wait');
     let outcomes;
     try {
       outcomes = await this.opts.writer.write(valid);

@@ -13,6 +13,8 @@ export type WriteOutcome = 'accepted' | 'duplicate' | { error: string };
 
 interface Pending {
   events: StoredEvent[];
+  /** When it was queued (performance.now()): the queue-age bound reads the oldest. */
+  at: number;
   resolve(outcomes: WriteOutcome[]): void;
   reject(err: Error): void;
 }
@@ -26,9 +28,22 @@ interface Pending {
 export interface IngestBudget {
   maxEvents: number;
   maxBytes: number;
+  /**
+   * Latency-bounded admission (CS_INGEST_MAX_WAIT_MS): while the oldest request waiting for a
+   * transaction has waited longer than this (and than WAIT_PER_TRANSACTION recent transactions),
+   * new requests are refused (429) instead of queueing behind it. Under an offered load above what
+   * the database commits, the queue then stays about this long, so accepted requests are answered
+   * within it plus one commit, and producers get a prompt Retry-After instead of a reply seconds
+   * later. Unbounded when absent.
+   */
+  maxWaitMs?: number;
 }
 
 export type BudgetResource = 'events' | 'bytes';
+/** The queue-age bound is never below this many recent transactions' time (see EventWriter.overWait). */
+export const WAIT_PER_TRANSACTION = 4;
+/** What an overloaded ingest names in its 429: a budget share, or the queue-age bound. */
+export type OverloadResource = BudgetResource | 'wait';
 
 /** A request's share of the budget, from admission until its answer is sent (or the client is gone). */
 export class BudgetTicket {
@@ -82,8 +97,15 @@ export interface WriterStats {
 
 /** Emits `accepted` with the newly stored events of each committed batch, in arrival order. */
 export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
+  // A queue read from `head`: shift() on an array of thousands of single-event requests is a copy each time.
   private queue: Pending[] = [];
+  private head = 0;
+  private queuedEvents = 0;
+  /** A pump is due at the end of this turn of the event loop (see write). */
+  private pumpScheduled = false;
   private inFlight = 0;
+  /** Moving average of a transaction's duration (store and answers), for the queue-age bound. */
+  private transactionMs = 0;
   private idle: (() => void)[] = [];
   readonly stats: WriterStats = { accepted: 0, duplicates: 0, batches: 0, lastAcceptedAtMs: null };
   private readonly maxBatch: number;
@@ -98,9 +120,29 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     private readonly onListenerError: (err: unknown) => void = (err) => console.error(err),
   ) {
     super();
-    this.maxBatch = opts.maxBatch ?? 20_000;
+    // Each transaction's own work on the event loop (its keys, its JSON for Postgres, the answers,
+    // the live state's apply) grows with its events: at 20,000 those tasks held /metrics up for
+    // hundreds of ms under saturation. 5,000 keeps each under a few tens of ms, and a commit's
+    // fixed cost is still shared by thousands of events (docs/robustness.md, "Overload").
+    this.maxBatch = opts.maxBatch ?? 5_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
+  }
+
+  /**
+   * Whether a request now would wait past the bound: every transaction slot is busy (the database
+   * is the limit, or slow, or frozen) and the oldest queued request has already waited longer than
+   * maxWaitMs and than WAIT_PER_TRANSACTION recent transactions. Waiting for the transactions ahead
+   * is what group commit is; on a slow disk or a busy machine one may take longer than maxWaitMs,
+   * and that alone is not overload. An empty queue always admits, so a lone request on an idle
+   * writer is never refused.
+   */
+  overWait(): boolean {
+    const max = this.budget.maxWaitMs;
+    // Both transactions busy: a request queued now waits for one of them. Otherwise the queue is
+    // only waiting for this turn's pump, however long a busy machine made that turn.
+    if (max === undefined || this.head >= this.queue.length || this.inFlight < this.maxInFlight) return false;
+    return performance.now() - this.queue[this.head].at > Math.max(max, WAIT_PER_TRANSACTION * this.transactionMs);
   }
 
   /** A new share of the budget for one request. */
@@ -126,9 +168,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
 
   /** Requests waiting for a transaction, and the events they hold. */
   get queued(): { requests: number; events: number } {
-    let events = 0;
-    for (const p of this.queue) events += p.events.length;
-    return { requests: this.queue.length, events };
+    return { requests: this.queue.length - this.head, events: this.queuedEvents };
   }
 
   /** Transactions being stored now. */
@@ -140,33 +180,60 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
   write(events: StoredEvent[]): Promise<WriteOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      this.pump();
+      this.queue.push({ events, at: performance.now(), resolve, reject });
+      this.queuedEvents += events.length;
+      // One transaction per turn of the event loop: the single-event requests (webhooks) that
+      // arrive together share a commit instead of the first taking a transaction of its own.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
   /** Resolves when every queued and in-flight batch is done. */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
       const batch: Pending[] = [];
       let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].events.length <= this.maxBatch)) {
-        const p = this.queue.shift()!;
+      while (this.head < this.queue.length && (batch.length === 0 || size + this.queue[this.head].events.length <= this.maxBatch)) {
+        const p = this.queue[this.head++];
         batch.push(p);
         size += p.events.length;
       }
+      this.queuedEvents -= size;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
       this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-        if (this.queue.length === 0 && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
-      });
+      const started = performance.now();
+      void this.flush(batch)
+        .catch((err: unknown) => {
+          // A bug here must not leave producers waiting forever, nor end the process as an unhandled rejection.
+          for (const p of batch) p.reject(err as Error);
+          this.onListenerError(err);
+        })
+        .finally(() => {
+          const took = performance.now() - started;
+          this.transactionMs = this.transactionMs === 0 ? took : 0.8 * this.transactionMs + 0.2 * took;
+          this.inFlight--;
+          this.pump();
+          if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
+        });
     }
+    if (this.head >= this.queue.length && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
   }
 
   private async flush(batch: Pending[]): Promise<void> {
