@@ -131,7 +131,10 @@ export class Ingest {
       if (scope !== undefined) {
         const named = (item.value as { tenant?: unknown }).tenant;
         if (named !== undefined && named !== scope) {
-          answer.rejected.push({ index, error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"` });
+          answer.rejected.push({
+            index,
+            error: `tenant: this ingest token is for tenant "${scope}" only, the event names "${String(named)}"`,
+          });
           return;
         }
         v.event.tenant = scope;
