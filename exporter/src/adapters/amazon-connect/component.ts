@@ -4,6 +4,7 @@
  * Kinesis Data Firehose HTTP endpoint delivery), maps them (./map.ts) and hands the events to the one
  * ingest. Idle unless CS_CONNECT_TOKENS is set. See docs/adapters/amazon-connect.md.
  */
+import { AGENT_STATUSES } from '../../ingest/schema.js';
 import { readFileSync } from 'node:fs';
 import express, { type Request, type Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -53,21 +54,7 @@ export function loadConnectMap(file: string | undefined): ConnectMap {
       throw new ConfigError(`CS_CONNECT_MAP: queues["${k}"] must be a group id (1–128 chars)`);
     map.queues.set(k, v);
   }
-  const statuses = new Set([
-    'online',
-    'break',
-    'busy',
-    'rest',
-    'meeting',
-    'training',
-    'meal',
-    'restroom',
-    'discussion',
-    'outbound',
-    'custom',
-    'hosted',
-    'offline',
-  ]);
+  const statuses = new Set<string>(AGENT_STATUSES);
   for (const [k, v] of Object.entries(obj(top.statuses, 'statuses'))) {
     if (typeof v !== 'string' || !statuses.has(v))
       throw new ConfigError(`CS_CONNECT_MAP: statuses["${k}"] must be one of ${[...statuses].join(', ')}`);

@@ -29,6 +29,7 @@
  * replaying the file up to the checkpoint (follow.ts). A line whose call is unknown (the log starts
  * mid-call) carries enough to stand alone: its hold and talk times place the queue entry and answer.
  */
+import { AGENT_STATUSES } from '../../ingest/schema.js';
 import { createHash } from 'node:crypto';
 import { EVENT_RANK } from '../../session/model.js';
 import type { QueueLogLine } from './queue-log.js';
@@ -52,21 +53,7 @@ export interface AsteriskMap {
   pauseReasons?: Record<string, string>;
 }
 
-const STATUSES = new Set([
-  'online',
-  'break',
-  'busy',
-  'rest',
-  'meeting',
-  'training',
-  'meal',
-  'restroom',
-  'discussion',
-  'outbound',
-  'custom',
-  'hosted',
-  'offline',
-]);
+const STATUSES = new Set<string>(AGENT_STATUSES);
 
 /**
  * Our default pause reason → status table (the reason is free text, whatever the dialplan or panel
