@@ -1,13 +1,13 @@
 /**
  * One tenant-day's rollup: derive the facts of the sessions touching the day
- * (TS, streamed session by session from a server-side cursor), store them in
- * bulk, then aggregate the report tables from them in set-based SQL. All in
+ * (TS: the day's session events read flat with COPY, grouped by session in
+ * node), store them in bulk, then aggregate the report tables from them in set-based SQL. All in
  * one transaction, after deleting the day's previous rows, so recomputing a
  * day is idempotent and readers never see half a day.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, localDay, localHour } from '../time.js';
@@ -91,9 +91,7 @@ const STATUSES = AGENT_STATUSES.filter((s) => s !== 'offline');
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-/** Sessions a page. */
-const FETCH = 1_000;
-/** The reader groups the day's events by session (a few hundred bytes a session) in memory when it can. */
+/** The reader hashes the day's session ids (to find their events on the days around it) in memory when it can. */
 const READER_WORK_MEM = '512MB';
 /** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
 const COPY_ROWS = 5_000;
@@ -107,92 +105,6 @@ export interface RollupResult {
   durationMs: number;
   /** Milliseconds per phase (sessions: read, derive, store facts, revisits included), for the logs. */
   phases: Record<string, number>;
-}
-
-/** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
-const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
-  AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
-  AND e.type LIKE 'session.%'
-  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
-
-/**
- * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
- * where x, y, z are only the body fields the derivation reads, per type (a
- * message: `from`; never `text`). The events of a session come in any order
- * (deriveSession puts them in the one event order), so Postgres only groups them:
- * for a 1M-session day it walks the session index instead of sorting every
- * event row on disk as a row-per-event cursor ordered by session did.
- *
- * The 24-hour revisit flag (24小时内复访) comes along, so that the facts are
- * written once with it: a session's end and user as the derivation defines
- * them (its first `session.end`, else its last event; the user of its first
- * `session.start`), joined by user with the starts of the day and the two
- * after it ($5).
- */
-const SESSION_EVENTS_SQL = `
-WITH s AS (
-  SELECT e.session_id AS sid,
-    json_agg(json_build_array(e.type, (extract(epoch FROM e.time) * 1000)::float8, e.seq,
-      CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
-        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
-        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
-        WHEN 'session.summary' THEN e.body->>'state' END,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
-        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
-      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END)) AS evs,
-    CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
-      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $3::date AND $4::date
-            AND f.type = 'session.start' ORDER BY f.time, f.seq LIMIT 1) END AS user_id,
-    coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
-  FROM events e WHERE ${SESSION_EVENTS_WHERE}
-  GROUP BY e.session_id
-), starts AS (
-  SELECT body->>'userId' AS user_id, session_id, time FROM events
-  WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
-), revisit AS (
-  SELECT DISTINCT x.sid FROM s x JOIN starts st ON st.user_id = x.user_id
-  WHERE st.session_id <> x.sid AND st.time > x.end_at AND st.time <= x.end_at + interval '24 hours'
-)
-SELECT s.sid, s.evs, r.sid IS NOT NULL AS revisit FROM s LEFT JOIN revisit r ON r.sid = s.sid`;
-
-/** sid, evs, revisit of SESSION_EVENTS_SQL (json arrives parsed). */
-type SessionRow = [string, EventCells[], boolean];
-/** type, ms, seq, x, y, z */
-type EventCells = [string, number, number, string | null, string | null, string | null];
-
-function toEvent(c: EventCells): SessionEvent {
-  const [type, timeMs, seq, x, y, z] = c;
-  const e: SessionEvent = { type, timeMs, seq };
-  switch (type) {
-    case 'session.message':
-      e.from = x;
-      break;
-    case 'session.queue':
-      e.groupId = x;
-      e.via = y;
-      break;
-    case 'session.answer':
-      e.groupId = x;
-      e.agentId = y;
-      e.manual = z === null ? null : z === 'true';
-      break;
-    case 'session.start':
-      e.userId = x;
-      e.region = y;
-      break;
-    case 'session.transfer':
-      e.reason = x;
-      break;
-    case 'session.rate':
-      e.score = x === null ? null : Number(x);
-      break;
-    case 'session.summary':
-      e.state = x;
-      e.remark = y;
-      e.category = z === null ? null : (JSON.parse(z) as string[] | null);
-      break;
-  }
-  return e;
 }
 
 const DAY_MS = 86_400_000;
@@ -223,6 +135,382 @@ function iso(ms: number | null): string | null {
   const min = rest % 60;
   const hour = (rest - min) / 60;
   return `${isoPrefix}${PAD2[hour]}:${PAD2[min]}:${PAD2[sec]}.${PAD3[milli]}Z`;
+}
+
+/** Letters standing for the session event types in the day's COPY (any other type comes as itself; messages are U and A). */
+const TYPE_CODES: [string, string][] = [
+  ['session.start', 's'],
+  ['session.queue', 'q'],
+  ['session.answer', 'a'],
+  ['session.transfer', 't'],
+  ['session.invite', 'i'],
+  ['session.abandon', 'b'],
+  ['session.reject', 'j'],
+  ['session.rate', 'r'],
+  ['session.end', 'e'],
+  ['session.summary', 'y'],
+];
+const TYPE_OF_CODE = new Map<number, string>([...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]), [85, 'session.message'], [65, 'session.message']]);
+const USER_MESSAGE = 85; // 'U'
+const AGENT_MESSAGE = 65; // 'A'
+
+/**
+ * The events of every session with an event on the day, from the day before
+ * to the day after, as flat rows (one per event, in the partitions' order)
+ * through `COPY … TO STDOUT`: Postgres only filters them (and may use parallel
+ * workers, which a cursor never does) and node groups them by session. Having
+ * Postgres group them (json_agg per session, or a sort by session) was most
+ * of the rollup's Postgres time (docs/reports.md, "Performance").
+ *
+ * The type comes as a letter (TYPE_CODES; a message's letter says who wrote
+ * it, the only field of its body the model reads, never `text`), then the
+ * other body fields the model reads, per type, as x, y, z; the last column says whether a start is on
+ * the day itself (the revisit flags need every start of the day and the two
+ * after it). COPY takes no bind parameters: the tenant is quoted by pg's
+ * escapeLiteral and the days are checked to be dates before they are inlined.
+ */
+function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
+  return `COPY (SELECT e.session_id,
+      CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
+        WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
+      (extract(epoch FROM e.time) * 1000)::float8, e.seq,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'groupId'
+        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
+        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
+        WHEN 'session.summary' THEN e.body->>'state' END,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
+        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
+      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
+      CASE WHEN e.type = 'session.start' THEN e.day = ${day}::date END
+    FROM events e
+    WHERE e.tenant = ${tenant} AND e.day BETWEEN ${before}::date AND ${after}::date
+      AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)
+      AND e.type LIKE 'session.%'
+      AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))) TO STDOUT`;
+}
+
+/** The starts with a user on the two days after the day ($2, $3): a session ended late on the day may be revisited then. */
+function laterStartsCopy(tenant: string, from: string, to: string): string {
+  return `COPY (SELECT body->>'userId', session_id, (extract(epoch FROM time) * 1000)::float8 FROM events
+    WHERE tenant = ${tenant} AND day BETWEEN ${from}::date AND ${to}::date AND type = 'session.start'
+      AND body->>'userId' IS NOT NULL AND session_id IS NOT NULL) TO STDOUT`;
+}
+
+const DATE_LITERAL = /^\d{4}-\d{2}-\d{2}$/;
+function dateLiteral(day: string): string {
+  if (!DATE_LITERAL.test(day)) throw new Error(`not a date: ${JSON.stringify(day)}`);
+  return `'${day}'`;
+}
+
+// COPY's text format (postgres/postgres, src/backend/commands/copyto.c, CopyAttributeOutText):
+// a column is \N when null; otherwise a backslash precedes the delimiter (tab), a backslash,
+// and the control characters it writes as b f n r t v; every other byte is sent as is
+// (so a tab or newline byte always ends a column or a row, also inside UTF-8 text).
+const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** One row of a COPY's text output, read in place from the bytes: only the columns asked for become strings. */
+class CopyRow {
+  buf: Buffer = Buffer.alloc(0);
+  readonly start: number[] = [];
+  readonly end: number[] = [];
+  isNull(k: number): boolean {
+    const s = this.start[k];
+    return this.end[k] - s === 2 && this.buf[s] === 92 && this.buf[s + 1] === 78;
+  }
+  text(k: number): string | null {
+    if (this.isNull(k)) return null;
+    const s = this.buf.toString('utf8', this.start[k], this.end[k]);
+    return s.indexOf('\\') < 0 ? s : s.replace(/\\(.)/gs, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+  }
+  /** A non-null number column: plain digits are added up in place, anything else (a fraction, an exponent) goes through Number. */
+  num(k: number): number {
+    const b = this.buf;
+    let v = 0;
+    for (let i = this.start[k]; i < this.end[k]; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) return Number(this.text(k));
+      v = v * 10 + d;
+    }
+    return v;
+  }
+  /** The first byte of a column (a one-letter code). */
+  byte(k: number): number {
+    return this.buf[this.start[k]];
+  }
+}
+
+/**
+ * Streams the rows of a `COPY … TO STDOUT` (text format, `columns` columns)
+ * into `onRow`, one reused CopyRow; returns the number of rows. Rows are cut
+ * at the tab and newline bytes; a chunk may end inside a row (or a character),
+ * which is carried to the next.
+ */
+async function copyRows(client: PoolClient, sql: string, columns: number, onRow: (row: CopyRow) => void): Promise<number> {
+  const row = new CopyRow();
+  let carry: Buffer | null = null;
+  let rows = 0;
+  for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const last = buf.lastIndexOf(10);
+    if (last < 0) {
+      carry = buf;
+      continue;
+    }
+    carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : null;
+    row.buf = buf;
+    for (let pos = 0; pos <= last; ) {
+      for (let k = 0; k < columns; k++) {
+        const stop = buf.indexOf(k + 1 < columns ? 9 : 10, pos);
+        if (stop < 0 || stop > last) throw new Error(`a COPY row without its ${columns} columns`);
+        row.start[k] = pos;
+        row.end[k] = stop;
+        pos = stop + 1;
+      }
+      onRow(row);
+      rows++;
+    }
+  }
+  if (carry) throw new Error('the COPY output ended inside a row');
+  return rows;
+}
+
+/** Strings seen in the day's events, each kept once; a small int stands for it (0: null). */
+class Strings {
+  readonly values: (string | null)[] = [null];
+  private readonly ids = new Map<string, number>();
+  id(s: string | null): number {
+    if (s === null) return 0;
+    let i = this.ids.get(s);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(s);
+      this.ids.set(s, i);
+    }
+    return i;
+  }
+  find(s: string | null): number {
+    return s === null ? 0 : (this.ids.get(s) ?? -1);
+  }
+}
+
+/**
+ * The day's session events as columns of numbers (strings interned), grouped
+ * by session once all are read: a 1M-session day is about 8.5M events, which
+ * as JS objects would not fit the heap comfortably; as typed arrays they are
+ * about 40 bytes each, outside it.
+ */
+class DayEvents {
+  n = 0;
+  sess = new Int32Array(1 << 16);
+  type = new Int32Array(1 << 16);
+  ms = new Float64Array(1 << 16);
+  seq = new Float64Array(1 << 16);
+  x = new Int32Array(1 << 16);
+  y = new Int32Array(1 << 16);
+  z = new Int32Array(1 << 16);
+  readonly strings = new Strings();
+  readonly sessionIds: string[] = [];
+  /** The interned type of each one-letter code (0: not yet seen). */
+  private readonly typeIds = new Int32Array(128);
+  private readonly userFrom = this.strings.id('user');
+  private readonly agentFrom = this.strings.id('agent');
+  private readonly sessionIndex = new Map<string, number>();
+  /** Starts with a user from the day on (for the revisit flags): user (interned), time, session index (-1: a session not of the day). */
+  readonly startUser: number[] = [];
+  readonly startMs: number[] = [];
+  readonly startSess: number[] = [];
+  /** After `group`: the events of session i are order[offsets[i]] … order[offsets[i + 1] - 1]. */
+  offsets = new Int32Array(0);
+  order = new Int32Array(0);
+
+  /** One row of sessionEventsCopy. */
+  add(r: CopyRow): void {
+    if (this.n === this.sess.length) this.grow();
+    const i = this.n++;
+    const sid = r.text(0)!;
+    let si = this.sessionIndex.get(sid);
+    if (si === undefined) {
+      si = this.sessionIds.length;
+      this.sessionIds.push(sid);
+      this.sessionIndex.set(sid, si);
+    }
+    const ms = r.num(2);
+    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
+    const type = code ? TYPE_OF_CODE.get(code) : undefined;
+    this.sess[i] = si;
+    this.type[i] = this.typeIds[code] || this.strings.id(type ?? r.text(1));
+    if (!this.typeIds[code] && type) this.typeIds[code] = this.type[i];
+    this.ms[i] = ms;
+    this.seq[i] = r.num(3);
+    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.id(r.text(4));
+    this.y[i] = this.strings.id(r.text(5));
+    this.z[i] = this.strings.id(r.text(6));
+    if (this.x[i] !== 0 && r.byte(7) === 116 /* t */) this.addStart(this.x[i], ms, si);
+  }
+
+  /** One row of laterStartsCopy. */
+  addLaterStart(r: CopyRow): void {
+    this.addStart(this.strings.id(r.text(0)), r.num(2), this.sessionIndex.get(r.text(1)!) ?? -1);
+  }
+
+  private addStart(user: number, ms: number, sess: number): void {
+    this.startUser.push(user);
+    this.startMs.push(ms);
+    this.startSess.push(sess);
+  }
+
+  private grow(): void {
+    const size = this.sess.length * 2;
+    const more = <T extends Int32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.sess = more(this.sess);
+    this.type = more(this.type);
+    this.ms = more(this.ms);
+    this.seq = more(this.seq);
+    this.x = more(this.x);
+    this.y = more(this.y);
+    this.z = more(this.z);
+  }
+
+  /** Groups the events by session (a counting sort: each session's events keep their row order). */
+  group(): void {
+    const sessions = this.sessionIds.length;
+    const offsets = new Int32Array(sessions + 1);
+    for (let i = 0; i < this.n; i++) offsets[this.sess[i] + 1]++;
+    for (let s = 0; s < sessions; s++) offsets[s + 1] += offsets[s];
+    const fill = offsets.slice(0, sessions);
+    const order = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[fill[this.sess[i]]++] = i;
+    this.offsets = offsets;
+    this.order = order;
+  }
+
+  private categories = new Map<number, string[] | null>();
+
+  /** The model's view of event i; every event has the same shape (one hidden class for the model's code). */
+  event(i: number): SessionEvent {
+    const v = this.strings.values;
+    const type = v[this.type[i]]!;
+    const x = v[this.x[i]];
+    const e: SessionEvent = {
+      type,
+      timeMs: this.ms[i],
+      seq: this.seq[i],
+      groupId: undefined,
+      agentId: undefined,
+      via: undefined,
+      reason: undefined,
+      manual: undefined,
+      score: undefined,
+      from: undefined,
+      userId: undefined,
+      region: undefined,
+      state: undefined,
+      category: undefined,
+      remark: undefined,
+    };
+    switch (type) {
+      case 'session.message':
+        e.from = x;
+        break;
+      case 'session.queue':
+        e.groupId = x;
+        e.via = v[this.y[i]];
+        break;
+      case 'session.answer': {
+        const z = v[this.z[i]];
+        e.groupId = x;
+        e.agentId = v[this.y[i]];
+        e.manual = z === null ? null : z === 'true';
+        break;
+      }
+      case 'session.start':
+        e.userId = x;
+        e.region = v[this.y[i]];
+        break;
+      case 'session.transfer':
+        e.reason = x;
+        break;
+      case 'session.rate':
+        e.score = x === null ? null : Number(x);
+        break;
+      case 'session.summary': {
+        e.state = x;
+        e.remark = v[this.y[i]];
+        // Parsed once per distinct value; the model and the facts only read it.
+        const z = this.z[i];
+        let category = this.categories.get(z);
+        if (category === undefined) this.categories.set(z, (category = z === 0 ? null : (JSON.parse(v[z]!) as string[] | null)));
+        e.category = category;
+        break;
+      }
+    }
+    return e;
+  }
+
+  /** The events of session s, for the model. */
+  sessionEvents(s: number): SessionEvent[] {
+    const from = this.offsets[s];
+    const evs = new Array<SessionEvent>(this.offsets[s + 1] - from);
+    for (let k = 0; k < evs.length; k++) evs[k] = this.event(this.order[from + k]);
+    return evs;
+  }
+}
+
+/**
+ * 24小时内复访: another session of the same user starts after this one's end
+ * and at most 24 hours later. The starts are bucketed by user and sorted by
+ * time, so each session is one binary search.
+ */
+class Revisits {
+  private readonly first: Int32Array;
+  private readonly ms: Float64Array;
+  private readonly sess: Int32Array;
+  constructor(
+    private readonly d: DayEvents,
+  ) {
+    const users = d.strings.values.length;
+    const n = d.startUser.length;
+    const first = new Int32Array(users + 1);
+    for (let i = 0; i < n; i++) first[d.startUser[i] + 1]++;
+    for (let u = 0; u < users; u++) first[u + 1] += first[u];
+    const fill = first.slice(0, users);
+    const byUser = new Int32Array(n);
+    for (let i = 0; i < n; i++) byUser[fill[d.startUser[i]]++] = i;
+    const ms = new Float64Array(n);
+    const sess = new Int32Array(n);
+    for (let u = 0; u < users; u++) {
+      const a = first[u];
+      const b = first[u + 1];
+      let idx: ArrayLike<number> = byUser.subarray(a, b);
+      if (b - a > 1) idx = Array.from(idx).sort((i, j) => d.startMs[i] - d.startMs[j]);
+      for (let k = a; k < b; k++) {
+        ms[k] = d.startMs[idx[k - a]];
+        sess[k] = d.startSess[idx[k - a]];
+      }
+    }
+    this.first = first;
+    this.ms = ms;
+    this.sess = sess;
+  }
+
+  /** Whether session `s` (user `user`, ended or last seen at `endMs`) is followed by a revisit. */
+  of(s: number, user: string | null, endMs: number): boolean {
+    const u = this.d.strings.find(user);
+    if (u <= 0) return false;
+    let lo = this.first[u];
+    let hi = this.first[u + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ms[mid] <= endMs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < this.first[u + 1] && this.ms[k] <= endMs + DAY_MS; k++) if (this.sess[k] !== s) return true;
+    return false;
+  }
 }
 
 /** Seconds of the union of intervals, each [start, end) in ms, after clipping to `clip` intervals. */
@@ -457,9 +745,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       mark = Date.now();
     };
     // The day's events are read on a second connection sharing this transaction's
-    // snapshot, so the next page streams in while this one is derived and written.
+    // snapshot, while this one counts the categories and reads the later starts.
     const exported = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-    // A reader left mid-query (an error while a page was in flight) is not reused.
+    const lit = client.escapeLiteral(tenant);
+    const events = new DayEvents();
+    // A reader left mid-COPY (an error while rows were in flight) is not reused.
     const reader = await checkout(pool, { discardOnError: true });
     let readerOk = false;
     try {
@@ -467,43 +757,37 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
       await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
       // The planner underestimates the sessions of a day (a sample's distinct count)
-      // and would find each session's events, then each revisit, by a nested loop.
+      // and would find each session's events by a nested loop.
       await reader.query('SET LOCAL enable_nestloop = off');
-      await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
-        tenant,
-        day,
-        addDays(day, -1),
-        addDays(day, 1),
-        addDays(day, 2),
-      ]);
-      const fetch = () => reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
-      // The first page comes once the reader has grouped the day's events; the
-      // categories, which need no facts, are counted meanwhile on this connection.
-      let pending = fetch();
-      pending.catch(() => undefined);
+      const read = copyRows(
+        reader,
+        sessionEventsCopy(lit, dateLiteral(day), dateLiteral(addDays(day, -1)), dateLiteral(addDays(day, 1))),
+        8,
+        (r) => events.add(r),
+      );
+      read.catch(() => undefined);
       await categories(client, tenant, day);
       phase('categories');
-      let derived = 0;
-      for (;;) {
-        const { rows } = await pending;
-        const more = rows.length === FETCH;
-        if (more) pending = fetch();
-        for (const [sid, evs, revisit] of rows) {
-          await handle(sid, deriveSession(evs.map(toEvent)), revisit);
-          // Deriving never waits on I/O by itself: let the event loop move the
-          // COPY chunks (and the next page) along while the sessions are derived.
-          if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
-        }
-        if (!more) break;
-      }
+      await read;
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
       reader.done(readerOk ? undefined : new Error('the rollup failed while the reader was open'));
     }
+    await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) => events.addLaterStart(r));
+    phase('read');
+    events.group();
+    const revisits = new Revisits(events);
+    phase('group');
+    for (let s = 0; s < events.sessionIds.length; s++) {
+      const f = deriveSession(events.sessionEvents(s));
+      await handle(events.sessionIds[s], f, revisits.of(s, f.userId, f.endedAtMs ?? f.lastEventMs));
+      // Deriving never waits on I/O by itself: let the event loop move the COPY chunks along.
+      if ((s + 1) % YIELD_SESSIONS === 0) await new Promise(setImmediate);
+    }
     for (const w of [legs, parts, sess]) await w.send();
     await copies.drain();
-    phase('sessions');
+    phase('facts');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
     await aggregate(client, tenant, day);
