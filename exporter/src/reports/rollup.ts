@@ -170,7 +170,7 @@ const AGENT_MESSAGE = 65; // 'A'
  * escapeLiteral and the days are checked to be dates before they are inlined.
  */
 function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
-  return `COPY (SELECT e.session_id,
+  const columns = `e.session_id,
       CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
         WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
       (extract(epoch FROM e.time) * 1000)::float8, e.seq,
@@ -181,12 +181,16 @@ function sessionEventsCopy(tenant: string, day: string, before: string, after: s
       CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
         WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
       CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
-      CASE WHEN e.type = 'session.start' THEN e.day = ${day}::date END
-    FROM events e
-    WHERE e.tenant = ${tenant} AND e.day BETWEEN ${before}::date AND ${after}::date
-      AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)
-      AND e.type LIKE 'session.%'
-      AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))) TO STDOUT`;
+      CASE WHEN e.type = 'session.start' THEN e.day = ${day}::date END`;
+  const kinds = `e.type LIKE 'session.%' AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
+  // Every session event of the day itself belongs to a session of the day: only the
+  // days around it are filtered by the day's session ids (a hash of them).
+  return `COPY (SELECT ${columns} FROM events e
+      WHERE e.tenant = ${tenant} AND e.day = ${day}::date AND e.session_id IS NOT NULL AND ${kinds}
+    UNION ALL
+    SELECT ${columns} FROM events e
+      WHERE e.tenant = ${tenant} AND e.day IN (${before}::date, ${after}::date) AND ${kinds}
+        AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)) TO STDOUT`;
 }
 
 /** The starts with a user on the two days after the day ($2, $3): a session ended late on the day may be revisited then. */
@@ -274,22 +278,92 @@ async function copyRows(client: PoolClient, sql: string, columns: number, onRow:
   return rows;
 }
 
-/** Strings seen in the day's events, each kept once; a small int stands for it (0: null). */
+/**
+ * Strings of the day's events, each kept once and stood for by a small int
+ * (0: null), looked up by their bytes in the COPY output (FNV-1a hash, open
+ * addressing): a string is only made for a value not seen before, not for
+ * each of the 8.5M rows of a 1M-session day (making one per row and looking
+ * it up in a Map was most of node's time reading).
+ */
 class Strings {
   readonly values: (string | null)[] = [null];
   private readonly ids = new Map<string, number>();
-  id(s: string | null): number {
-    if (s === null) return 0;
-    let i = this.ids.get(s);
-    if (i === undefined) {
-      i = this.values.length;
-      this.values.push(s);
-      this.ids.set(s, i);
-    }
-    return i;
+  private readonly hashes: number[] = [0];
+  private readonly starts: number[] = [0];
+  private readonly lengths: number[] = [0];
+  private arena = Buffer.alloc(1 << 20);
+  private used = 0;
+  private slots = new Int32Array(1 << 16);
+
+  /** The id of column k of a COPY row. */
+  ofColumn(r: CopyRow, k: number): number {
+    return r.isNull(k) ? 0 : this.ofBytes(r.buf, r.start[k], r.end[k]);
   }
+
+  /** The id of a constant (one with nothing COPY escapes). */
+  of(s: string): number {
+    const b = Buffer.from(s, 'utf8');
+    return this.ofBytes(b, 0, b.length);
+  }
+
+  /** The id of a string already seen, else -1 (0 for null). */
   find(s: string | null): number {
     return s === null ? 0 : (this.ids.get(s) ?? -1);
+  }
+
+  private ofBytes(buf: Buffer, from: number, to: number): number {
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const len = to - from;
+    const mask = this.slots.length - 1;
+    for (let j = h & mask; ; j = (j + 1) & mask) {
+      const id = this.slots[j];
+      if (id === 0) return this.insert(j, h, buf, from, to);
+      if (this.hashes[id] !== h || this.lengths[id] !== len) continue;
+      const at = this.starts[id];
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (this.arena[at + i] !== buf[from + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return id;
+    }
+  }
+
+  private insert(slot: number, h: number, buf: Buffer, from: number, to: number): number {
+    const len = to - from;
+    if (this.used + len > this.arena.length) {
+      const bigger = Buffer.alloc(Math.max(this.arena.length * 2, this.used + len));
+      this.arena.copy(bigger, 0, 0, this.used);
+      this.arena = bigger;
+    }
+    buf.copy(this.arena, this.used, from, to);
+    const id = this.values.length;
+    let s = buf.toString('utf8', from, to);
+    if (s.indexOf('\\') >= 0) s = s.replace(/\\(.)/gs, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+    this.values.push(s);
+    this.hashes.push(h);
+    this.starts.push(this.used);
+    this.lengths.push(len);
+    this.used += len;
+    this.slots[slot] = id;
+    // Distinct bytes are distinct strings (COPY escapes a string one way only).
+    this.ids.set(s, id);
+    if (this.values.length * 2 > this.slots.length) this.rehash();
+    return id;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 1; id < this.values.length; id++) {
+      let j = this.hashes[id] & mask;
+      while (slots[j] !== 0) j = (j + 1) & mask;
+      slots[j] = id;
+    }
+    this.slots = slots;
   }
 }
 
@@ -309,12 +383,12 @@ class DayEvents {
   y = new Int32Array(1 << 16);
   z = new Int32Array(1 << 16);
   readonly strings = new Strings();
-  readonly sessionIds: string[] = [];
+  /** Session ids: session index i is id i + 1 here. */
+  private readonly sessions = new Strings();
   /** The interned type of each one-letter code (0: not yet seen). */
   private readonly typeIds = new Int32Array(128);
-  private readonly userFrom = this.strings.id('user');
-  private readonly agentFrom = this.strings.id('agent');
-  private readonly sessionIndex = new Map<string, number>();
+  private readonly userFrom = this.strings.of('user');
+  private readonly agentFrom = this.strings.of('agent');
   /** Starts with a user from the day on (for the revisit flags): user (interned), time, session index (-1: a session not of the day). */
   readonly startUser: number[] = [];
   readonly startMs: number[] = [];
@@ -327,30 +401,25 @@ class DayEvents {
   add(r: CopyRow): void {
     if (this.n === this.sess.length) this.grow();
     const i = this.n++;
-    const sid = r.text(0)!;
-    let si = this.sessionIndex.get(sid);
-    if (si === undefined) {
-      si = this.sessionIds.length;
-      this.sessionIds.push(sid);
-      this.sessionIndex.set(sid, si);
-    }
+    const si = this.sessions.ofColumn(r, 0) - 1;
     const ms = r.num(2);
     const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
     const type = code ? TYPE_OF_CODE.get(code) : undefined;
     this.sess[i] = si;
-    this.type[i] = this.typeIds[code] || this.strings.id(type ?? r.text(1));
+    this.type[i] = this.typeIds[code] || (type ? this.strings.of(type) : this.strings.ofColumn(r, 1));
     if (!this.typeIds[code] && type) this.typeIds[code] = this.type[i];
     this.ms[i] = ms;
     this.seq[i] = r.num(3);
-    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.id(r.text(4));
-    this.y[i] = this.strings.id(r.text(5));
-    this.z[i] = this.strings.id(r.text(6));
+    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.ofColumn(r, 4);
+    this.y[i] = this.strings.ofColumn(r, 5);
+    this.z[i] = this.strings.ofColumn(r, 6);
     if (this.x[i] !== 0 && r.byte(7) === 116 /* t */) this.addStart(this.x[i], ms, si);
   }
 
   /** One row of laterStartsCopy. */
   addLaterStart(r: CopyRow): void {
-    this.addStart(this.strings.id(r.text(0)), r.num(2), this.sessionIndex.get(r.text(1)!) ?? -1);
+    const s = this.sessions.find(r.text(1));
+    this.addStart(this.strings.ofColumn(r, 0), r.num(2), s > 0 ? s - 1 : -1);
   }
 
   private addStart(user: number, ms: number, sess: number): void {
@@ -375,9 +444,17 @@ class DayEvents {
     this.z = more(this.z);
   }
 
+  get sessionCount(): number {
+    return this.sessions.values.length - 1;
+  }
+
+  sessionId(s: number): string {
+    return this.sessions.values[s + 1]!;
+  }
+
   /** Groups the events by session (a counting sort: each session's events keep their row order). */
   group(): void {
-    const sessions = this.sessionIds.length;
+    const sessions = this.sessionCount;
     const offsets = new Int32Array(sessions + 1);
     for (let i = 0; i < this.n; i++) offsets[this.sess[i] + 1]++;
     for (let s = 0; s < sessions; s++) offsets[s + 1] += offsets[s];
@@ -549,23 +626,6 @@ class Bulk {
   }
 }
 
-type CopyValue = string | number | boolean | null | string[];
-
-/**
- * A value in COPY's text format: \N for null, t/f, numbers as JS prints them
- * (what the parameter path sent before, so floats round-trip the same), text[]
- * as a literal with every element quoted, and backslash escapes for the
- * characters COPY treats specially.
- */
-function copyText(v: CopyValue): string {
-  if (v === null) return '\\N';
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return copyText(`{${v.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
 /**
  * COPY statements on the rollup's connection, one after the other. A chunk is
  * queued without waiting, so Postgres stores it while the next sessions are
@@ -575,7 +635,11 @@ class CopyQueue {
   private tail: Promise<void> = Promise.resolve();
   private readonly inflight: Promise<void>[] = [];
   constructor(private readonly client: PoolClient) {}
-  async push(sql: string, data: string): Promise<void> {
+  /** Whether the next push would wait for a chunk to be stored. */
+  get full(): boolean {
+    return this.inflight.length + 1 >= COPY_QUEUE;
+  }
+  async push(sql: string, data: Buffer): Promise<void> {
     const done = this.tail.then(() => pipeline(Readable.from([data]), this.client.query(copyFrom(sql))));
     // The next COPY starts after this one whatever its outcome; a failure fails the
     // rollup when this chunk is awaited, and is not an unhandled rejection until then.
@@ -589,27 +653,157 @@ class CopyQueue {
   }
 }
 
-/** The rows of one table, sent through the queue COPY_ROWS at a time. */
-class CopyWriter {
-  private lines: string[] = [];
+// COPY's binary format (postgres/postgres, doc/src/sgml/ref/copy.sgml, "Binary Format"): the
+// signature, a flags word and a header-extension length; each row an int16 column count, then
+// per column an int32 length (-1: null) and the type's send form; an int16 -1 after the last row.
+const BINARY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** 2000-01-01T00:00:00Z, the epoch of the date and timestamp send forms. */
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const TWO_32 = 2 ** 32;
+/** pg_type oid of text (postgres/postgres, src/include/catalog/pg_type.dat), the element type of a text[] in array_send. */
+const TEXT_OID = 25;
+
+/**
+ * The rows of one table in COPY's binary format, sent through the queue
+ * COPY_ROWS at a time: numbers and timestamps go as Postgres stores them, so
+ * neither side formats or parses text (the text format's timestamps were the
+ * largest cost on both sides), and every value reaches the table bit for bit.
+ */
+class BinaryRows {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  private rows = 0;
+  private readonly sql: string;
   constructor(
     private readonly queue: CopyQueue,
-    private readonly table: keyof typeof COPY_COLUMNS,
-  ) {}
-  async add(values: CopyValue[]): Promise<void> {
-    // A flat string per row: the pieces of a concatenated one would all survive until the chunk is sent.
-    const cells = new Array<string>(values.length);
-    for (let i = 0; i < values.length; i++) cells[i] = copyText(values[i]);
-    this.lines.push(cells.join('\t'));
-    if (this.lines.length >= COPY_ROWS) await this.send();
+    table: keyof typeof COPY_COLUMNS,
+  ) {
+    // Table and column names are constants of this module, never input.
+    this.sql = `COPY ${table} (${COPY_COLUMNS[table].join(', ')}) FROM STDIN WITH (FORMAT binary)`;
+    this.start();
+  }
+  private start(): void {
+    this.buf.set(BINARY_HEADER, 0);
+    this.pos = BINARY_HEADER.length;
+  }
+  private room(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+  row(columns: number): this {
+    this.room(2);
+    this.pos = this.buf.writeInt16BE(columns, this.pos);
+    return this;
+  }
+  null(): this {
+    this.room(4);
+    this.pos = this.buf.writeInt32BE(-1, this.pos);
+    return this;
+  }
+  text(s: string | null): this {
+    if (s === null) return this.null();
+    this.room(4 + s.length * 3);
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.buf.writeInt32BE(n, this.pos);
+    this.pos += 4 + n;
+    return this;
+  }
+  /** An already encoded column (length included). */
+  raw(b: Buffer): this {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+  int16(v: number | null): this {
+    if (v === null) return this.null();
+    this.room(6);
+    this.pos = this.buf.writeInt32BE(2, this.pos);
+    this.pos = this.buf.writeInt16BE(v, this.pos);
+    return this;
+  }
+  int32(v: number): this {
+    this.room(8);
+    this.pos = this.buf.writeInt32BE(4, this.pos);
+    this.pos = this.buf.writeInt32BE(v, this.pos);
+    return this;
+  }
+  float8(v: number | null): this {
+    if (v === null) return this.null();
+    this.room(12);
+    this.pos = this.buf.writeInt32BE(8, this.pos);
+    this.pos = this.buf.writeDoubleBE(v, this.pos);
+    return this;
+  }
+  bool(v: boolean): this {
+    this.room(5);
+    this.pos = this.buf.writeInt32BE(1, this.pos);
+    this.buf[this.pos++] = v ? 1 : 0;
+    return this;
+  }
+  /**
+   * timestamptz_send (src/backend/utils/adt/timestamp.c): int64 microseconds since 2000-01-01 UTC.
+   * Whole milliseconds, as `new Date(ms)` (what the text path sent) keeps them.
+   */
+  timestamp(ms: number | null): this {
+    if (ms === null) return this.null();
+    const us = (Math.trunc(ms) - PG_EPOCH_MS) * 1000;
+    const hi = Math.floor(us / TWO_32);
+    this.room(12);
+    this.pos = this.buf.writeInt32BE(8, this.pos);
+    this.pos = this.buf.writeInt32BE(hi, this.pos);
+    this.pos = this.buf.writeUInt32BE(us - hi * TWO_32, this.pos);
+    return this;
+  }
+  /** array_send (src/backend/utils/adt/arrayfuncs.c) of a text[] without nulls: dimensions, no-null flag, element type, each dimension's length and lower bound (1), then each element. */
+  textArray(values: string[]): this {
+    const at = this.pos;
+    this.room(4 + 20);
+    this.pos += 4;
+    this.pos = this.buf.writeInt32BE(values.length ? 1 : 0, this.pos);
+    this.pos = this.buf.writeInt32BE(0, this.pos);
+    this.pos = this.buf.writeInt32BE(TEXT_OID, this.pos);
+    if (values.length) {
+      this.pos = this.buf.writeInt32BE(values.length, this.pos);
+      this.pos = this.buf.writeInt32BE(1, this.pos);
+    }
+    for (const v of values) this.text(v);
+    this.buf.writeInt32BE(this.pos - at - 4, at);
+    return this;
+  }
+  /** Ends a row; sends the chunk when it is full (waiting only when COPY_QUEUE chunks are in flight). */
+  async end(): Promise<void> {
+    if (++this.rows >= COPY_ROWS) await this.send();
   }
   async send(): Promise<void> {
-    if (this.lines.length === 0) return;
-    const data = this.lines.join('\n') + '\n';
-    this.lines = [];
-    // Table and column names are constants of this module, never input.
-    await this.queue.push(`COPY ${this.table} (${COPY_COLUMNS[this.table].join(', ')}) FROM STDIN`, data);
+    if (this.rows === 0) return;
+    this.room(2);
+    this.pos = this.buf.writeInt16BE(-1, this.pos);
+    const data = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.rows = 0;
+    this.start();
+    await this.queue.push(this.sql, data);
   }
+}
+
+/** A constant column in its binary form: length, then the bytes. */
+function binaryText(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const out = Buffer.alloc(4 + b.length);
+  out.writeInt32BE(b.length, 0);
+  b.copy(out, 4);
+  return out;
+}
+
+/** date_send (src/backend/utils/adt/date.c): int32 days since 2000-01-01. */
+function binaryDate(day: string): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeInt32BE(4, 0);
+  out.writeInt32BE(Math.round((Date.parse(`${day}T00:00:00Z`) - PG_EPOCH_MS) / DAY_MS), 4);
+  return out;
 }
 
 /** Recomputes the reports of `tenant` for local `day`. `nowMs` caps today's open intervals. */
@@ -640,43 +834,45 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     for (const t of DAY_TABLES) await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND day = $2`, [tenant, day]);
 
     const copies = new CopyQueue(client);
-    const legs = new CopyWriter(copies, 'report_legs');
-    const parts = new CopyWriter(copies, 'report_parts');
-    const sess = new CopyWriter(copies, 'report_sessions');
+    const legs = new BinaryRows(copies, 'report_legs');
+    const parts = new BinaryRows(copies, 'report_parts');
+    const sess = new BinaryRows(copies, 'report_sessions');
+    const tenantColumn = binaryText(tenant);
+    const dayColumn = binaryDate(day);
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
+    // Columns in the order of COPY_COLUMNS.
     const handle = async (sessionId: string, f: Session, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
       sessions++;
       const creditedLeg = f.credited;
       const score = f.rating?.score ?? null;
-      let touched = false;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
         if (localDay(l.queuedAtMs, tz) !== day) continue;
-        touched = true;
         const part = l.part === null ? null : f.parts[l.part];
-        await legs.add([
-          tenant,
-          day,
-          sessionId,
-          i,
-          l.groupId,
-          l.via,
-          localHour(l.queuedAtMs, tz),
-          iso(l.queuedAtMs),
-          iso(l.answeredAtMs),
-          iso(l.endedAtMs),
-          l.outcome,
-          l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
-          l.agentId,
-          l.endedBy,
-          creditedLeg === i,
-          score,
-          part?.invited ?? false,
-        ]);
+        legs
+          .row(17)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .int32(i)
+          .text(l.groupId)
+          .text(l.via)
+          .int16(localHour(l.queuedAtMs, tz))
+          .timestamp(l.queuedAtMs)
+          .timestamp(l.answeredAtMs)
+          .timestamp(l.endedAtMs)
+          .text(l.outcome)
+          .float8(l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000)
+          .text(l.agentId)
+          .text(l.endedBy)
+          .bool(creditedLeg === i)
+          .int16(score)
+          .bool(part?.invited ?? false);
+        await legs.end();
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -689,26 +885,26 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           list.push([s, e]);
         }
         if (localDay(p.startedAtMs, tz) !== day) continue;
-        touched = true;
         partAgents.add(p.agentId);
-        await parts.add([
-          tenant,
-          day,
-          sessionId,
-          i,
-          p.agentId,
-          p.groupId,
-          iso(p.startedAtMs),
-          iso(p.endedAtMs),
-          p.endedBy,
-          p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
-          p.replySumMs / 1000,
-          p.replyCount,
-          p.invited,
-          creditedLeg === p.leg,
-          score,
-          !revisit,
-        ]);
+        parts
+          .row(16)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .int32(i)
+          .text(p.agentId)
+          .text(p.groupId)
+          .timestamp(p.startedAtMs)
+          .timestamp(p.endedAtMs)
+          .text(p.endedBy)
+          .float8(p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000)
+          .float8(p.replySumMs / 1000)
+          .int32(p.replyCount)
+          .bool(p.invited)
+          .bool(creditedLeg === p.leg)
+          .int16(score)
+          .bool(!revisit);
+        await parts.end();
       }
       const reached = f.parts.length > 0;
       const ownsRow = reached && localDay(f.startedAtMs, tz) === day;
@@ -717,24 +913,25 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         for (const p of f.parts) if (!agents.includes(p.agentId)) agents.push(p.agentId);
         const groups: string[] = [];
         for (const l of f.legs) if (!groups.includes(l.groupId)) groups.push(l.groupId);
-        await sess.add([
-          tenant,
-          day,
-          sessionId,
-          f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
-          f.summary?.category?.join('/') ?? null,
-          f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
-          score,
-          f.summary?.remark ?? null,
-          f.userId,
-          revisit,
-          f.region,
-          iso(f.startedAtMs),
-          iso(f.endedAtMs),
-          iso(f.parts[0].startedAtMs),
-          agents,
-          groups,
-        ]);
+        sess
+          .row(16)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .text(f.summary?.state ?? (f.summary ? '已小记' : '未小记'))
+          .text(f.summary?.category?.join('/') ?? null)
+          .float8(f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000)
+          .int16(score)
+          .text(f.summary?.remark ?? null)
+          .text(f.userId)
+          .bool(revisit)
+          .text(f.region)
+          .timestamp(f.startedAtMs)
+          .timestamp(f.endedAtMs)
+          .timestamp(f.parts[0].startedAtMs)
+          .textArray(agents)
+          .textArray(groups);
+        await sess.end();
       }
     };
 
@@ -779,9 +976,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     events.group();
     const revisits = new Revisits(events);
     phase('group');
-    for (let s = 0; s < events.sessionIds.length; s++) {
+    for (let s = 0; s < events.sessionCount; s++) {
       const f = deriveSession(events.sessionEvents(s));
-      await handle(events.sessionIds[s], f, revisits.of(s, f.userId, f.endedAtMs ?? f.lastEventMs));
+      await handle(events.sessionId(s), f, revisits.of(s, f.userId, f.endedAtMs ?? f.lastEventMs));
       // Deriving never waits on I/O by itself: let the event loop move the COPY chunks along.
       if ((s + 1) % YIELD_SESSIONS === 0) await new Promise(setImmediate);
     }
