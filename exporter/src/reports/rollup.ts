@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
-import { addDays, dayStartMs, localDay, localHour } from '../time.js';
+import { addDays, dayStartMs, tzOffsetMs } from '../time.js';
 import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
 
 /** Columns of the fact rows written with COPY, in the order `handle` writes them. */
@@ -287,7 +287,6 @@ async function copyRows(client: PoolClient, sql: string, columns: number, onRow:
  */
 class Strings {
   readonly values: (string | null)[] = [null];
-  private readonly ids = new Map<string, number>();
   private readonly hashes: number[] = [0];
   private readonly starts: number[] = [0];
   private readonly lengths: number[] = [0];
@@ -306,19 +305,23 @@ class Strings {
     return this.ofBytes(b, 0, b.length);
   }
 
-  /** The id of a string already seen, else -1 (0 for null). */
-  find(s: string | null): number {
-    return s === null ? 0 : (this.ids.get(s) ?? -1);
+  /** The id of column k of a COPY row if seen before, else 0. */
+  findColumn(r: CopyRow, k: number): number {
+    return r.isNull(k) ? 0 : this.ofBytes(r.buf, r.start[k], r.end[k], false);
   }
 
-  private ofBytes(buf: Buffer, from: number, to: number): number {
+  private ofBytes(buf: Buffer, from: number, to: number, add = true): number {
     let h = 0x811c9dc5;
     for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    // FNV's low bits (the slot) mix poorly for ids that differ in their last digits.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
     const len = to - from;
     const mask = this.slots.length - 1;
     for (let j = h & mask; ; j = (j + 1) & mask) {
       const id = this.slots[j];
-      if (id === 0) return this.insert(j, h, buf, from, to);
+      if (id === 0) return add ? this.insert(j, h, buf, from, to) : 0;
       if (this.hashes[id] !== h || this.lengths[id] !== len) continue;
       const at = this.starts[id];
       let same = true;
@@ -349,8 +352,6 @@ class Strings {
     this.lengths.push(len);
     this.used += len;
     this.slots[slot] = id;
-    // Distinct bytes are distinct strings (COPY escapes a string one way only).
-    this.ids.set(s, id);
     if (this.values.length * 2 > this.slots.length) this.rehash();
     return id;
   }
@@ -418,8 +419,7 @@ class DayEvents {
 
   /** One row of laterStartsCopy. */
   addLaterStart(r: CopyRow): void {
-    const s = this.sessions.find(r.text(1));
-    this.addStart(this.strings.ofColumn(r, 0), r.num(2), s > 0 ? s - 1 : -1);
+    this.addStart(this.strings.ofColumn(r, 0), r.num(2), this.sessions.findColumn(r, 1) - 1);
   }
 
   private addStart(user: number, ms: number, sess: number): void {
@@ -463,7 +463,23 @@ class DayEvents {
     for (let i = 0; i < this.n; i++) order[fill[this.sess[i]]++] = i;
     this.offsets = offsets;
     this.order = order;
+    // The user of a session, as the model takes it: its first start's (by time, then arrival).
+    const start = this.typeIds['s'.charCodeAt(0)];
+    const users = new Int32Array(sessions);
+    for (let s = 0; s < sessions && start; s++) {
+      let first = -1;
+      for (let k = offsets[s]; k < offsets[s + 1]; k++) {
+        const i = order[k];
+        if (this.type[i] !== start) continue;
+        if (first < 0 || this.ms[i] < this.ms[first] || (this.ms[i] === this.ms[first] && this.seq[i] < this.seq[first])) first = i;
+      }
+      if (first >= 0) users[s] = this.x[first];
+    }
+    this.users = users;
   }
+
+  /** After `group`: the user (interned) of each session, 0 for none. */
+  users = new Int32Array(0);
 
   private categories = new Map<number, string[] | null>();
 
@@ -574,10 +590,10 @@ class Revisits {
     this.sess = sess;
   }
 
-  /** Whether session `s` (user `user`, ended or last seen at `endMs`) is followed by a revisit. */
-  of(s: number, user: string | null, endMs: number): boolean {
-    const u = this.d.strings.find(user);
-    if (u <= 0) return false;
+  /** Whether session `s` (ended or last seen at `endMs`) is followed by a revisit. */
+  of(s: number, endMs: number): boolean {
+    const u = this.d.users[s];
+    if (u === 0) return false;
     let lo = this.first[u];
     let hi = this.first[u + 1];
     while (lo < hi) {
@@ -843,6 +859,13 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
+    // localDay(ms, tz) === day and localHour(ms, tz) without making a date string for each leg and part.
+    const naiveDay = Date.parse(`${day}T00:00:00Z`);
+    const hourOnDay = (ms: number): number => {
+      const local = ms + tzOffsetMs(ms, tz) - naiveDay;
+      return local >= 0 && local < DAY_MS ? Math.floor(local / 3_600_000) : -1;
+    };
+
     // Columns in the order of COPY_COLUMNS.
     const handle = async (sessionId: string, f: Session, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
@@ -851,7 +874,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const score = f.rating?.score ?? null;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
-        if (localDay(l.queuedAtMs, tz) !== day) continue;
+        const hour = hourOnDay(l.queuedAtMs);
+        if (hour < 0) continue;
         const part = l.part === null ? null : f.parts[l.part];
         legs
           .row(17)
@@ -861,7 +885,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .int32(i)
           .text(l.groupId)
           .text(l.via)
-          .int16(localHour(l.queuedAtMs, tz))
+          .int16(hour)
           .timestamp(l.queuedAtMs)
           .timestamp(l.answeredAtMs)
           .timestamp(l.endedAtMs)
@@ -884,7 +908,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           if (!list) engaged.set(p.agentId, (list = []));
           list.push([s, e]);
         }
-        if (localDay(p.startedAtMs, tz) !== day) continue;
+        if (hourOnDay(p.startedAtMs) < 0) continue;
         partAgents.add(p.agentId);
         parts
           .row(16)
@@ -907,7 +931,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         await parts.end();
       }
       const reached = f.parts.length > 0;
-      const ownsRow = reached && localDay(f.startedAtMs, tz) === day;
+      const ownsRow = reached && hourOnDay(f.startedAtMs) >= 0;
       if (ownsRow) {
         const agents: string[] = [];
         for (const p of f.parts) if (!agents.includes(p.agentId)) agents.push(p.agentId);
@@ -978,7 +1002,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     phase('group');
     for (let s = 0; s < events.sessionCount; s++) {
       const f = deriveSession(events.sessionEvents(s));
-      await handle(events.sessionId(s), f, revisits.of(s, f.userId, f.endedAtMs ?? f.lastEventMs));
+      await handle(events.sessionId(s), f, revisits.of(s, f.endedAtMs ?? f.lastEventMs));
       // Deriving never waits on I/O by itself: let the event loop move the COPY chunks along.
       if ((s + 1) % YIELD_SESSIONS === 0) await new Promise(setImmediate);
     }
