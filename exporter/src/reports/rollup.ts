@@ -152,6 +152,10 @@ const TYPE_CODES: [string, string][] = [
 ];
 const TYPE_OF_CODE = new Map<number, string>([...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]), [85, 'session.message'], [65, 'session.message']]);
 const USER_MESSAGE = 85; // 'U'
+const START = 115; // 's'
+const SUMMARY = 121; // 'y'
+/** The channels of report_category_daily's counts, in its column order. */
+const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'];
 const AGENT_MESSAGE = 65; // 'A'
 
 /**
@@ -164,9 +168,10 @@ const AGENT_MESSAGE = 65; // 'A'
  *
  * The type comes as a letter (TYPE_CODES; a message's letter says who wrote
  * it, the only field of its body the model reads, never `text`), then the
- * other body fields the model reads, per type, as x, y, z; the last column says whether a start is on
- * the day itself (the revisit flags need every start of the day and the two
- * after it). COPY takes no bind parameters: the tenant is quoted by pg's
+ * other body fields the model reads, per type, as x, y, z; then whether a
+ * start or a summary is on the day itself (the revisit flags need every start
+ * of the day and the two after it; 服务小记分类 counts the day's summaries),
+ * and a summary's agent and channel. COPY takes no bind parameters: the tenant is quoted by pg's
  * escapeLiteral and the days are checked to be dates before they are inlined.
  */
 function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
@@ -181,7 +186,9 @@ function sessionEventsCopy(tenant: string, day: string, before: string, after: s
       CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
         WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
       CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
-      CASE WHEN e.type = 'session.start' THEN e.day = ${day}::date END`;
+      CASE WHEN e.type IN ('session.start', 'session.summary') THEN e.day = ${day}::date END,
+      CASE WHEN e.type = 'session.summary' THEN e.body->>'agentId' END,
+      CASE WHEN e.type = 'session.summary' THEN e.body->>'channel' END`;
   const kinds = `e.type LIKE 'session.%' AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
   // Every session event of the day itself belongs to a session of the day: only the
   // days around it are filtered by the day's session ids (a hash of them).
@@ -305,12 +312,7 @@ class Strings {
     return this.ofBytes(b, 0, b.length);
   }
 
-  /** The id of column k of a COPY row if seen before, else 0. */
-  findColumn(r: CopyRow, k: number): number {
-    return r.isNull(k) ? 0 : this.ofBytes(r.buf, r.start[k], r.end[k], false);
-  }
-
-  private ofBytes(buf: Buffer, from: number, to: number, add = true): number {
+  private ofBytes(buf: Buffer, from: number, to: number): number {
     let h = 0x811c9dc5;
     for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     // FNV's low bits (the slot) mix poorly for ids that differ in their last digits.
@@ -321,7 +323,7 @@ class Strings {
     const mask = this.slots.length - 1;
     for (let j = h & mask; ; j = (j + 1) & mask) {
       const id = this.slots[j];
-      if (id === 0) return add ? this.insert(j, h, buf, from, to) : 0;
+      if (id === 0) return this.insert(j, h, buf, from, to);
       if (this.hashes[id] !== h || this.lengths[id] !== len) continue;
       const at = this.starts[id];
       let same = true;
@@ -414,12 +416,39 @@ class DayEvents {
     this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.ofColumn(r, 4);
     this.y[i] = this.strings.ofColumn(r, 5);
     this.z[i] = this.strings.ofColumn(r, 6);
-    if (this.x[i] !== 0 && r.byte(7) === 116 /* t */) this.addStart(this.x[i], ms, si);
+    if (r.byte(7) === 116 /* t: on the day */) {
+      if (code === START && this.x[i] !== 0) this.addStart(this.x[i], ms, si);
+      else if (code === SUMMARY) this.countSummary(this.z[i], r.text(8), r.text(9));
+    }
+  }
+
+  /** 服务小记分类 of the day: per category path, leaf and agent, the summaries by channel. */
+  readonly categoryRows = new Map<string, { category: string; leaf: string; agent: string | null; channels: number[] }>();
+
+  // As the SQL it replaces counted them: the path joined by '/', its last element the leaf,
+  // 未分类 for both without a category (the contract makes it a non-empty array of strings).
+  private countSummary(category: number, agent: string | null, channel: string | null): void {
+    const path = this.category(category);
+    const name = path && path.length ? path.join('/') : '未分类';
+    const leaf = path && path.length ? path[path.length - 1] : '未分类';
+    const key = `${name}\u0000${leaf}\u0000${agent}`;
+    let row = this.categoryRows.get(key);
+    if (!row) this.categoryRows.set(key, (row = { category: name, leaf, agent, channels: [0, 0, 0, 0] }));
+    const c = CHANNELS.indexOf(channel ?? '');
+    if (c >= 0) row.channels[c]++;
+  }
+
+  private category(z: number): string[] | null {
+    let category = this.categories.get(z);
+    if (category === undefined) this.categories.set(z, (category = z === 0 ? null : (JSON.parse(this.strings.values[z]!) as string[] | null)));
+    return category;
   }
 
   /** One row of laterStartsCopy. */
   addLaterStart(r: CopyRow): void {
-    this.addStart(this.strings.ofColumn(r, 0), r.num(2), this.sessions.findColumn(r, 1) - 1);
+    // Read while the day's events still stream in: a session not seen yet gets its
+    // index now (one of the day's, whose events come later, or one with none, derived as nothing).
+    this.addStart(this.strings.ofColumn(r, 0), r.num(2), this.sessions.ofColumn(r, 1) - 1);
   }
 
   private addStart(user: number, ms: number, sess: number): void {
@@ -534,10 +563,7 @@ class DayEvents {
         e.state = x;
         e.remark = v[this.y[i]];
         // Parsed once per distinct value; the model and the facts only read it.
-        const z = this.z[i];
-        let category = this.categories.get(z);
-        if (category === undefined) this.categories.set(z, (category = z === 0 ? null : (JSON.parse(v[z]!) as string[] | null)));
-        e.category = category;
+        e.category = this.category(this.z[i]);
         break;
       }
     }
@@ -983,20 +1009,19 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const read = copyRows(
         reader,
         sessionEventsCopy(lit, dateLiteral(day), dateLiteral(addDays(day, -1)), dateLiteral(addDays(day, 1))),
-        8,
+        10,
         (r) => events.add(r),
       );
       read.catch(() => undefined);
-      await categories(client, tenant, day);
-      phase('categories');
+      await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) => events.addLaterStart(r));
       await read;
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
       reader.done(readerOk ? undefined : new Error('the rollup failed while the reader was open'));
     }
-    await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) => events.addLaterStart(r));
     phase('read');
+    await categories(client, tenant, day, events.categoryRows.values());
     events.group();
     const revisits = new Revisits(events);
     phase('group');
@@ -1095,20 +1120,19 @@ const levelFilters = (prefix: string, distinct: boolean) =>
     (c, i) => `count(${distinct ? 'DISTINCT session_id' : '*'}) FILTER (WHERE ${prefix}credited AND ${prefix}score = ${5 - i}) AS ${c}`,
   ).join(',\n       ');
 
-/** 服务小记分类: from the day's summary events, not from the facts. */
-async function categories(client: PoolClient, tenant: string, day: string): Promise<void> {
-  await client.query(
-    `INSERT INTO report_category_daily
-     SELECT tenant, day, category, leaf, agent_id,
-       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
-       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
-     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
-             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
-             coalesce(body->'category'->>-1, '未分类') AS leaf
-           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
-     GROUP BY tenant, day, category, leaf, agent_id`,
-    [tenant, day],
-  );
+/** 服务小记分类: from the day's summary events (counted while they were read), not from the facts. */
+async function categories(
+  client: PoolClient,
+  tenant: string,
+  day: string,
+  rows: Iterable<{ category: string; leaf: string; agent: string | null; channels: number[] }>,
+): Promise<void> {
+  const bulk = new Bulk(client, 'report_category_daily');
+  for (const r of rows) {
+    const [inbound_call, manual_outbound, system_outbound, online] = r.channels;
+    bulk.add({ tenant, day, category: r.category, leaf: r.leaf, agent_id: r.agent, inbound_call, manual_outbound, system_outbound, online });
+  }
+  await bulk.flush();
 }
 
 /** The rollup tables of the day, from its facts. */
