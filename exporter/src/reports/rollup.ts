@@ -418,22 +418,25 @@ class DayEvents {
     this.z[i] = this.strings.ofColumn(r, 6);
     if (r.byte(7) === 116 /* t: on the day */) {
       if (code === START && this.x[i] !== 0) this.addStart(this.x[i], ms, si);
-      else if (code === SUMMARY) this.countSummary(this.z[i], r.text(8), r.text(9));
+      else if (code === SUMMARY) this.countSummary(this.z[i], this.strings.ofColumn(r, 8), r.text(9));
     }
   }
 
   /** 服务小记分类 of the day: per category path, leaf and agent, the summaries by channel. */
-  readonly categoryRows = new Map<string, { category: string; leaf: string; agent: string | null; channels: number[] }>();
+  readonly categoryRows = new Map<number, { category: string; leaf: string; agent: string | null; channels: number[] }>();
 
   // As the SQL it replaces counted them: the path joined by '/', its last element the leaf,
   // 未分类 for both without a category (the contract makes it a non-empty array of strings).
-  private countSummary(category: number, agent: string | null, channel: string | null): void {
-    const path = this.category(category);
-    const name = path && path.length ? path.join('/') : '未分类';
-    const leaf = path && path.length ? path[path.length - 1] : '未分类';
-    const key = `${name}\u0000${leaf}\u0000${agent}`;
+  // Keyed by the interned category text and agent: one category text is one path and leaf.
+  private countSummary(category: number, agent: number, channel: string | null): void {
+    const key = category * TWO_32 + agent;
     let row = this.categoryRows.get(key);
-    if (!row) this.categoryRows.set(key, (row = { category: name, leaf, agent, channels: [0, 0, 0, 0] }));
+    if (!row) {
+      const path = this.category(category);
+      const name = path && path.length ? path.join('/') : '未分类';
+      const leaf = path && path.length ? path[path.length - 1] : '未分类';
+      this.categoryRows.set(key, (row = { category: name, leaf, agent: this.strings.values[agent], channels: [0, 0, 0, 0] }));
+    }
     const c = CHANNELS.indexOf(channel ?? '');
     if (c >= 0) row.channels[c]++;
   }
