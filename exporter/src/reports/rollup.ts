@@ -103,7 +103,7 @@ export interface RollupResult {
   day: string;
   sessions: number;
   durationMs: number;
-  /** Milliseconds per phase (sessions: read, derive, store facts, revisits included), for the logs. */
+  /** Milliseconds per phase (read: the day's events and the later starts; group; facts: derive and store), for the logs. */
   phases: Record<string, number>;
 }
 
@@ -863,7 +863,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
   let donePhases: Record<string, number> = {};
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    // The day's session events are sorted by session: in memory, not in temporary files.
+    // The aggregates' distinct counts sort the day's facts: in memory, not in temporary files.
     await client.query(`SET LOCAL work_mem = '256MB'`);
     // Two rollups of one day at once (scheduler and an on-demand request) run one after the other.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, [tenant, day]);
