@@ -150,13 +150,17 @@ const TYPE_CODES: [string, string][] = [
   ['session.end', 'e'],
   ['session.summary', 'y'],
 ];
-const TYPE_OF_CODE = new Map<number, string>([...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]), [85, 'session.message'], [65, 'session.message']]);
+const TYPE_OF_CODE = new Map<number, string>([
+  ...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]),
+  [85, 'session.message'],
+  [65, 'session.message'],
+]);
 const USER_MESSAGE = 85; // 'U'
+const AGENT_MESSAGE = 65; // 'A'
 const START = 115; // 's'
 const SUMMARY = 121; // 'y'
 /** The channels of report_category_daily's counts, in its column order. */
 const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'];
-const AGENT_MESSAGE = 65; // 'A'
 
 /**
  * The events of every session with an event on the day, from the day before
@@ -171,8 +175,9 @@ const AGENT_MESSAGE = 65; // 'A'
  * other body fields the model reads, per type, as x, y, z; then whether a
  * start or a summary is on the day itself (the revisit flags need every start
  * of the day and the two after it; 服务小记分类 counts the day's summaries),
- * and a summary's agent and channel. COPY takes no bind parameters: the tenant is quoted by pg's
- * escapeLiteral and the days are checked to be dates before they are inlined.
+ * and a summary's agent and channel. COPY takes no bind parameters: the
+ * tenant is quoted by pg's escapeLiteral and the days are checked to be dates
+ * before they are inlined.
  */
 function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
   const columns = `e.session_id,
@@ -269,7 +274,7 @@ async function copyRows(client: PoolClient, sql: string, columns: number, onRow:
     }
     carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : null;
     row.buf = buf;
-    for (let pos = 0; pos <= last; ) {
+    for (let pos = 0; pos <= last;) {
       for (let k = 0; k < columns; k++) {
         const stop = buf.indexOf(k + 1 < columns ? 9 : 10, pos);
         if (stop < 0 || stop > last) throw new Error(`a COPY row without its ${columns} columns`);
@@ -443,7 +448,8 @@ class DayEvents {
 
   private category(z: number): string[] | null {
     let category = this.categories.get(z);
-    if (category === undefined) this.categories.set(z, (category = z === 0 ? null : (JSON.parse(this.strings.values[z]!) as string[] | null)));
+    if (category === undefined)
+      this.categories.set(z, (category = z === 0 ? null : (JSON.parse(this.strings.values[z]!) as string[] | null)));
     return category;
   }
 
@@ -592,9 +598,7 @@ class Revisits {
   private readonly first: Int32Array;
   private readonly ms: Float64Array;
   private readonly sess: Int32Array;
-  constructor(
-    private readonly d: DayEvents,
-  ) {
+  constructor(private readonly d: DayEvents) {
     const users = d.strings.values.length;
     const n = d.startUser.length;
     const first = new Int32Array(users + 1);
@@ -1017,7 +1021,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         (r) => events.add(r),
       );
       read.catch(() => undefined);
-      await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) => events.addLaterStart(r));
+      await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) =>
+        events.addLaterStart(r),
+      );
       await read;
       await reader.query('COMMIT');
       readerOk = true;
@@ -1134,7 +1140,17 @@ async function categories(
   const bulk = new Bulk(client, 'report_category_daily');
   for (const r of rows) {
     const [inbound_call, manual_outbound, system_outbound, online] = r.channels;
-    bulk.add({ tenant, day, category: r.category, leaf: r.leaf, agent_id: r.agent, inbound_call, manual_outbound, system_outbound, online });
+    bulk.add({
+      tenant,
+      day,
+      category: r.category,
+      leaf: r.leaf,
+      agent_id: r.agent,
+      inbound_call,
+      manual_outbound,
+      system_outbound,
+      online,
+    });
   }
   await bulk.flush();
 }
