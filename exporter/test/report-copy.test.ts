@@ -11,8 +11,9 @@ process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 const DAY = '2026-11-20';
 const at = (hms: string) => `${DAY}T${hms}+08:00`;
 
-// The facts reach Postgres as COPY text, where tab, newline, carriage return
-// and backslash are syntax, and text[] literals quote with " and \.
+// The day's events come back from Postgres as COPY text, where tab, newline,
+// carriage return and backslash are escaped, and the facts go in as binary
+// COPY with hand-built text[] values: ids and texts must survive both ways.
 const GROUP = 'g "售后", 1\\2';
 const AGENT = 'a\t"7"\\';
 const REMARK = '第一行\n第二行\r\n\t制表 \\N 反斜杠\\ "引号" {花括号}';

@@ -1,16 +1,16 @@
 /**
  * One tenant-day's rollup: derive the facts of the sessions touching the day
- * (TS, streamed session by session from a server-side cursor), store them in
- * bulk, then aggregate the report tables from them in set-based SQL. All in
+ * (TS: the day's session events read flat with COPY, grouped by session in
+ * node), store them in bulk, then aggregate the report tables from them in set-based SQL. All in
  * one transaction, after deleting the day's previous rows, so recomputing a
  * day is idempotent and readers never see half a day.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
-import { addDays, dayStartMs, localDay, localHour } from '../time.js';
+import { addDays, dayStartMs, tzOffsetMs } from '../time.js';
 import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
 
 /** Columns of the fact rows written with COPY, in the order `handle` writes them. */
@@ -92,9 +92,7 @@ const STATUSES = AGENT_STATUSES.filter((s) => s !== 'offline');
 // Status changes older than this are not looked for when finding the status
 // an agent carried into the day: a week without any change is an agent gone.
 const STATUS_CARRY_DAYS = 7;
-/** Sessions a page. */
-const FETCH = 1_000;
-/** The reader groups the day's events by session (a few hundred bytes a session) in memory when it can. */
+/** The reader hashes the day's session ids (to find their events on the days around it) in memory when it can. */
 const READER_WORK_MEM = '512MB';
 /** Rows per COPY statement, and COPY statements queued before deriving waits for the writer. */
 const COPY_ROWS = 5_000;
@@ -106,94 +104,8 @@ export interface RollupResult {
   day: string;
   sessions: number;
   durationMs: number;
-  /** Milliseconds per phase (sessions: read, derive, store facts, revisits included), for the logs. */
+  /** Milliseconds per phase (read: the day's events and the later starts; group; facts: derive and store), for the logs. */
   phases: Record<string, number>;
-}
-
-/** The events of every session with an event on day $2, from $3 (the day before) to $4 (the day after). */
-const SESSION_EVENTS_WHERE = `e.tenant = $1 AND e.day BETWEEN $3::date AND $4::date
-  AND e.session_id IN (SELECT session_id FROM events WHERE tenant = $1 AND day = $2::date AND session_id IS NOT NULL)
-  AND e.type LIKE 'session.%'
-  AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
-
-/**
- * One row per session: its events as a JSON array of [type, ms, seq, x, y, z],
- * where x, y, z are only the body fields the derivation reads, per type (a
- * message: `from`; never `text`). The events of a session come in any order
- * (deriveSession puts them in the one event order), so Postgres only groups them:
- * for a 1M-session day it walks the session index instead of sorting every
- * event row on disk as a row-per-event cursor ordered by session did.
- *
- * The 24-hour revisit flag (24小时内复访) comes along, so that the facts are
- * written once with it: a session's end and user as the derivation defines
- * them (its first `session.end`, else its last event; the user of its first
- * `session.start`), joined by user with the starts of the day and the two
- * after it ($5).
- */
-const SESSION_EVENTS_SQL = `
-WITH s AS (
-  SELECT e.session_id AS sid,
-    json_agg(json_build_array(e.type, (extract(epoch FROM e.time) * 1000)::float8, e.seq,
-      CASE e.type WHEN 'session.message' THEN e.body->>'from' WHEN 'session.queue' THEN e.body->>'groupId'
-        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
-        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
-        WHEN 'session.summary' THEN e.body->>'state' END,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
-        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
-      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END)) AS evs,
-    CASE WHEN count(*) FILTER (WHERE e.type = 'session.start') <= 1 THEN max(e.body->>'userId') FILTER (WHERE e.type = 'session.start')
-      ELSE (SELECT f.body->>'userId' FROM events f WHERE f.tenant = $1 AND f.session_id = e.session_id AND f.day BETWEEN $3::date AND $4::date
-            AND f.type = 'session.start' ORDER BY f.time, f.seq LIMIT 1) END AS user_id,
-    coalesce(min(e.time) FILTER (WHERE e.type = 'session.end'), max(e.time)) AS end_at
-  FROM events e WHERE ${SESSION_EVENTS_WHERE}
-  GROUP BY e.session_id
-), starts AS (
-  SELECT body->>'userId' AS user_id, session_id, time FROM events
-  WHERE tenant = $1 AND day BETWEEN $2::date AND $5::date AND type = 'session.start' AND body ? 'userId'
-), revisit AS (
-  SELECT DISTINCT x.sid FROM s x JOIN starts st ON st.user_id = x.user_id
-  WHERE st.session_id <> x.sid AND st.time > x.end_at AND st.time <= x.end_at + interval '24 hours'
-)
-SELECT s.sid, s.evs, r.sid IS NOT NULL AS revisit FROM s LEFT JOIN revisit r ON r.sid = s.sid`;
-
-/** sid, evs, revisit of SESSION_EVENTS_SQL (json arrives parsed). */
-type SessionRow = [string, EventCells[], boolean];
-/** type, ms, seq, x, y, z */
-type EventCells = [string, number, number, string | null, string | null, string | null];
-
-function toEvent(c: EventCells): SessionEvent {
-  const [type, timeMs, seq, x, y, z] = c;
-  const e: SessionEvent = { type, timeMs, seq };
-  switch (type) {
-    case 'session.message':
-      e.from = x;
-      break;
-    case 'session.queue':
-      e.groupId = x;
-      e.via = y;
-      break;
-    case 'session.answer':
-      e.groupId = x;
-      e.agentId = y;
-      e.manual = z === null ? null : z === 'true';
-      break;
-    case 'session.start':
-      e.userId = x;
-      e.region = y;
-      break;
-    case 'session.transfer':
-      e.reason = x;
-      break;
-    case 'session.rate':
-      e.score = x === null ? null : Number(x);
-      break;
-    case 'session.summary':
-      e.state = x;
-      e.remark = y;
-      e.category = z === null ? null : (JSON.parse(z) as string[] | null);
-      break;
-  }
-  return e;
 }
 
 const DAY_MS = 86_400_000;
@@ -224,6 +136,509 @@ function iso(ms: number | null): string | null {
   const min = rest % 60;
   const hour = (rest - min) / 60;
   return `${isoPrefix}${PAD2[hour]}:${PAD2[min]}:${PAD2[sec]}.${PAD3[milli]}Z`;
+}
+
+/** Letters standing for the session event types in the day's COPY (any other type comes as itself; messages are U and A). */
+const TYPE_CODES: [string, string][] = [
+  ['session.start', 's'],
+  ['session.queue', 'q'],
+  ['session.answer', 'a'],
+  ['session.transfer', 't'],
+  ['session.invite', 'i'],
+  ['session.abandon', 'b'],
+  ['session.reject', 'j'],
+  ['session.rate', 'r'],
+  ['session.end', 'e'],
+  ['session.summary', 'y'],
+];
+const TYPE_OF_CODE = new Map<number, string>([
+  ...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]),
+  [85, 'session.message'],
+  [65, 'session.message'],
+]);
+const USER_MESSAGE = 85; // 'U'
+const AGENT_MESSAGE = 65; // 'A'
+const START = 115; // 's'
+const SUMMARY = 121; // 'y'
+/** The channels of report_category_daily's counts, in its column order. */
+const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'];
+
+/**
+ * The events of every session with an event on the day, from the day before
+ * to the day after, as flat rows (one per event, in the partitions' order)
+ * through `COPY … TO STDOUT`: Postgres only filters them (and may use parallel
+ * workers, which a cursor never does) and node groups them by session. Having
+ * Postgres group them (json_agg per session, or a sort by session) was most
+ * of the rollup's Postgres time (docs/reports.md, "Performance").
+ *
+ * The type comes as a letter (TYPE_CODES; a message's letter says who wrote
+ * it, the only field of its body the model reads, never `text`), then the
+ * other body fields the model reads, per type, as x, y, z; then whether a
+ * start or a summary is on the day itself (the revisit flags need every start
+ * of the day and the two after it; 服务小记分类 counts the day's summaries),
+ * and a summary's agent and channel. COPY takes no bind parameters: the
+ * tenant is quoted by pg's escapeLiteral and the days are checked to be dates
+ * before they are inlined.
+ */
+function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
+  const columns = `e.session_id,
+      CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
+        WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
+      (extract(epoch FROM e.time) * 1000)::float8, e.seq,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'groupId'
+        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
+        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
+        WHEN 'session.summary' THEN e.body->>'state' END,
+      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
+        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
+      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
+      CASE WHEN e.type IN ('session.start', 'session.summary') THEN e.day = ${day}::date END,
+      CASE WHEN e.type = 'session.summary' THEN e.body->>'agentId' END,
+      CASE WHEN e.type = 'session.summary' THEN e.body->>'channel' END`;
+  const kinds = `e.type LIKE 'session.%' AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
+  // Every session event of the day itself belongs to a session of the day: only the
+  // days around it are filtered by the day's session ids (a hash of them).
+  return `COPY (SELECT ${columns} FROM events e
+      WHERE e.tenant = ${tenant} AND e.day = ${day}::date AND e.session_id IS NOT NULL AND ${kinds}
+    UNION ALL
+    SELECT ${columns} FROM events e
+      WHERE e.tenant = ${tenant} AND e.day IN (${before}::date, ${after}::date) AND ${kinds}
+        AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)) TO STDOUT`;
+}
+
+/** The starts with a user on the two days after the day ($2, $3): a session ended late on the day may be revisited then. */
+function laterStartsCopy(tenant: string, from: string, to: string): string {
+  return `COPY (SELECT body->>'userId', session_id, (extract(epoch FROM time) * 1000)::float8 FROM events
+    WHERE tenant = ${tenant} AND day BETWEEN ${from}::date AND ${to}::date AND type = 'session.start'
+      AND body->>'userId' IS NOT NULL AND session_id IS NOT NULL) TO STDOUT`;
+}
+
+const DATE_LITERAL = /^\d{4}-\d{2}-\d{2}$/;
+function dateLiteral(day: string): string {
+  if (!DATE_LITERAL.test(day)) throw new Error(`not a date: ${JSON.stringify(day)}`);
+  return `'${day}'`;
+}
+
+// COPY's text format (postgres/postgres, src/backend/commands/copyto.c, CopyAttributeOutText):
+// a column is \N when null; otherwise a backslash precedes the delimiter (tab), a backslash,
+// and the control characters it writes as b f n r t v; every other byte is sent as is
+// (so a tab or newline byte always ends a column or a row, also inside UTF-8 text).
+const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** One row of a COPY's text output, read in place from the bytes: only the columns asked for become strings. */
+class CopyRow {
+  buf: Buffer = Buffer.alloc(0);
+  readonly start: number[] = [];
+  readonly end: number[] = [];
+  isNull(k: number): boolean {
+    const s = this.start[k];
+    return this.end[k] - s === 2 && this.buf[s] === 92 && this.buf[s + 1] === 78;
+  }
+  text(k: number): string | null {
+    if (this.isNull(k)) return null;
+    const s = this.buf.toString('utf8', this.start[k], this.end[k]);
+    return s.indexOf('\\') < 0 ? s : s.replace(/\\(.)/gs, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+  }
+  /** A non-null number column: plain digits are added up in place, anything else (a fraction, an exponent) goes through Number. */
+  num(k: number): number {
+    const b = this.buf;
+    let v = 0;
+    for (let i = this.start[k]; i < this.end[k]; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) return Number(this.text(k));
+      v = v * 10 + d;
+    }
+    return v;
+  }
+  /** The first byte of a column (a one-letter code). */
+  byte(k: number): number {
+    return this.buf[this.start[k]];
+  }
+}
+
+/**
+ * Streams the rows of a `COPY … TO STDOUT` (text format, `columns` columns)
+ * into `onRow`, one reused CopyRow; returns the number of rows. Rows are cut
+ * at the tab and newline bytes; a chunk may end inside a row (or a character),
+ * which is carried to the next.
+ */
+async function copyRows(client: PoolClient, sql: string, columns: number, onRow: (row: CopyRow) => void): Promise<number> {
+  const row = new CopyRow();
+  let carry: Buffer | null = null;
+  let rows = 0;
+  for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const last = buf.lastIndexOf(10);
+    if (last < 0) {
+      carry = buf;
+      continue;
+    }
+    carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : null;
+    row.buf = buf;
+    for (let pos = 0; pos <= last;) {
+      for (let k = 0; k < columns; k++) {
+        const stop = buf.indexOf(k + 1 < columns ? 9 : 10, pos);
+        if (stop < 0 || stop > last) throw new Error(`a COPY row without its ${columns} columns`);
+        row.start[k] = pos;
+        row.end[k] = stop;
+        pos = stop + 1;
+      }
+      onRow(row);
+      rows++;
+    }
+  }
+  if (carry) throw new Error('the COPY output ended inside a row');
+  return rows;
+}
+
+/**
+ * Strings of the day's events, each kept once and stood for by a small int
+ * (0: null), looked up by their bytes in the COPY output (FNV-1a hash, open
+ * addressing): a string is only made for a value not seen before, not for
+ * each of the 8.5M rows of a 1M-session day (making one per row and looking
+ * it up in a Map was most of node's time reading).
+ */
+class Strings {
+  readonly values: (string | null)[] = [null];
+  private readonly hashes: number[] = [0];
+  private readonly starts: number[] = [0];
+  private readonly lengths: number[] = [0];
+  private arena = Buffer.alloc(1 << 20);
+  private used = 0;
+  private slots = new Int32Array(1 << 16);
+
+  /** The id of column k of a COPY row. */
+  ofColumn(r: CopyRow, k: number): number {
+    return r.isNull(k) ? 0 : this.ofBytes(r.buf, r.start[k], r.end[k]);
+  }
+
+  /** The id of a constant (one with nothing COPY escapes). */
+  of(s: string): number {
+    const b = Buffer.from(s, 'utf8');
+    return this.ofBytes(b, 0, b.length);
+  }
+
+  private ofBytes(buf: Buffer, from: number, to: number): number {
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    // FNV's low bits (the slot) mix poorly for ids that differ in their last digits.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    const len = to - from;
+    const mask = this.slots.length - 1;
+    for (let j = h & mask; ; j = (j + 1) & mask) {
+      const id = this.slots[j];
+      if (id === 0) return this.insert(j, h, buf, from, to);
+      if (this.hashes[id] !== h || this.lengths[id] !== len) continue;
+      const at = this.starts[id];
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (this.arena[at + i] !== buf[from + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return id;
+    }
+  }
+
+  private insert(slot: number, h: number, buf: Buffer, from: number, to: number): number {
+    const len = to - from;
+    if (this.used + len > this.arena.length) {
+      const bigger = Buffer.alloc(Math.max(this.arena.length * 2, this.used + len));
+      this.arena.copy(bigger, 0, 0, this.used);
+      this.arena = bigger;
+    }
+    buf.copy(this.arena, this.used, from, to);
+    const id = this.values.length;
+    let s = buf.toString('utf8', from, to);
+    if (s.indexOf('\\') >= 0) s = s.replace(/\\(.)/gs, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+    this.values.push(s);
+    this.hashes.push(h);
+    this.starts.push(this.used);
+    this.lengths.push(len);
+    this.used += len;
+    this.slots[slot] = id;
+    if (this.values.length * 2 > this.slots.length) this.rehash();
+    return id;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 1; id < this.values.length; id++) {
+      let j = this.hashes[id] & mask;
+      while (slots[j] !== 0) j = (j + 1) & mask;
+      slots[j] = id;
+    }
+    this.slots = slots;
+  }
+}
+
+/**
+ * The day's session events as columns of numbers (strings interned), grouped
+ * by session once all are read: a 1M-session day is about 8.5M events, which
+ * as JS objects would not fit the heap comfortably; as typed arrays they are
+ * about 40 bytes each, outside it.
+ */
+class DayEvents {
+  n = 0;
+  sess = new Int32Array(1 << 16);
+  type = new Int32Array(1 << 16);
+  ms = new Float64Array(1 << 16);
+  seq = new Float64Array(1 << 16);
+  x = new Int32Array(1 << 16);
+  y = new Int32Array(1 << 16);
+  z = new Int32Array(1 << 16);
+  readonly strings = new Strings();
+  /** Session ids: session index i is id i + 1 here. */
+  private readonly sessions = new Strings();
+  /** The interned type of each one-letter code (0: not yet seen). */
+  private readonly typeIds = new Int32Array(128);
+  private readonly userFrom = this.strings.of('user');
+  private readonly agentFrom = this.strings.of('agent');
+  /** Starts with a user from the day on (for the revisit flags): user (interned), time, session index (-1: a session not of the day). */
+  readonly startUser: number[] = [];
+  readonly startMs: number[] = [];
+  readonly startSess: number[] = [];
+  /** After `group`: the events of session i are order[offsets[i]] … order[offsets[i + 1] - 1]. */
+  offsets = new Int32Array(0);
+  order = new Int32Array(0);
+
+  /** One row of sessionEventsCopy. */
+  add(r: CopyRow): void {
+    if (this.n === this.sess.length) this.grow();
+    const i = this.n++;
+    const si = this.sessions.ofColumn(r, 0) - 1;
+    const ms = r.num(2);
+    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
+    const type = code ? TYPE_OF_CODE.get(code) : undefined;
+    this.sess[i] = si;
+    this.type[i] = this.typeIds[code] || (type ? this.strings.of(type) : this.strings.ofColumn(r, 1));
+    if (!this.typeIds[code] && type) this.typeIds[code] = this.type[i];
+    this.ms[i] = ms;
+    this.seq[i] = r.num(3);
+    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.ofColumn(r, 4);
+    this.y[i] = this.strings.ofColumn(r, 5);
+    this.z[i] = this.strings.ofColumn(r, 6);
+    if (r.byte(7) === 116 /* t: on the day */) {
+      if (code === START && this.x[i] !== 0) this.addStart(this.x[i], ms, si);
+      else if (code === SUMMARY) this.countSummary(this.z[i], this.strings.ofColumn(r, 8), r.text(9));
+    }
+  }
+
+  /** 服务小记分类 of the day: per category path, leaf and agent, the summaries by channel. */
+  readonly categoryRows = new Map<number, { category: string; leaf: string; agent: string | null; channels: number[] }>();
+
+  // As the SQL it replaces counted them: the path joined by '/', its last element the leaf,
+  // 未分类 for both without a category (the contract makes it a non-empty array of strings).
+  // Keyed by the interned category text and agent: one category text is one path and leaf.
+  private countSummary(category: number, agent: number, channel: string | null): void {
+    const key = category * TWO_32 + agent;
+    let row = this.categoryRows.get(key);
+    if (!row) {
+      const path = this.category(category);
+      const name = path && path.length ? path.join('/') : '未分类';
+      const leaf = path && path.length ? path[path.length - 1] : '未分类';
+      this.categoryRows.set(key, (row = { category: name, leaf, agent: this.strings.values[agent], channels: [0, 0, 0, 0] }));
+    }
+    const c = CHANNELS.indexOf(channel ?? '');
+    if (c >= 0) row.channels[c]++;
+  }
+
+  private category(z: number): string[] | null {
+    let category = this.categories.get(z);
+    if (category === undefined)
+      this.categories.set(z, (category = z === 0 ? null : (JSON.parse(this.strings.values[z]!) as string[] | null)));
+    return category;
+  }
+
+  /** One row of laterStartsCopy. */
+  addLaterStart(r: CopyRow): void {
+    // Read while the day's events still stream in: a session not seen yet gets its
+    // index now (one of the day's, whose events come later, or one with none, derived as nothing).
+    this.addStart(this.strings.ofColumn(r, 0), r.num(2), this.sessions.ofColumn(r, 1) - 1);
+  }
+
+  private addStart(user: number, ms: number, sess: number): void {
+    this.startUser.push(user);
+    this.startMs.push(ms);
+    this.startSess.push(sess);
+  }
+
+  private grow(): void {
+    // By half: at a 1M-session day a doubling would leave nearly half of 600 MB unused.
+    const size = Math.ceil(this.sess.length * 1.5);
+    const more = <T extends Int32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.sess = more(this.sess);
+    this.type = more(this.type);
+    this.ms = more(this.ms);
+    this.seq = more(this.seq);
+    this.x = more(this.x);
+    this.y = more(this.y);
+    this.z = more(this.z);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.values.length - 1;
+  }
+
+  sessionId(s: number): string {
+    return this.sessions.values[s + 1]!;
+  }
+
+  /** Groups the events by session (a counting sort: each session's events keep their row order). */
+  group(): void {
+    const sessions = this.sessionCount;
+    const offsets = new Int32Array(sessions + 1);
+    for (let i = 0; i < this.n; i++) offsets[this.sess[i] + 1]++;
+    for (let s = 0; s < sessions; s++) offsets[s + 1] += offsets[s];
+    const fill = offsets.slice(0, sessions);
+    const order = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[fill[this.sess[i]]++] = i;
+    this.offsets = offsets;
+    this.order = order;
+    // The user of a session, as the model takes it: its first start's (by time, then arrival).
+    const start = this.typeIds['s'.charCodeAt(0)];
+    const users = new Int32Array(sessions);
+    for (let s = 0; s < sessions && start; s++) {
+      let first = -1;
+      for (let k = offsets[s]; k < offsets[s + 1]; k++) {
+        const i = order[k];
+        if (this.type[i] !== start) continue;
+        if (first < 0 || this.ms[i] < this.ms[first] || (this.ms[i] === this.ms[first] && this.seq[i] < this.seq[first])) first = i;
+      }
+      if (first >= 0) users[s] = this.x[first];
+    }
+    this.users = users;
+  }
+
+  /** After `group`: the user (interned) of each session, 0 for none. */
+  users = new Int32Array(0);
+
+  private categories = new Map<number, string[] | null>();
+
+  /** The model's view of event i; every event has the same shape (one hidden class for the model's code). */
+  event(i: number): SessionEvent {
+    const v = this.strings.values;
+    const type = v[this.type[i]]!;
+    const x = v[this.x[i]];
+    const e: SessionEvent = {
+      type,
+      timeMs: this.ms[i],
+      seq: this.seq[i],
+      groupId: undefined,
+      agentId: undefined,
+      via: undefined,
+      reason: undefined,
+      manual: undefined,
+      score: undefined,
+      from: undefined,
+      userId: undefined,
+      region: undefined,
+      state: undefined,
+      category: undefined,
+      remark: undefined,
+    };
+    switch (type) {
+      case 'session.message':
+        e.from = x;
+        break;
+      case 'session.queue':
+        e.groupId = x;
+        e.via = v[this.y[i]];
+        break;
+      case 'session.answer': {
+        const z = v[this.z[i]];
+        e.groupId = x;
+        e.agentId = v[this.y[i]];
+        e.manual = z === null ? null : z === 'true';
+        break;
+      }
+      case 'session.start':
+        e.userId = x;
+        e.region = v[this.y[i]];
+        break;
+      case 'session.transfer':
+        e.reason = x;
+        break;
+      case 'session.rate':
+        e.score = x === null ? null : Number(x);
+        break;
+      case 'session.summary': {
+        e.state = x;
+        e.remark = v[this.y[i]];
+        // Parsed once per distinct value; the model and the facts only read it.
+        e.category = this.category(this.z[i]);
+        break;
+      }
+    }
+    return e;
+  }
+
+  /** The events of session s, for the model. */
+  sessionEvents(s: number): SessionEvent[] {
+    const from = this.offsets[s];
+    const evs = new Array<SessionEvent>(this.offsets[s + 1] - from);
+    for (let k = 0; k < evs.length; k++) evs[k] = this.event(this.order[from + k]);
+    return evs;
+  }
+}
+
+/**
+ * 24小时内复访: another session of the same user starts after this one's end
+ * and at most 24 hours later. The starts are bucketed by user and sorted by
+ * time, so each session is one binary search.
+ */
+class Revisits {
+  private readonly first: Int32Array;
+  private readonly ms: Float64Array;
+  private readonly sess: Int32Array;
+  constructor(private readonly d: DayEvents) {
+    const users = d.strings.values.length;
+    const n = d.startUser.length;
+    const first = new Int32Array(users + 1);
+    for (let i = 0; i < n; i++) first[d.startUser[i] + 1]++;
+    for (let u = 0; u < users; u++) first[u + 1] += first[u];
+    const fill = first.slice(0, users);
+    const byUser = new Int32Array(n);
+    for (let i = 0; i < n; i++) byUser[fill[d.startUser[i]]++] = i;
+    const ms = new Float64Array(n);
+    const sess = new Int32Array(n);
+    for (let u = 0; u < users; u++) {
+      const a = first[u];
+      const b = first[u + 1];
+      let idx: ArrayLike<number> = byUser.subarray(a, b);
+      if (b - a > 1) idx = Array.from(idx).sort((i, j) => d.startMs[i] - d.startMs[j]);
+      for (let k = a; k < b; k++) {
+        ms[k] = d.startMs[idx[k - a]];
+        sess[k] = d.startSess[idx[k - a]];
+      }
+    }
+    this.first = first;
+    this.ms = ms;
+    this.sess = sess;
+  }
+
+  /** Whether session `s` (ended or last seen at `endMs`) is followed by a revisit. */
+  of(s: number, endMs: number): boolean {
+    const u = this.d.users[s];
+    if (u === 0) return false;
+    let lo = this.first[u];
+    let hi = this.first[u + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ms[mid] <= endMs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < this.first[u + 1] && this.ms[k] <= endMs + DAY_MS; k++) if (this.sess[k] !== s) return true;
+    return false;
+  }
 }
 
 /** Seconds of the union of intervals, each [start, end) in ms, after clipping to `clip` intervals. */
@@ -262,23 +677,6 @@ class Bulk {
   }
 }
 
-type CopyValue = string | number | boolean | null | string[];
-
-/**
- * A value in COPY's text format: \N for null, t/f, numbers as JS prints them
- * (what the parameter path sent before, so floats round-trip the same), text[]
- * as a literal with every element quoted, and backslash escapes for the
- * characters COPY treats specially.
- */
-function copyText(v: CopyValue): string {
-  if (v === null) return '\\N';
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return copyText(`{${v.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
 /**
  * COPY statements on the rollup's connection, one after the other. A chunk is
  * queued without waiting, so Postgres stores it while the next sessions are
@@ -288,7 +686,11 @@ class CopyQueue {
   private tail: Promise<void> = Promise.resolve();
   private readonly inflight: Promise<void>[] = [];
   constructor(private readonly client: PoolClient) {}
-  async push(sql: string, data: string): Promise<void> {
+  /** Whether the next push would wait for a chunk to be stored. */
+  get full(): boolean {
+    return this.inflight.length + 1 >= COPY_QUEUE;
+  }
+  async push(sql: string, data: Buffer): Promise<void> {
     const done = this.tail.then(() => pipeline(Readable.from([data]), this.client.query(copyFrom(sql))));
     // The next COPY starts after this one whatever its outcome; a failure fails the
     // rollup when this chunk is awaited, and is not an unhandled rejection until then.
@@ -302,27 +704,157 @@ class CopyQueue {
   }
 }
 
-/** The rows of one table, sent through the queue COPY_ROWS at a time. */
-class CopyWriter {
-  private lines: string[] = [];
+// COPY's binary format (postgres/postgres, doc/src/sgml/ref/copy.sgml, "Binary Format"): the
+// signature, a flags word and a header-extension length; each row an int16 column count, then
+// per column an int32 length (-1: null) and the type's send form; an int16 -1 after the last row.
+const BINARY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** 2000-01-01T00:00:00Z, the epoch of the date and timestamp send forms. */
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const TWO_32 = 2 ** 32;
+/** pg_type oid of text (postgres/postgres, src/include/catalog/pg_type.dat), the element type of a text[] in array_send. */
+const TEXT_OID = 25;
+
+/**
+ * The rows of one table in COPY's binary format, sent through the queue
+ * COPY_ROWS at a time: numbers and timestamps go as Postgres stores them, so
+ * neither side formats or parses text (the text format's timestamps were the
+ * largest cost on both sides), and every value reaches the table bit for bit.
+ */
+class BinaryRows {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  private rows = 0;
+  private readonly sql: string;
   constructor(
     private readonly queue: CopyQueue,
-    private readonly table: keyof typeof COPY_COLUMNS,
-  ) {}
-  async add(values: CopyValue[]): Promise<void> {
-    // A flat string per row: the pieces of a concatenated one would all survive until the chunk is sent.
-    const cells = new Array<string>(values.length);
-    for (let i = 0; i < values.length; i++) cells[i] = copyText(values[i]);
-    this.lines.push(cells.join('\t'));
-    if (this.lines.length >= COPY_ROWS) await this.send();
+    table: keyof typeof COPY_COLUMNS,
+  ) {
+    // Table and column names are constants of this module, never input.
+    this.sql = `COPY ${table} (${COPY_COLUMNS[table].join(', ')}) FROM STDIN WITH (FORMAT binary)`;
+    this.start();
+  }
+  private start(): void {
+    this.buf.set(BINARY_HEADER, 0);
+    this.pos = BINARY_HEADER.length;
+  }
+  private room(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+  row(columns: number): this {
+    this.room(2);
+    this.pos = this.buf.writeInt16BE(columns, this.pos);
+    return this;
+  }
+  null(): this {
+    this.room(4);
+    this.pos = this.buf.writeInt32BE(-1, this.pos);
+    return this;
+  }
+  text(s: string | null): this {
+    if (s === null) return this.null();
+    this.room(4 + s.length * 3);
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.buf.writeInt32BE(n, this.pos);
+    this.pos += 4 + n;
+    return this;
+  }
+  /** An already encoded column (length included). */
+  raw(b: Buffer): this {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+  int16(v: number | null): this {
+    if (v === null) return this.null();
+    this.room(6);
+    this.pos = this.buf.writeInt32BE(2, this.pos);
+    this.pos = this.buf.writeInt16BE(v, this.pos);
+    return this;
+  }
+  int32(v: number): this {
+    this.room(8);
+    this.pos = this.buf.writeInt32BE(4, this.pos);
+    this.pos = this.buf.writeInt32BE(v, this.pos);
+    return this;
+  }
+  float8(v: number | null): this {
+    if (v === null) return this.null();
+    this.room(12);
+    this.pos = this.buf.writeInt32BE(8, this.pos);
+    this.pos = this.buf.writeDoubleBE(v, this.pos);
+    return this;
+  }
+  bool(v: boolean): this {
+    this.room(5);
+    this.pos = this.buf.writeInt32BE(1, this.pos);
+    this.buf[this.pos++] = v ? 1 : 0;
+    return this;
+  }
+  /**
+   * timestamptz_send (src/backend/utils/adt/timestamp.c): int64 microseconds since 2000-01-01 UTC.
+   * Whole milliseconds, as `new Date(ms)` (what the text path sent) keeps them.
+   */
+  timestamp(ms: number | null): this {
+    if (ms === null) return this.null();
+    const us = (Math.trunc(ms) - PG_EPOCH_MS) * 1000;
+    const hi = Math.floor(us / TWO_32);
+    this.room(12);
+    this.pos = this.buf.writeInt32BE(8, this.pos);
+    this.pos = this.buf.writeInt32BE(hi, this.pos);
+    this.pos = this.buf.writeUInt32BE(us - hi * TWO_32, this.pos);
+    return this;
+  }
+  /** array_send (src/backend/utils/adt/arrayfuncs.c) of a text[] without nulls: dimensions, no-null flag, element type, each dimension's length and lower bound (1), then each element. */
+  textArray(values: string[]): this {
+    const at = this.pos;
+    this.room(4 + 20);
+    this.pos += 4;
+    this.pos = this.buf.writeInt32BE(values.length ? 1 : 0, this.pos);
+    this.pos = this.buf.writeInt32BE(0, this.pos);
+    this.pos = this.buf.writeInt32BE(TEXT_OID, this.pos);
+    if (values.length) {
+      this.pos = this.buf.writeInt32BE(values.length, this.pos);
+      this.pos = this.buf.writeInt32BE(1, this.pos);
+    }
+    for (const v of values) this.text(v);
+    this.buf.writeInt32BE(this.pos - at - 4, at);
+    return this;
+  }
+  /** Ends a row; sends the chunk when it is full (waiting only when COPY_QUEUE chunks are in flight). */
+  async end(): Promise<void> {
+    if (++this.rows >= COPY_ROWS) await this.send();
   }
   async send(): Promise<void> {
-    if (this.lines.length === 0) return;
-    const data = this.lines.join('\n') + '\n';
-    this.lines = [];
-    // Table and column names are constants of this module, never input.
-    await this.queue.push(`COPY ${this.table} (${COPY_COLUMNS[this.table].join(', ')}) FROM STDIN`, data);
+    if (this.rows === 0) return;
+    this.room(2);
+    this.pos = this.buf.writeInt16BE(-1, this.pos);
+    const data = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.rows = 0;
+    this.start();
+    await this.queue.push(this.sql, data);
   }
+}
+
+/** A constant column in its binary form: length, then the bytes. */
+function binaryText(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const out = Buffer.alloc(4 + b.length);
+  out.writeInt32BE(b.length, 0);
+  b.copy(out, 4);
+  return out;
+}
+
+/** date_send (src/backend/utils/adt/date.c): int32 days since 2000-01-01. */
+function binaryDate(day: string): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeInt32BE(4, 0);
+  out.writeInt32BE(Math.round((Date.parse(`${day}T00:00:00Z`) - PG_EPOCH_MS) / DAY_MS), 4);
+  return out;
 }
 
 /** Recomputes the reports of `tenant` for local `day`. `nowMs` caps today's open intervals. */
@@ -336,7 +868,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
   let donePhases: Record<string, number> = {};
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    // The day's session events are sorted by session: in memory, not in temporary files.
+    // The aggregates' distinct counts sort the day's facts: in memory, not in temporary files.
     await client.query(`SET LOCAL work_mem = '256MB'`);
     // Two rollups of one day at once (scheduler and an on-demand request) run one after the other.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, [tenant, day]);
@@ -353,43 +885,53 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     for (const t of DAY_TABLES) await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND day = $2`, [tenant, day]);
 
     const copies = new CopyQueue(client);
-    const legs = new CopyWriter(copies, 'report_legs');
-    const parts = new CopyWriter(copies, 'report_parts');
-    const sess = new CopyWriter(copies, 'report_sessions');
+    const legs = new BinaryRows(copies, 'report_legs');
+    const parts = new BinaryRows(copies, 'report_parts');
+    const sess = new BinaryRows(copies, 'report_sessions');
+    const tenantColumn = binaryText(tenant);
+    const dayColumn = binaryDate(day);
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
 
+    // localDay(ms, tz) === day and localHour(ms, tz) without making a date string for each leg and part.
+    const naiveDay = Date.parse(`${day}T00:00:00Z`);
+    const hourOnDay = (ms: number): number => {
+      const local = ms + tzOffsetMs(ms, tz) - naiveDay;
+      return local >= 0 && local < DAY_MS ? Math.floor(local / 3_600_000) : -1;
+    };
+
+    // Columns in the order of COPY_COLUMNS.
     const handle = async (sessionId: string, f: Session, revisit: boolean) => {
       if (f.parts.length === 0 && f.legs.length === 0) return;
       sessions++;
       const creditedLeg = f.credited;
       const score = f.rating?.score ?? null;
-      let touched = false;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
-        if (localDay(l.queuedAtMs, tz) !== day) continue;
-        touched = true;
+        const hour = hourOnDay(l.queuedAtMs);
+        if (hour < 0) continue;
         const part = l.part === null ? null : f.parts[l.part];
-        await legs.add([
-          tenant,
-          day,
-          sessionId,
-          i,
-          l.groupId,
-          l.via,
-          localHour(l.queuedAtMs, tz),
-          iso(l.queuedAtMs),
-          iso(l.answeredAtMs),
-          iso(l.endedAtMs),
-          l.outcome,
-          l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000,
-          l.agentId,
-          l.endedBy,
-          creditedLeg === i,
-          score,
-          part?.invited ?? false,
-        ]);
+        legs
+          .row(17)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .int32(i)
+          .text(l.groupId)
+          .text(l.via)
+          .int16(hour)
+          .timestamp(l.queuedAtMs)
+          .timestamp(l.answeredAtMs)
+          .timestamp(l.endedAtMs)
+          .text(l.outcome)
+          .float8(l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000)
+          .text(l.agentId)
+          .text(l.endedBy)
+          .bool(creditedLeg === i)
+          .int16(score)
+          .bool(part?.invited ?? false);
+        await legs.end();
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -401,53 +943,54 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           if (!list) engaged.set(p.agentId, (list = []));
           list.push([s, e]);
         }
-        if (localDay(p.startedAtMs, tz) !== day) continue;
-        touched = true;
+        if (hourOnDay(p.startedAtMs) < 0) continue;
         partAgents.add(p.agentId);
-        await parts.add([
-          tenant,
-          day,
-          sessionId,
-          i,
-          p.agentId,
-          p.groupId,
-          iso(p.startedAtMs),
-          iso(p.endedAtMs),
-          p.endedBy,
-          p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000,
-          p.replySumMs / 1000,
-          p.replyCount,
-          p.invited,
-          creditedLeg === p.leg,
-          score,
-          !revisit,
-        ]);
+        parts
+          .row(16)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .int32(i)
+          .text(p.agentId)
+          .text(p.groupId)
+          .timestamp(p.startedAtMs)
+          .timestamp(p.endedAtMs)
+          .text(p.endedBy)
+          .float8(p.firstResponseAtMs === null ? null : (p.firstResponseAtMs - p.startedAtMs) / 1000)
+          .float8(p.replySumMs / 1000)
+          .int32(p.replyCount)
+          .bool(p.invited)
+          .bool(creditedLeg === p.leg)
+          .int16(score)
+          .bool(!revisit);
+        await parts.end();
       }
       const reached = f.parts.length > 0;
-      const ownsRow = reached && localDay(f.startedAtMs, tz) === day;
+      const ownsRow = reached && hourOnDay(f.startedAtMs) >= 0;
       if (ownsRow) {
         const agents: string[] = [];
         for (const p of f.parts) if (!agents.includes(p.agentId)) agents.push(p.agentId);
         const groups: string[] = [];
         for (const l of f.legs) if (!groups.includes(l.groupId)) groups.push(l.groupId);
-        await sess.add([
-          tenant,
-          day,
-          sessionId,
-          f.summary?.state ?? (f.summary ? '已小记' : '未小记'),
-          f.summary?.category?.join('/') ?? null,
-          f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000,
-          score,
-          f.summary?.remark ?? null,
-          f.userId,
-          revisit,
-          f.region,
-          iso(f.startedAtMs),
-          iso(f.endedAtMs),
-          iso(f.parts[0].startedAtMs),
-          agents,
-          groups,
-        ]);
+        sess
+          .row(16)
+          .raw(tenantColumn)
+          .raw(dayColumn)
+          .text(sessionId)
+          .text(f.summary?.state ?? (f.summary ? '已小记' : '未小记'))
+          .text(f.summary?.category?.join('/') ?? null)
+          .float8(f.endedAtMs === null ? null : (f.endedAtMs - f.parts[0].startedAtMs) / 1000)
+          .int16(score)
+          .text(f.summary?.remark ?? null)
+          .text(f.userId)
+          .bool(revisit)
+          .text(f.region)
+          .timestamp(f.startedAtMs)
+          .timestamp(f.endedAtMs)
+          .timestamp(f.parts[0].startedAtMs)
+          .textArray(agents)
+          .textArray(groups);
+        await sess.end();
       }
     };
 
@@ -458,9 +1001,11 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       mark = Date.now();
     };
     // The day's events are read on a second connection sharing this transaction's
-    // snapshot, so the next page streams in while this one is derived and written.
+    // snapshot, while this one counts the categories and reads the later starts.
     const exported = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-    // A reader left mid-query (an error while a page was in flight) is not reused.
+    const lit = client.escapeLiteral(tenant);
+    const events = new DayEvents();
+    // A reader left mid-COPY (an error while rows were in flight) is not reused.
     const reader = await checkout(pool, { discardOnError: true });
     let readerOk = false;
     try {
@@ -468,43 +1013,38 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       await reader.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
       await reader.query(`SET LOCAL work_mem = '${READER_WORK_MEM}'`);
       // The planner underestimates the sessions of a day (a sample's distinct count)
-      // and would find each session's events, then each revisit, by a nested loop.
+      // and would find each session's events by a nested loop.
       await reader.query('SET LOCAL enable_nestloop = off');
-      await reader.query(`DECLARE session_events NO SCROLL CURSOR FOR ${SESSION_EVENTS_SQL}`, [
-        tenant,
-        day,
-        addDays(day, -1),
-        addDays(day, 1),
-        addDays(day, 2),
-      ]);
-      const fetch = () => reader.query<SessionRow>({ text: `FETCH ${FETCH} FROM session_events`, rowMode: 'array' });
-      // The first page comes once the reader has grouped the day's events; the
-      // categories, which need no facts, are counted meanwhile on this connection.
-      let pending = fetch();
-      pending.catch(() => undefined);
-      await categories(client, tenant, day);
-      phase('categories');
-      let derived = 0;
-      for (;;) {
-        const { rows } = await pending;
-        const more = rows.length === FETCH;
-        if (more) pending = fetch();
-        for (const [sid, evs, revisit] of rows) {
-          await handle(sid, deriveSession(evs.map(toEvent)), revisit);
-          // Deriving never waits on I/O by itself: let the event loop move the
-          // COPY chunks (and the next page) along while the sessions are derived.
-          if (++derived % YIELD_SESSIONS === 0) await new Promise(setImmediate);
-        }
-        if (!more) break;
-      }
+      const read = copyRows(
+        reader,
+        sessionEventsCopy(lit, dateLiteral(day), dateLiteral(addDays(day, -1)), dateLiteral(addDays(day, 1))),
+        10,
+        (r) => events.add(r),
+      );
+      read.catch(() => undefined);
+      await copyRows(client, laterStartsCopy(lit, dateLiteral(addDays(day, 1)), dateLiteral(addDays(day, 2))), 3, (r) =>
+        events.addLaterStart(r),
+      );
+      await read;
       await reader.query('COMMIT');
       readerOk = true;
     } finally {
       reader.done(readerOk ? undefined : new Error('the rollup failed while the reader was open'));
     }
+    phase('read');
+    await categories(client, tenant, day, events.categoryRows.values());
+    events.group();
+    const revisits = new Revisits(events);
+    phase('group');
+    for (let s = 0; s < events.sessionCount; s++) {
+      const f = deriveSession(events.sessionEvents(s));
+      await handle(events.sessionId(s), f, revisits.of(s, f.endedAtMs ?? f.lastEventMs));
+      // Deriving never waits on I/O by itself: let the event loop move the COPY chunks along.
+      if ((s + 1) % YIELD_SESSIONS === 0) await new Promise(setImmediate);
+    }
     for (const w of [legs, parts, sess]) await w.send();
     await copies.drain();
-    phase('sessions');
+    phase('facts');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
     await aggregate(client, tenant, day, tz);
@@ -591,20 +1131,29 @@ const levelFilters = (prefix: string, distinct: boolean) =>
     (c, i) => `count(${distinct ? 'DISTINCT session_id' : '*'}) FILTER (WHERE ${prefix}credited AND ${prefix}score = ${5 - i}) AS ${c}`,
   ).join(',\n       ');
 
-/** 服务小记分类: from the day's summary events, not from the facts. */
-async function categories(client: PoolClient, tenant: string, day: string): Promise<void> {
-  await client.query(
-    `INSERT INTO report_category_daily
-     SELECT tenant, day, category, leaf, agent_id,
-       count(*) FILTER (WHERE channel = 'inbound_call'), count(*) FILTER (WHERE channel = 'manual_outbound'),
-       count(*) FILTER (WHERE channel = 'system_outbound'), count(*) FILTER (WHERE channel = 'online')
-     FROM (SELECT tenant, day, body->>'agentId' AS agent_id, body->>'channel' AS channel,
-             coalesce((SELECT string_agg(c, '/' ORDER BY n) FROM jsonb_array_elements_text(body->'category') WITH ORDINALITY AS x(c, n)), '未分类') AS category,
-             coalesce(body->'category'->>-1, '未分类') AS leaf
-           FROM events WHERE tenant = $1 AND day = $2 AND type = 'session.summary') s
-     GROUP BY tenant, day, category, leaf, agent_id`,
-    [tenant, day],
-  );
+/** 服务小记分类: from the day's summary events (counted while they were read), not from the facts. */
+async function categories(
+  client: PoolClient,
+  tenant: string,
+  day: string,
+  rows: Iterable<{ category: string; leaf: string; agent: string | null; channels: number[] }>,
+): Promise<void> {
+  const bulk = new Bulk(client, 'report_category_daily');
+  for (const r of rows) {
+    const [inbound_call, manual_outbound, system_outbound, online] = r.channels;
+    bulk.add({
+      tenant,
+      day,
+      category: r.category,
+      leaf: r.leaf,
+      agent_id: r.agent,
+      inbound_call,
+      manual_outbound,
+      system_outbound,
+      online,
+    });
+  }
+  await bulk.flush();
 }
 
 /** The rollup tables of the day, from its facts. */
