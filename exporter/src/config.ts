@@ -40,6 +40,10 @@ export interface Config {
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
   minEventTimeMs: number;
+  /** Replicas: the live state's fallback poll of the event log, besides LISTEN/NOTIFY (CS_LIVE_FOLLOW_POLL_MS). */
+  liveFollowPollMs: number;
+  /** Replicas: how often the background-work lease is tried for, or its holder's session checked (CS_LEASE_CHECK_MS). */
+  leaseCheckMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -165,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
+    liveFollowPollMs: positiveSetting(env, 'CS_LIVE_FOLLOW_POLL_MS', 500, 60_000),
+    leaseCheckMs: positiveSetting(env, 'CS_LEASE_CHECK_MS', 2_000, 60_000),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone
