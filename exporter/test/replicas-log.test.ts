@@ -37,10 +37,14 @@ describe('The live state follows the committed log', () => {
   /** Inserts a queued session into the log as the exporter stores it (same columns, same body), on `client`. */
   const insert = async (client: pg.Client, group: string) => {
     const e = queued(group);
-    await client.query(
-      `INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6)`,
-      [e.id, e.type, new Date(e.time), template.day, e.sessionId, { ...template.body, ...e }],
-    );
+    await client.query(`INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6)`, [
+      e.id,
+      e.type,
+      new Date(e.time),
+      template.day,
+      e.sessionId,
+      { ...template.body, ...e },
+    ]);
   };
 
   before(async () => {

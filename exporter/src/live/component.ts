@@ -18,7 +18,10 @@ export interface LiveOptions {
 }
 
 /** The live component; `live` is exposed for tests and other components. */
-export function liveComponent(config: Config, opts: LiveOptions = {}): Component & { live: LiveState; follower(): LogFollower | undefined } {
+export function liveComponent(
+  config: Config,
+  opts: LiveOptions = {},
+): Component & { live: LiveState; follower(): LogFollower | undefined } {
   let ctxRef: AppContext | undefined;
   const live = new LiveState(config.timezone, opts.now ?? Date.now, {
     lateToleranceMs: opts.lateToleranceMs,

@@ -24,7 +24,14 @@ export const simulatorComponent: ComponentFactory = (config) => {
         onAcquired() {
           // Started in the background: health and ingest answer while the backfill runs.
           sim = new Simulation({
-            size: { seed: config.simulateSeed, tenants: 1, groups: 6, agents: config.simulateAgents, traffic: 1, timezone: config.timezone },
+            size: {
+              seed: config.simulateSeed,
+              tenants: 1,
+              groups: 6,
+              agents: config.simulateAgents,
+              traffic: 1,
+              timezone: config.timezone,
+            },
             days: config.simulateDays,
             follow: true,
             post: new Poster(url, config.ingestToken, 2),
