@@ -152,7 +152,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     await db?.drop();
   });
 
-  it('When events are posted alternately to both replicas, then within a second of the last acknowledgment both show the same 监控, counting every session once', async () => {
+  it('When events are posted alternately to both replicas, then within a second of the last acknowledgment both show the same 监控, counting every session once', async (t) => {
     for (let i = 0; i < 8; i++) {
       const batch = conversations(5);
       const r = await postEvents((i % 2 === 0 ? a : b).url, batch);
@@ -163,6 +163,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     const ackedAt = Date.now();
     const ms = await agreeAfter([a.url, b.url], ackedAt);
     assert.ok(ms <= 1_000, `the replicas agreed ${ms} ms after the acknowledgment`);
+    t.diagnostic(`agreed ${ms} ms after the last acknowledgment`);
     // metrics.md: every queued leg is inflow (40 sessions, one leg each); answered ones count as answered;
     // the ones never answered (conversations() leaves every 4th queued) are the queue now.
     const want = tally(posted);
@@ -198,7 +199,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     assert.equal(await successfulRollups(survivor.url), 0, 'the other replica rolled nothing up');
   });
 
-  it('When the replica running the background work is killed with SIGKILL under load, then no acknowledged event is lost, the other goes on serving, and the work moves to it', async () => {
+  it('When the replica running the background work is killed with SIGKILL under load, then no acknowledged event is lost, the other goes on serving, and the work moves to it', async (t) => {
     let urls = [holder.url, survivor.url];
     const load = new Load(() => urls);
     load.start();
@@ -231,9 +232,10 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     await waitFor('a rollup on the survivor', async () => ((await successfulRollups(survivor.url)) > 0 ? true : undefined), 30_000);
     const movedMs = Date.now() - killedAt;
     assert.ok(movedMs < 15_000, `the rollups moved ${movedMs} ms after the kill`);
+    t.diagnostic(`${load.acked.length} batches acknowledged; first rollup on the survivor ${movedMs} ms after the kill`);
   });
 
-  it('When a replica starts late, then it catches up from the log, agrees with the running one within a second of each acknowledgment, and leaves the background work where it is', async () => {
+  it('When a replica starts late, then it catches up from the log, agrees with the running one within a second of each acknowledgment, and leaves the background work where it is', async (t) => {
     const late = await spawnReplica();
     // Caught up from the log at start-up (the load, then the follower), before any new event.
     let ms = await agreeAfter([survivor.url, late.url], Date.now());
@@ -245,6 +247,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
       posted.push(batch);
       ms = await agreeAfter([survivor.url, late.url], Date.now());
       assert.ok(ms <= 1_000, `the replicas agreed ${ms} ms after an acknowledgment`);
+      t.diagnostic(`agreed ${ms} ms after acknowledgment ${i + 1}`);
     }
     assert.equal(await total(late.url, 'cs_sessions_inflow_total'), tally(posted).sessions);
     await sleep(1_500);
