@@ -17,8 +17,9 @@
  * commit that inserted events), and a poll every `pollMs` as a fallback.
  */
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import type { Logger } from 'pino';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import type { StoredEvent } from '../ingest/validate.js';
 import type { EventType } from '../ingest/schema.js';
 import { eventKey } from '../ingest/store.js';
@@ -60,6 +61,9 @@ SELECT s.snap::text AS snap, e.tenant, e.id, e.type, e.time, e.day::text AS day,
  ORDER BY e.seq`;
 
 const CHANNEL = 'cs_events';
+// Rows applied at a time: a replica catching up on a long stretch of the log (cut off from the
+// database while the others went on) reads it through a cursor, not into memory at once.
+const PAGE = 5_000;
 
 export interface FollowerOptions {
   pool: Pool;
@@ -192,9 +196,35 @@ export class LogFollower {
 
   private async readOnce(): Promise<void> {
     const from = this.cursor!;
-    const { rows } = await this.opts.pool.query<LogRow>(READ_SQL, [from.xmax, from.xip]);
-    this.stats.reads++;
-    if (this.stopped) return;
+    const client = await checkout(this.opts.pool, { discardOnError: true });
+    // One statement, so one snapshot for every page of it.
+    const cursor = client.query(new Cursor<LogRow>(READ_SQL, [from.xmax, from.xip]));
+    const page = () => new Promise<LogRow[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows))));
+    let failure: unknown;
+    try {
+      let snap: string | undefined;
+      for (;;) {
+        const rows = await page();
+        if (rows.length === 0 || this.stopped) break;
+        snap ??= rows[0].snap;
+        this.applyRows(rows);
+        if (rows.length < PAGE) break;
+      }
+      await new Promise<void>((resolve) => cursor.close(() => resolve()));
+      this.stats.reads++;
+      // Only once every page is applied: a read cut off half-way is read again (the gate and the
+      // live state's own dedupe by event id absorb the pages applied twice).
+      if (snap !== undefined && !this.stopped) this.cursor = parseSnapshot(snap);
+      this.prune();
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      client.done(failure);
+    }
+  }
+
+  private applyRows(rows: LogRow[]): void {
     const fresh: StoredEvent[] = [];
     const now = Date.now();
     for (const r of rows) {
@@ -204,11 +234,10 @@ export class LogFollower {
         this.stats.skipped++;
         continue;
       }
+      if (this.seen.has(k)) continue;
       this.seen.set(k, now);
       fresh.push({ tenant: r.tenant, id: r.id, type: r.type as EventType, timeMs: r.time.getTime(), day: r.day, event: r.body as never });
     }
-    this.cursor = parseSnapshot(rows[0].snap);
-    this.prune();
     if (fresh.length > 0) {
       this.stats.applied += fresh.length;
       this.opts.apply(fresh);
