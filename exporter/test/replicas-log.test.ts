@@ -14,6 +14,9 @@ import { postEvents, uid } from './helpers/events.js';
 import { waitFor } from './helpers/faults.js';
 import { scrape } from './helpers/live.js';
 import type { Exporter } from '../src/exporter.js';
+import { listMigrations, migrate } from '../src/db/migrate.js';
+import { partitionName } from '../src/ingest/store.js';
+import { addDays, localDay } from '../src/time.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -110,6 +113,59 @@ describe('The live state follows the committed log', () => {
     } finally {
       await idle.query('ROLLBACK');
       await idle.end();
+    }
+  });
+});
+
+describe('An existing database migrating to replicas (migration 008)', () => {
+  let db: TestDatabase;
+  after(async () => {
+    await db?.drop();
+  });
+
+  it('When a database with stored events and day partitions takes migration 008, then its events still show, and new ones, from any writer, follow', async () => {
+    db = await freshDatabase({ migrate: false });
+    // The schema as it was before 008, with a day partition and an event in it.
+    const before = listMigrations().filter((m) => m.version < 8);
+    for (const m of before) await db.pool.query(m.sql);
+    await db.pool.query(
+      'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    for (const m of before) await db.pool.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    const day = localDay(Date.now(), 'Asia/Shanghai');
+    await db.pool.query(`CREATE TABLE ${partitionName(day)} PARTITION OF events FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`);
+    const old = { id: 'old-q', type: 'session.queue', time: Date.now() - 60_000, sessionId: 'old', groupId: 'g-old', via: 'direct' };
+    const insertSql = `INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6)`;
+    await db.pool.query(insertSql, [old.id, old.type, new Date(old.time), day, old.sessionId, old]);
+
+    assert.deepEqual(
+      (await migrate(db.pool)).filter((n) => n.startsWith('008')),
+      ['008_replicas.sql'],
+    );
+    // The old row keeps no transaction id (no rewrite); the partition made before 008 stamps new rows.
+    const { rows } = await db.pool.query(`SELECT xid IS NULL AS none FROM events WHERE id = 'old-q'`);
+    assert.deepEqual(rows, [{ none: true }]);
+
+    const ex = await startTestExporter(db.url, { liveFollowPollMs: 60_000 });
+    try {
+      const inflow = async (group: string) => {
+        let n = 0;
+        for (const [k, v] of await scrape(ex.url)) if (k.startsWith('cs_sessions_inflow_total{') && k.includes(`group="${group}"`)) n += v;
+        return n;
+      };
+      assert.equal(await inflow('g-old'), 1, 'the event stored before the migration, from the start-up load');
+      const other = { id: 'new-q', type: 'session.queue', time: Date.now() - 30_000, sessionId: 'new', groupId: 'g-new', via: 'direct' };
+      await db.pool.query(insertSql, [other.id, other.type, new Date(other.time), day, other.sessionId, other]);
+      await waitFor(
+        'an event written elsewhere after the migration',
+        async () => ((await inflow('g-new')) === 1 ? true : undefined),
+        2_000,
+      );
+      assert.equal(await inflow('g-old'), 1);
+      const { rows: stamped } = await db.pool.query(`SELECT xid IS NOT NULL AS stamped FROM events WHERE id = 'new-q'`);
+      assert.deepEqual(stamped, [{ stamped: true }]);
+    } finally {
+      await ex.close();
     }
   });
 });
