@@ -50,7 +50,7 @@ export class Lease {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.loop;
-    await this.lose('stopping');
+    await this.lose(null);
     await this.client?.end().catch(() => undefined);
     this.client = null;
   }
@@ -105,14 +105,22 @@ export class Lease {
     await c.connect();
     // A holder that stops answering (frozen, cut off by the network) loses the lock on the server's side
     // within a bounded time, since its checks stop: Postgres ends an idle session after this long.
-    await c.query(`SET idle_session_timeout = ${Math.max(1_000, this.opts.checkMs * 5)}`);
+    // (Postgres 14 and later; on an older server the lock is still released when the connection drops.)
+    await c.query(`SET idle_session_timeout = ${Math.max(1_000, this.opts.checkMs * 5)}`).catch((err: Error) => {
+      this.opts.log.warn(
+        { err, lease: this.name },
+        'lease: idle_session_timeout not available; a frozen holder keeps the lease until its connection drops',
+      );
+    });
     return c;
   }
 
-  private async lose(why: string): Promise<void> {
+  /** Stops the work; `why` is null for an orderly stop (the exporter is stopping). */
+  private async lose(why: string | null): Promise<void> {
     if (!this.holding) return;
     this.holding = false;
-    this.opts.log.warn({ lease: this.name, why }, 'lease released: the work stops here');
+    if (why === null) this.opts.log.info({ lease: this.name }, 'lease released: stopping');
+    else this.opts.log.warn({ lease: this.name, why }, 'lease lost: the work stops here (another replica takes it)');
     try {
       await this.opts.onLost();
     } catch (err) {
