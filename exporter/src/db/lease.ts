@@ -27,6 +27,7 @@ export class Lease {
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private holding = false;
+  private failures = 0;
   /** Acquisitions so far (tests, logs). */
   acquisitions = 0;
 
@@ -59,7 +60,13 @@ export class Lease {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.loop = this.check()
-        .catch((err) => this.opts.log.warn({ err, lease: this.name }, 'lease: check failed; retrying'))
+        .then(() => {
+          this.failures = 0;
+        })
+        .catch((err) => {
+          // Once per outage, not at every check.
+          if (this.failures++ === 0) this.opts.log.warn({ err, lease: this.name }, 'lease: cannot reach the database; retrying');
+        })
         .finally(() => this.schedule(this.opts.checkMs));
     }, ms);
     this.timer.unref();
@@ -102,7 +109,12 @@ export class Lease {
     // A broken connection (server restart, terminated backend) must not take the process down.
     c.on('error', (err) => failed(`its database connection failed: ${err.message}`));
     c.on('end', () => failed('its database connection ended'));
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (err) {
+      c.end().catch(() => undefined);
+      throw err;
+    }
     // A holder that stops answering (frozen, cut off by the network) loses the lock on the server's side
     // within a bounded time, since its checks stop: Postgres ends an idle session after this long.
     // (Postgres 14 and later; on an older server the lock is still released when the connection drops.)
