@@ -64,6 +64,9 @@ const CHANNEL = 'cs_events';
 // Rows applied at a time: a replica catching up on a long stretch of the log (cut off from the
 // database while the others went on) reads it through a cursor, not into memory at once.
 const PAGE = 5_000;
+// A page that never comes (a connection lost without the driver noticing) must not stop the
+// follower for good: the read is given up, its connection destroyed, and the next one starts.
+const PAGE_TIMEOUT_MS = 60_000;
 
 export interface FollowerOptions {
   pool: Pool;
@@ -89,6 +92,8 @@ export class LogFollower {
   private listenTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failures = 0;
+  /** Gives up the read in flight (stop). */
+  private abortRead: ((err: Error) => void) | null = null;
   /**
    * The one gate every event passes into the live state, so each is applied once. Keys are
    * the log's own unique key (tenant, id): one log position each. `own`: events this replica
@@ -118,6 +123,8 @@ export class LogFollower {
     clearTimeout(this.listenTimer);
     const l = this.listener;
     this.listener = null;
+    // Nothing a read in flight brings is wanted any more; its connection goes (the pool can then end).
+    this.abortRead?.(new Error('the live state is stopping'));
     await l?.end().catch(() => undefined);
     while (this.reading) await this.reading;
   }
@@ -199,7 +206,19 @@ export class LogFollower {
     const client = await checkout(this.opts.pool, { discardOnError: true });
     // One statement, so one snapshot for every page of it.
     const cursor = client.query(new Cursor<LogRow>(READ_SQL, [from.xmax, from.xip]));
-    const page = () => new Promise<LogRow[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows))));
+    let timer: NodeJS.Timeout | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      this.abortRead = reject;
+    });
+    aborted.catch(() => undefined);
+    const page = () =>
+      Promise.race([
+        new Promise<LogRow[]>((resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`no rows of the event log within ${PAGE_TIMEOUT_MS} ms`)), PAGE_TIMEOUT_MS);
+          cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows)));
+        }).finally(() => clearTimeout(timer)),
+        aborted,
+      ]);
     let failure: unknown;
     try {
       let snap: string | undefined;
@@ -210,7 +229,7 @@ export class LogFollower {
         this.applyRows(rows);
         if (rows.length < PAGE) break;
       }
-      await new Promise<void>((resolve) => cursor.close(() => resolve()));
+      await Promise.race([new Promise<void>((resolve) => cursor.close(() => resolve())), aborted]);
       this.stats.reads++;
       // Only once every page is applied: a read cut off half-way is read again (the gate and the
       // live state's own dedupe by event id absorb the pages applied twice).
@@ -220,6 +239,7 @@ export class LogFollower {
       failure = err;
       throw err;
     } finally {
+      this.abortRead = null;
       client.done(failure);
     }
   }
