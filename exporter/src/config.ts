@@ -63,6 +63,10 @@ export interface Config {
   connectMapFile?: string;
   /** Amazon Connect adapter: seconds a contact's disconnect waits for a transfer before it ends the session (CS_CONNECT_END_GRACE_SECONDS). */
   connectEndGraceSeconds: number;
+  /** Replicas: the live state's fallback poll of the event log, besides LISTEN/NOTIFY (CS_LIVE_FOLLOW_POLL_MS). */
+  liveFollowPollMs: number;
+  /** Replicas: how often the background-work lease is tried for, or its holder's session checked (CS_LEASE_CHECK_MS). */
+  leaseCheckMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -210,6 +214,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     connectTokens: tenantTokens(env, 'CS_CONNECT_TOKENS', [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
     connectMapFile: empty(env.CS_CONNECT_MAP),
     connectEndGraceSeconds: countSetting(env, 'CS_CONNECT_END_GRACE_SECONDS', 30, 86_400),
+    liveFollowPollMs: positiveSetting(env, 'CS_LIVE_FOLLOW_POLL_MS', 500, 60_000),
+    leaseCheckMs: positiveSetting(env, 'CS_LEASE_CHECK_MS', 2_000, 60_000),
   };
   checkTokensDistinct(config);
   // An exporter reachable from the network without tokens would let anyone

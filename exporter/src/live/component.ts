@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import type { AppContext } from '../http/app.js';
 import type { StoredEvent } from '../ingest/validate.js';
 import { QueryError, type ReportQuery } from '../query/registry.js';
-import { loadLiveState, loadSessions } from './load.js';
+import { LogFollower } from './follow.js';
+import { loadLiveStateAt, loadSessions } from './load.js';
 import { createMetricsRegistry } from './metrics.js';
 import { LiveState } from './state.js';
 import { agentRows, groupRows, overviewRow } from './views.js';
@@ -17,14 +18,24 @@ export interface LiveOptions {
 }
 
 /** The live component; `live` is exposed for tests and other components. */
-export function liveComponent(config: Config, opts: LiveOptions = {}): Component & { live: LiveState } {
+export function liveComponent(
+  config: Config,
+  opts: LiveOptions = {},
+): Component & { live: LiveState; follower(): LogFollower | undefined } {
   let ctxRef: AppContext | undefined;
   const live = new LiveState(config.timezone, opts.now ?? Date.now, {
     lateToleranceMs: opts.lateToleranceMs,
     maxEndedSessions: config.liveMaxEndedSessions,
     onReloadError: (err) => ctxRef?.log.error({ err }, 'live: reloading sessions for late events failed; retrying'),
   });
-  const onAccepted = (events: StoredEvent[]) => live.apply(events, live.now());
+  let follower: LogFollower | undefined;
+  // This replica's own writes reach its live state at once (as before replicas, and with the
+  // clock of the moment); the follower then skips them when the log passes them. The rest of
+  // the log (other replicas' writes, a batch whose answer was lost) comes through the follower.
+  const onAccepted = (events: StoredEvent[]) => {
+    if (follower) follower.applyOwn(events);
+    else live.apply(events, live.now());
+  };
 
   const read = (q: ReportQuery) => {
     live.tick();
@@ -34,16 +45,25 @@ export function liveComponent(config: Config, opts: LiveOptions = {}): Component
   return {
     name: 'live',
     live,
+    follower: () => follower,
     async start(ctx) {
       ctxRef = ctx;
       live.setSessionLoader((tenant, ids, sinceDay) => loadSessions(ctx.pool, tenant, ids, sinceDay));
       const started = Date.now();
-      const n = await loadLiveState(ctx.pool, live);
+      const { events: n, snapshot } = await loadLiveStateAt(ctx.pool, live);
       ctx.log.info({ events: n, ms: Date.now() - started }, 'live state rebuilt from stored events');
+      follower = new LogFollower({
+        pool: ctx.pool,
+        log: ctx.log,
+        pollMs: config.liveFollowPollMs,
+        apply: (events) => live.apply(events, live.now()),
+      });
       ctx.writer.on('accepted', onAccepted);
+      follower.start(snapshot);
     },
     async stop() {
       ctxRef?.writer.off('accepted', onAccepted);
+      await follower?.stop();
       live.close();
       await live.settled();
     },

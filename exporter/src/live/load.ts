@@ -2,11 +2,12 @@
  * Start-up: rebuilds the live state from the stored events, so a restart
  * neither loses the queues nor resets today's figures.
  */
-import type { Pool } from '../db/pool.js';
+import { withClient, type Pool, type PoolClient } from '../db/pool.js';
 import type { StoredEvent } from '../ingest/validate.js';
 import type { EventType } from '../ingest/schema.js';
 import { addDays, localDay } from '../time.js';
 import { LIVE_SESSION_TYPES } from './derive.js';
+import { currentSnapshot, type Snapshot } from './follow.js';
 import { SESSION_HORIZON_MS, type LiveState } from './state.js';
 
 interface EventRow {
@@ -24,6 +25,31 @@ function toStored(r: EventRow): StoredEvent {
 
 /** Loads what the live state needs; returns how many events were replayed. */
 export async function loadLiveState(pool: Pool, live: LiveState): Promise<number> {
+  return (await loadLiveStateAt(pool, live)).events;
+}
+
+/**
+ * Loads what the live state needs, all of it as of one snapshot, and returns
+ * that snapshot: the log follower goes on from exactly there (live/follow.ts),
+ * so an event committed during the load is applied once, by the follower.
+ */
+export async function loadLiveStateAt(pool: Pool, live: LiveState): Promise<{ events: number; snapshot: Snapshot }> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      // The first statement fixes the transaction's snapshot: every query below sees the same.
+      const snapshot = await currentSnapshot(client);
+      const events = await replayAll(client, live);
+      await client.query('COMMIT');
+      return { events, snapshot };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+async function replayAll(pool: PoolClient, live: LiveState): Promise<number> {
   const nowMs = live.now();
   // Sessions with any event since midnight or within the horizon, whichever is earlier.
   const sinceMs = Math.min(live.window.fromMs, nowMs - SESSION_HORIZON_MS);

@@ -66,7 +66,7 @@ export function reportsComponent(config: Config): Component {
       service = new RollupService(ctx.pool, config.timezone, ctx.log, (intervalSeconds || 300) * 1000);
       if (ctx.self) service.onDone = ctx.self.rollupDone.bind(ctx.self);
       if (intervalSeconds > 0) {
-        scheduler = new RollupScheduler(service, config.timezone, intervalSeconds * 1000, ctx.log);
+        scheduler = new RollupScheduler(service, config.timezone, intervalSeconds * 1000, ctx.log, { pool: ctx.pool, checkMs: config.leaseCheckMs });
         scheduler.start();
       }
     },

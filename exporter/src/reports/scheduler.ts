@@ -4,6 +4,8 @@
  * finished day whose events changed after its rollup.
  */
 import type { Logger } from 'pino';
+import { Lease } from '../db/lease.js';
+import type { Pool } from '../db/pool.js';
 import { addDays, dayStartMs, localDay } from '../time.js';
 import type { RollupService } from './service.js';
 
@@ -14,20 +16,50 @@ export class RollupScheduler {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private tick: Promise<void> = Promise.resolve();
+  private lease: Lease | undefined;
 
+  /**
+   * With `lease`, the rounds run on one replica at a time: the one holding the
+   * lease (db/lease.ts), and on a survivor when its holder dies. Without it (one
+   * process, tests) they always run here.
+   */
   constructor(
     private readonly service: RollupService,
     private readonly tz: string,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+    lease?: { pool: Pool; checkMs: number },
+  ) {
+    if (lease)
+      this.lease = new Lease(lease.pool, 'rollup-scheduler', {
+        checkMs: lease.checkMs,
+        log,
+        onAcquired: () => this.run(),
+        onLost: () => this.halt(),
+      });
+  }
 
   start(): void {
+    if (this.lease) this.lease.start();
+    else this.run();
+  }
+
+  async stop(): Promise<void> {
+    await this.lease?.stop();
+    await this.halt();
+  }
+
+  /** Whether the rounds run in this process now. */
+  get running(): boolean {
+    return !this.stopped && (this.lease?.held ?? true);
+  }
+
+  private run(): void {
     this.stopped = false;
     this.schedule(5_000);
   }
 
-  async stop(): Promise<void> {
+  private async halt(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.tick;
