@@ -297,7 +297,8 @@ function sqlLiterals(): Statement[] {
 }
 
 /** Statements on a distributed table that do not filter by one tenant, and are not listed as exceptions. */
-const TENANT_FILTER = /\b(?:\w+\.)?tenant\s*=\s*(?:\$\d+|ANY\s*\(\s*\$\d+)/i;
+// `tenant = ${tenant}`: COPY takes no parameters, so the rollup inlines the tenant quoted by pg's escapeLiteral.
+const TENANT_FILTER = /\b(?:\w+\.)?tenant\s*=\s*(?:\$\d+|ANY\s*\(\s*\$\d+|\$\{tenant\})/i;
 // `($1::text IS NULL OR tenant = $1)`: one tenant, or every tenant.
 const OPTIONAL_TENANT = /\$\d+(?:::text)?\s+IS\s+NULL\s+OR\s+(?:\w+\.)?tenant\s*=/i;
 // Rows inserted with their own tenant go to their tenant's shard.
@@ -321,6 +322,11 @@ const CROSS_TENANT: { file: string; has: string; why: string }[] = [
     file: 'ingest/store.ts',
     has: 'FROM event_ids e JOIN unnest',
     why: 'resolving a batch whose commit answer was lost: keys of several tenants, after a database failure only',
+  },
+  {
+    file: 'live/follow.ts',
+    has: 'LEFT JOIN events e ON e.xid',
+    why: "the replicas' log follower: every replica's live state holds every tenant, so it reads every tenant's newly committed events (docs/scale-out-replicas.md)",
   },
   {
     file: 'adapters/amazon-connect/component.ts',

@@ -37,17 +37,13 @@ describe('The live state follows the committed log', () => {
     for (const [k, v] of await scrape(ex.url)) if (k.startsWith('cs_sessions_inflow_total{') && k.includes(`group="${group}"`)) n += v;
     return n;
   };
-  /** Inserts a queued session into the log as the exporter stores it (same columns, same body), on `client`. */
+  /** Inserts a queued session into the log as the exporter stores it (same columns, same body, the NOTIFY of ingest/store.ts), on `client`. */
   const insert = async (client: pg.Client, group: string) => {
     const e = queued(group);
-    await client.query(`INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6)`, [
-      e.id,
-      e.type,
-      new Date(e.time),
-      template.day,
-      e.sessionId,
-      { ...template.body, ...e },
-    ]);
+    await client.query(
+      `WITH stored AS (INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6) RETURNING 1) SELECT pg_notify('cs_events', '') FROM stored`,
+      [e.id, e.type, new Date(e.time), template.day, e.sessionId, { ...template.body, ...e }],
+    );
   };
 
   before(async () => {
@@ -135,7 +131,7 @@ describe('An existing database migrating to replicas (migration 008)', () => {
     const day = localDay(Date.now(), 'Asia/Shanghai');
     await db.pool.query(`CREATE TABLE ${partitionName(day)} PARTITION OF events FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`);
     const old = { id: 'old-q', type: 'session.queue', time: Date.now() - 60_000, sessionId: 'old', groupId: 'g-old', via: 'direct' };
-    const insertSql = `INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6)`;
+    const insertSql = `WITH stored AS (INSERT INTO events (tenant, id, type, time, day, session_id, body) VALUES ('default', $1, $2, $3, $4, $5, $6) RETURNING 1) SELECT pg_notify('cs_events', '') FROM stored`;
     await db.pool.query(insertSql, [old.id, old.type, new Date(old.time), day, old.sessionId, old]);
 
     assert.deepEqual(

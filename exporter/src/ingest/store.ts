@@ -50,8 +50,12 @@ WITH input AS (
   FROM stored WHERE type = 'group.upsert' ORDER BY tenant, master->>'groupId', time DESC, seq DESC
   ON CONFLICT (tenant, group_id) DO UPDATE SET name = EXCLUDED.name, time = EXCLUDED.time, seq = EXCLUDED.seq
     WHERE (m.time, m.seq) < (EXCLUDED.time, EXCLUDED.seq)
+), wake AS (
+  -- The replicas' wake-up (live/follow.ts), delivered at commit and never for a rolled-back batch;
+  -- sent by this statement rather than a trigger on events, which Citus would run on the workers.
+  SELECT pg_notify('cs_events', '') WHERE EXISTS (SELECT 1 FROM stored)
 )
-SELECT tenant, id FROM stored`;
+SELECT tenant, id FROM stored, (SELECT count(*) FROM wake) w`;
 
 // Batches whose outcome is unknown are remembered up to this many events; past it the
 // oldest are let go (the live state then learns of them at the next start).

@@ -15,14 +15,6 @@ ALTER TABLE events ADD COLUMN xid xid8;
 ALTER TABLE events ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
 CREATE INDEX events_xid_idx ON events (xid);
 
--- The wake-up: one notification per committing transaction that inserted events
--- (a statement trigger on the partitioned parent fires once per INSERT; Postgres
--- folds equal notifications of one transaction into one and delivers them at
--- commit, never for a rolled-back one). Followers also poll, so a notification
--- lost while a listener reconnects only delays, never loses, an event.
-CREATE FUNCTION cs_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('cs_events', '');
-  RETURN NULL;
-END $$;
-CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION cs_events_notify();
+-- The wake-up (a NOTIFY at commit of each batch that stored events) is sent by ingest's own
+-- statement (ingest/store.ts), not by a trigger here: on Citus a trigger on events would run
+-- on the workers, where no replica listens.
