@@ -175,14 +175,37 @@ export async function exportReport(
   const tz = ctx.config.timezone;
   const provisional = ROLLED_UP.has(q.report.id) ? await service.ensureRange(q.tenant, q.from!, q.to!) : false;
   const spec = build(q, { tz, nowMs: Date.now(), limit: null });
-  const cols = columns(q);
-  const base = `${q.report.name}_${q.from}_${q.to}${provisional ? '_未完结' : ''}`;
   // The client may be gone already (it gave up while the days were rolled up): no connection for nobody.
   if (res.destroyed || req.destroyed) return;
   const client = await checkout(ctx.pool, { discardOnError: true });
   const cursor = client.query(new Cursor(spec.sql, spec.params, { rowMode: spec.rowMode }));
-  // A download closed before its end (the user cancelled, a proxy timed out) must give its
-  // connection back at once: every wait below (a page, the socket's drain) gives up on it.
+  const signal = closeSignal(res);
+  const read = () =>
+    Promise.race([
+      new Promise<Record<string, any>[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows)))),
+      signal.closed,
+    ]).then((rows) => rows.map(spec.map));
+  let failure: unknown;
+  try {
+    // The first page is read before any header goes out, so a bad query still answers with an error status.
+    await writeFile(res, q, format, provisional, tz, await read(), read, signal.closed);
+  } catch (err) {
+    failure = err;
+    if (settleFailure(res, err)) return;
+    throw err;
+  } finally {
+    signal.dispose();
+    // On failure the connection is destroyed (a page may be in flight): closing the cursor would wait for it.
+    if (failure === undefined) await new Promise<void>((resolve) => cursor.close(() => resolve()));
+    client.done(failure);
+  }
+}
+
+/**
+ * Rejects `closed` with DownloadAborted when the client closes the download before its end (the
+ * user cancelled, a proxy timed out): every wait of a download (a page, the socket's drain) gives up on it.
+ */
+function closeSignal(res: Response): { closed: Promise<never>; dispose(): void } {
   let abort: (err: Error) => void = () => undefined;
   const closed = new Promise<never>((_, reject) => (abort = reject));
   closed.catch(() => undefined);
@@ -190,55 +213,58 @@ export async function exportReport(
     if (!res.writableFinished) abort(new DownloadAborted());
   };
   res.once('close', onClose);
-  const read = () =>
-    Promise.race([
-      new Promise<Record<string, any>[]>((resolve, reject) => cursor.read(PAGE, (err, rows) => (err ? reject(err) : resolve(rows)))),
-      closed,
-    ]);
-  const drained = () => Promise.race([new Promise((r) => res.once('drain', r)), closed]);
-  let failure: unknown;
-  try {
-    // The first page is read before any header goes out, so a bad query still answers with an error status.
-    let rows = await read();
-    res.setHeader(
-      'Content-Disposition',
-      `attachment; filename="${q.report.id}.${format}"; filename*=UTF-8''${encodeURIComponent(`${base}.${format}`)}`,
-    );
-    res.setHeader('X-Provisional', String(provisional));
-    const toCells = (r: Row) => cols.map((c) => cell(c, r[c.id], tz));
-    if (format === 'csv') {
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.write('\uFEFF' + cols.map((c) => csvField(c.name)).join(',') + '\r\n');
-      while (rows.length > 0) {
-        const text = rows.map((r) => toCells(spec.map(r)).map(csvField).join(',') + '\r\n').join('');
-        if (!res.write(text)) await drained();
-        rows = await read();
-      }
-      res.end();
-    } else {
-      res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: false, useSharedStrings: false });
-      const sheet = wb.addWorksheet(q.report.name.slice(0, 31));
-      sheet.addRow(cols.map((c) => c.name)).commit();
-      while (rows.length > 0) {
-        for (const r of rows) sheet.addRow(toCells(spec.map(r))).commit();
-        rows = await read();
-      }
-      sheet.commit();
-      await Promise.race([wb.commit(), closed]);
+  return { closed, dispose: () => res.off('close', onClose) };
+}
+
+/** True when a download's failure needs no answer (the client left); destroys a half-sent file. */
+function settleFailure(res: Response, err: unknown): boolean {
+  // Nobody is listening any more: nothing to answer, nothing to log as a failure.
+  if (err instanceof DownloadAborted) return true;
+  // Part of the file went out with a 200: only a broken transfer tells the client it is not whole.
+  if (res.headersSent) res.destroy();
+  return false;
+}
+
+/** Writes the file of `q`: its headers, then `first` and the pages `next` gives until an empty one. */
+async function writeFile(
+  res: Response,
+  q: ReportQuery,
+  format: 'csv' | 'xlsx',
+  provisional: boolean,
+  tz: string,
+  first: Row[],
+  next: () => Promise<Row[]>,
+  closed: Promise<never>,
+): Promise<void> {
+  const cols = columns(q);
+  const base = `${q.report.name}_${q.from}_${q.to}${provisional ? '_未完结' : ''}`;
+  res.setHeader(
+    'Content-Disposition',
+    `attachment; filename="${q.report.id}.${format}"; filename*=UTF-8''${encodeURIComponent(`${base}.${format}`)}`,
+  );
+  res.setHeader('X-Provisional', String(provisional));
+  const toCells = (r: Row) => cols.map((c) => cell(c, r[c.id], tz));
+  let rows = first;
+  if (format === 'csv') {
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.write('\uFEFF' + cols.map((c) => csvField(c.name)).join(',') + '\r\n');
+    while (rows.length > 0) {
+      const text = rows.map((r) => toCells(r).map(csvField).join(',') + '\r\n').join('');
+      if (!res.write(text)) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+      rows = await next();
     }
-  } catch (err) {
-    failure = err;
-    // Nobody is listening any more: nothing to answer, nothing to log as a failure.
-    if (err instanceof DownloadAborted) return;
-    // Part of the file went out with a 200: only a broken transfer tells the client it is not whole.
-    if (res.headersSent) res.destroy();
-    throw err;
-  } finally {
-    res.off('close', onClose);
-    // On failure the connection is destroyed (a page may be in flight): closing the cursor would wait for it.
-    if (failure === undefined) await new Promise<void>((resolve) => cursor.close(() => resolve()));
-    client.done(failure);
+    res.end();
+  } else {
+    res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: false, useSharedStrings: false });
+    const sheet = wb.addWorksheet(q.report.name.slice(0, 31));
+    sheet.addRow(cols.map((c) => c.name)).commit();
+    while (rows.length > 0) {
+      for (const r of rows) sheet.addRow(toCells(r)).commit();
+      rows = await next();
+    }
+    sheet.commit();
+    await Promise.race([wb.commit(), closed]);
   }
 }
 
@@ -262,35 +288,15 @@ async function exportComputed(
   result: { rows: Row[]; provisional?: boolean },
 ): Promise<void> {
   if (res.destroyed || req.destroyed) return;
-  const tz = ctx.config.timezone;
-  const provisional = result.provisional ?? false;
-  const cols = columns(q);
-  const base = `${q.report.name}_${q.from}_${q.to}${provisional ? '_未完结' : ''}`;
-  res.setHeader(
-    'Content-Disposition',
-    `attachment; filename="${q.report.id}.${format}"; filename*=UTF-8''${encodeURIComponent(`${base}.${format}`)}`,
-  );
-  res.setHeader('X-Provisional', String(provisional));
-  const toCells = (r: Row) => cols.map((c) => cell(c, r[c.id], tz));
-  if (format === 'csv') {
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.write('\uFEFF' + cols.map((c) => csvField(c.name)).join(',') + '\r\n');
-    for (let i = 0; i < result.rows.length; i += PAGE) {
-      const text = result.rows
-        .slice(i, i + PAGE)
-        .map((r) => toCells(r).map(csvField).join(',') + '\r\n')
-        .join('');
-      if (!res.write(text)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
-      if (res.destroyed) return;
-    }
-    res.end();
-  } else {
-    res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: false, useSharedStrings: false });
-    const sheet = wb.addWorksheet(q.report.name.slice(0, 31));
-    sheet.addRow(cols.map((c) => c.name)).commit();
-    for (const r of result.rows) sheet.addRow(toCells(r)).commit();
-    sheet.commit();
-    await wb.commit();
+  const signal = closeSignal(res);
+  let at = 0;
+  const page = () => result.rows.slice(at, (at += PAGE));
+  try {
+    await writeFile(res, q, format, result.provisional ?? false, ctx.config.timezone, page(), async () => page(), signal.closed);
+  } catch (err) {
+    if (settleFailure(res, err)) return;
+    throw err;
+  } finally {
+    signal.dispose();
   }
 }
