@@ -322,6 +322,12 @@ describe('Chatwoot webhooks when the exporter cannot store', () => {
       assert.ok(Number(r.headers.get('retry-after')) > 0);
       const text = await r.text();
       assert.doesNotMatch(text, /127\.0\.0\.1|ECONNREFUSED|postgres/i, 'no internals in the answer');
+      // The failure is logged (an operator needs the path), but the token in the path is the tenant's
+      // credential: the log shows the path without it.
+      const failed = logLines.map((l) => JSON.parse(l) as { msg?: string; path?: string }).filter((l) => l.msg === 'request failed');
+      assert.ok(failed.length > 0, 'the 503 was logged');
+      assert.deepEqual([...new Set(failed.map((l) => l.path))], ['/api/v1/adapters/chatwoot/<redacted>']);
+      assert.equal(logLines.some((l) => l.includes(TOKENS.default)), false, 'no log line holds the token');
     } finally {
       await cut.close();
     }

@@ -7,7 +7,7 @@ import { probeDatabase, unavailable, type Pool } from '../db/pool.js';
 import type { EventWriter } from '../ingest/writer.js';
 import type { SelfMetrics } from '../self-metrics.js';
 import { requireBearer, tenantGuard } from './auth.js';
-import { errorBoundary, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
+import { errorBoundary, loggablePath, RequestError, requestId, DATABASE_RETRY_AFTER_SECONDS } from './errors.js';
 import { inputGuard } from './input.js';
 import { ingestRouter, type IngestStats } from './ingest.js';
 import { leanIngest } from './fast-ingest.js';
@@ -93,7 +93,7 @@ export function createApp(ctx: AppContext, ext: { api?: ApiExtension[]; open?: O
   app.use('/api/v1', api);
 
   app.use((req, _res, next) => {
-    next(new RequestError(404, `no such endpoint: ${req.method} ${req.path.length > 200 ? `${req.path.slice(0, 200)}…` : req.path}`));
+    next(new RequestError(404, `no such endpoint: ${req.method} ${loggablePath(req.path)}`));
   });
   // A route's query that met an unreachable, frozen or restarting database becomes a 503 with this
   // pool's Retry-After before the one boundary answers.

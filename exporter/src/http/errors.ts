@@ -45,6 +45,23 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
+// Paths whose tail is a credential (a webhook token in the URL, as Chatwoot sends it): the tail never
+// reaches a log line or an error message. Registered by the routes that take such a path.
+const SECRET_PATH_PREFIXES: string[] = [];
+
+/** Marks every path under `prefix` (ending in '/') as carrying a credential after it. */
+export function secretPathPrefix(prefix: string): void {
+  if (!SECRET_PATH_PREFIXES.includes(prefix)) SECRET_PATH_PREFIXES.push(prefix);
+}
+
+/** A request path as it may be logged or echoed: a credential's segment replaced, long paths cut. */
+export function loggablePath(path: string): string {
+  for (const prefix of SECRET_PATH_PREFIXES) {
+    if (path.startsWith(prefix) && path.length > prefix.length) return `${prefix}<redacted>`;
+  }
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
 /** The body-parser errors express raises, as the client should read them. */
 function bodyParserMessage(err: { type?: unknown; limit?: unknown; message?: unknown }): { status: number; message: string } | undefined {
   switch (err.type) {
@@ -103,8 +120,8 @@ export function errorBoundary(log: Logger): ErrorRequestHandler {
       }
     }
     // Client faults are the client's to fix (debug); the rest is ours (error, with the full error).
-    if (status >= 500) log.error({ err, requestId: id, method: req.method, path: req.path, status }, 'request failed');
-    else log.debug({ requestId: id, method: req.method, path: req.path, status, error: message }, 'request refused');
+    if (status >= 500) log.error({ err, requestId: id, method: req.method, path: loggablePath(req.path), status }, 'request failed');
+    else log.debug({ requestId: id, method: req.method, path: loggablePath(req.path), status, error: message }, 'request refused');
     if (res.headersSent) {
       // Half an answer is out: cutting the connection is the only honest signal left.
       res.destroy();

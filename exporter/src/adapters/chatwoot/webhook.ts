@@ -15,6 +15,7 @@
 import { createHmac, timingSafeEqual, createHash } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import type { AppContext } from '../../http/app.js';
+import { secretPathPrefix } from '../../http/errors.js';
 import { mapChatwootBody } from './map.js';
 
 export const ADAPTER = 'chatwoot';
@@ -131,6 +132,8 @@ export function chatwootWebhookRoutes(s: WebhookSettings): (app: Express, ctx: A
       res.json({ outcome: 'mapped', ...answer });
     };
     const raw = express.raw({ type: () => true, limit: MAX_BODY });
+    // The token in the path is the tenant's credential: error logs show the path without it.
+    secretPathPrefix(`${WEBHOOK_PATH}/`);
     app.post(`${WEBHOOK_PATH}/:token`, authenticate, raw, handler);
     app.post(WEBHOOK_PATH, authenticate, raw, handler);
   };
