@@ -2,6 +2,7 @@
 // given, otherwise an embedded one started here for the run and stopped after.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,18 @@ const files = readdirSync(path.join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .map((f) => path.join('test', f));
+
+// The whole suite also type-checks the tests, benches and scripts (the build checks src only): a
+// test that compiles only under tsx's type-blind transform can assert less than it seems to.
+if (filters.length === 0) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const checked = spawn(process.execPath, [tsc, '-p', 'tsconfig.check.json'], { cwd: root, stdio: 'inherit' });
+  const ok: number = await new Promise((resolve) => checked.on('exit', (c) => resolve(c ?? 1)));
+  if (ok !== 0) {
+    console.error('type check of exporter/{src,test,bench,scripts} failed (tsconfig.check.json)');
+    process.exit(ok);
+  }
+}
 
 let url = process.env.TEST_DATABASE_URL;
 let stop = async () => {};

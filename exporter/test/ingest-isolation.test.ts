@@ -127,7 +127,7 @@ describe('the writer isolates a merged batch that fails anyway', () => {
     const producers = Array.from({ length: 20 }, (_, p) => good(1000, `w${p}`).map(stored));
     // As if validation had missed it: nesting that makes storing the batch throw (JSON.stringify's call stack).
     const culprit = stored(withCommon(validExamples()['session.end'], TIME));
-    culprit.event = { ...culprit.event, extra: nested(10_000) } as typeof culprit.event;
+    culprit.event = { ...culprit.event, extra: nested(10_000) } as unknown as typeof culprit.event;
     const writes = [...producers.slice(0, 10), [culprit], ...producers.slice(10)].map((events) =>
       writer.write(events).then(
         (o): WriteOutcome[] | Error => o,

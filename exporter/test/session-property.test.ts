@@ -60,7 +60,8 @@ function generateSession(rng: Rng, sid: string, t0: number): Generated {
   }
   let group = rng.pick(GROUPS).id;
   let agent = '';
-  let state: 'queued' | 'serving' | 'closed' | 'ended' = 'queued';
+  // Widened on purpose: the closures below change it, which TypeScript's narrowing of the loop test does not see.
+  let state = 'queued' as 'queued' | 'serving' | 'closed' | 'ended';
   step();
   emit('session.queue', { groupId: group, via: 'direct' });
   const answer = (g: string) => {

@@ -61,6 +61,10 @@ export async function postEvents(
 ): Promise<PostResult> {
   const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`${url}/api/v1/events`, { method: 'POST', headers, body: opts.raw ?? JSON.stringify(events) });
+  const res = await fetch(`${url}/api/v1/events`, {
+    method: 'POST',
+    headers,
+    body: typeof opts.raw === 'object' ? new Uint8Array(opts.raw) : (opts.raw ?? JSON.stringify(events)),
+  });
   return { status: res.status, body: (await res.json()) as PostResult['body'] };
 }
