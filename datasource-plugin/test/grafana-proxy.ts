@@ -208,7 +208,9 @@ export async function startGrafanaProxy(opts: GrafanaProxyOptions): Promise<Graf
     // addHeaders: each route header, rendered from the data source's (decrypted) data.
     for (const h of route?.headers ?? []) headers[h.name.toLowerCase()] = interpolate(h.content, ds);
 
-    const upstream = http.request(target, { method, headers, timeout: timeoutMs }, (up) => {
+    // A fresh connection per request: Go's transport (Grafana's) retries a request whose reused idle
+    // connection the server just closed; Node's keep-alive global agent would fail it ("socket hang up").
+    const upstream = http.request(target, { method, headers, timeout: timeoutMs, agent: false }, (up) => {
       const status = up.statusCode ?? 502;
       if (status === 401) {
         // ds_proxy.go HandleRequest modifyResponse: the body is read and logged, then replaced; the new

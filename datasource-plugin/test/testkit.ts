@@ -198,7 +198,9 @@ export async function freePortUrl(): Promise<string> {
 /** POST JSON straight to the exporter (not through Grafana), e.g. to ingest events; jsdom has no fetch. */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+    // agent: false, as in the exchange above: Node 20's global agent keeps sockets alive, and reusing one
+    // the exporter is just closing (its keep-alive timeout) fails with "socket hang up" (seen once in CI).
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
