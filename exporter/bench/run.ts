@@ -8,6 +8,7 @@
  *   npm run bench -- --scale 0.05       a quick run at 5% of the volumes
  *   npm run bench -- --only overload    producers saturating ingest; webhooks (one event a request)
  *   npm run bench -- --only forecast    排班建议: forecast and staffing of 200 groups from 8 weeks of history
+ *   npm run bench -- --only replicas    two replicas on one database: acknowledged on one, shown by the other after how long
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { benchMemory, benchScrape } from './live.js';
 import { benchQuery, benchRollup } from './reports.js';
 import { benchOverload } from './overload.js';
 import { benchForecast } from './forecast.js';
+import { benchReplicas } from './replicas.js';
 import { benchServer, exporterRoot, type BenchServer, type Figure } from './lib.js';
 import { addDays, localDay } from '../src/time.js';
 
@@ -54,6 +56,7 @@ const SECTIONS: Record<string, Section> = {
   memory: (server) => benchMemory(server, scale),
   overload: (server) => benchOverload(server, scale),
   forecast: (server) => benchForecast(server, scale),
+  replicas: (server) => benchReplicas(server, scale),
 };
 
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);

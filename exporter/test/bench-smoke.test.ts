@@ -27,7 +27,7 @@ it('When the benchmark runs at 0.5% scale, then every section prints its figures
     assert.equal(code, 0, stderr.slice(-3000));
     const result = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')) as { figures: { section: string; value: number | null }[] };
     const sections = new Set(result.figures.map((f) => f.section));
-    assert.deepEqual([...sections].sort(), ['forecast', 'ingest', 'memory', 'overload', 'query', 'rollup', 'scrape']);
+    assert.deepEqual([...sections].sort(), ['forecast', 'ingest', 'memory', 'overload', 'query', 'replicas', 'rollup', 'scrape']);
     for (const f of result.figures) assert.ok(typeof f.value === 'number' && Number.isFinite(f.value), JSON.stringify(f));
     for (const s of sections) assert.match(stdout, new RegExp(`^${s} `, 'm'));
   } finally {
