@@ -31,7 +31,8 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
 
   it('When the rule unit tests run, then every alert and recording rule behaves as written in them', () => {
     const files = readdirSync(path.join(promDir, 'tests')).filter((f) => f.endsWith('.yml'));
-    assert.deepEqual(files.sort(), ['cs-alerts-test.yml', 'cs-recording-test.yml']);
+    // cs-replicas-test.yml: the same rules with every live series from two exporter replicas (issue 16).
+    assert.deepEqual(files.sort(), ['cs-alerts-test.yml', 'cs-recording-test.yml', 'cs-replicas-test.yml']);
     const r = promtool('test', 'rules', ...files.map((f) => `tests/${f}`));
     assert.equal(r.code, 0, r.out);
   });
@@ -133,7 +134,7 @@ describe('Prometheus 2 and 3 label forms in the rules and their tests', () => {
   });
 
   it("When a rule test feeds histogram buckets in Prometheus 2's form, then it has a twin in 3's form with the same expectations", () => {
-    for (const file of ['cs-recording-test.yml', 'cs-alerts-test.yml']) {
+    for (const file of ['cs-recording-test.yml', 'cs-alerts-test.yml', 'cs-replicas-test.yml']) {
       const text = readFileSync(path.join(promDir, 'tests', file), 'utf8');
       // Test groups, without comments: the twin may explain itself.
       const groups = text
