@@ -7,6 +7,10 @@
  * A second Prometheus scrapes the same exporter through a pass-through that writes `le`/`quantile`
  * the way Prometheus 3 stores them (le="20.0"; compose runs Prometheus 3, this machine has 2), and
  * every PromQL expression must answer there too, with the same series.
+ * A third Prometheus scrapes two exporter replicas on the same database with the replicas' scrape config
+ * (provisioning/prometheus/prometheus.replicas.yml: one copy of every live series per replica), and every
+ * PromQL expression of a live figure must answer there as it does with one exporter: same series, same
+ * figures (docs/scale-out-replicas.md, "Prometheus and the dashboards: no double counting").
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +45,8 @@ const dashboards = allDashboards();
 let tmp: string;
 let stopPg = async () => {};
 let exporter: Exporter;
+let exporter2: Exporter | undefined;
+let promReplicas: RunningPrometheus | undefined;
 let prom: ChildProcess | undefined;
 let promUrl: string;
 let promV3: RunningPrometheus | undefined;
@@ -90,6 +96,11 @@ before(async () => {
     (day) => dayStartMs(day, TZ),
   );
   await postEvents(scenarioInfo.events);
+  // A second replica on the same database: it loads the log at start-up and follows what the first one stores.
+  exporter2 = await startExporter(
+    { ...loadConfig({}), port: await freePort(), databaseUrl, simulate: false, timezone: TZ, apiToken: API_TOKEN },
+    createLogger('silent'),
+  );
 
   // Prometheus with the compose config's rule files, scraping this exporter every second.
   const composeCfg = parse(readFileSync(join(repo, 'provisioning/prometheus/prometheus.compose.yml'), 'utf8'));
@@ -140,6 +151,25 @@ before(async () => {
   );
   const v3Buckets = await promQuery('count(cs_queue_wait_seconds_bucket{le="20.0"})', promV3.url);
   assert.equal(v3Buckets.length, 1, 'the second Prometheus holds the buckets in float form');
+  // The replicas' Prometheus: the shipped scrape config, its targets pointed at the two local exporters.
+  const replicasCfg = parse(readFileSync(join(repo, 'provisioning/prometheus/prometheus.replicas.yml'), 'utf8'));
+  const job = replicasCfg.scrape_configs[0] as { static_configs: { targets: string[]; labels: Record<string, string> }[] };
+  assert.deepEqual(
+    job.static_configs.map((c) => c.labels.replica),
+    ['1', '2'],
+  );
+  const local = [exporter, exporter2].map((e) => new URL(e.url).host);
+  writeFileSync(
+    join(tmp, 'prometheus-replicas.yml'),
+    JSON.stringify({
+      ...cfg,
+      scrape_configs: [{ ...job, static_configs: job.static_configs.map((c, i) => ({ ...c, targets: [local[i]] })) }],
+    }),
+  );
+  promReplicas = await startPrometheus({ config: join(tmp, 'prometheus-replicas.yml'), dataDir: join(tmp, 'tsdb-replicas'), port: await freePort() });
+  await until('a first scrape of both replicas', 30_000, async () =>
+    (await promQuery('count(up{job="cs-exporter"} == 1) == 2', promReplicas!.url)).length ? true : undefined,
+  );
   const { burst } = await import('./scenario.js');
   for (const tag of ['b1', 'b2']) {
     await postEvents(burst(Date.now(), tag));
@@ -157,7 +187,9 @@ after(async () => {
     await new Promise((r) => prom!.once('exit', r));
   }
   await promV3?.stop();
+  await promReplicas?.stop();
   if (v3Target) await new Promise((r) => v3Target!.close(r));
+  await exporter2?.close();
   await exporter?.close();
   await stopPg();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -198,6 +230,88 @@ test("every PromQL expression of the dashboards returns data from Prometheus, wi
   // The figures the alert rules watch are the scenario's: s4 is queued in 售后 (aftersales).
   const queue = (await promQuery('cs_queue_length{tenant="default", group="aftersales"}')) as { value: [number, string] }[];
   assert.equal(queue[0].value[1], '1');
+});
+
+/** Whether a PromQL expression reads a live series (cs_* but cs_exporter_*) or a series recorded from them. */
+const readsLiveSeries = (expr: string) => /(?<![\w:])cs_(?!exporter_)[a-z0-9_]+|:cs_/.test(expr);
+
+/** The PromQL of the Prometheus rules (recording and alerts) and of Grafana's alert rules. */
+function ruleExprs(): string[] {
+  const out: string[] = [];
+  for (const f of ['rules/cs-recording.yml', 'rules/cs-alerts.yml'])
+    for (const g of parse(readFileSync(join(repo, 'provisioning/prometheus', f), 'utf8')).groups as { rules: { expr: string }[] }[])
+      out.push(...g.rules.map((r) => r.expr));
+  const grafana = parse(readFileSync(join(repo, 'provisioning/grafana/alerting/cs-alert-rules.yml'), 'utf8'));
+  for (const g of grafana.groups as { rules: { data: { datasourceUid: string; model: { expr?: string } }[] }[] }[])
+    for (const r of g.rules) out.push(...r.data.filter((d) => d.datasourceUid === 'prometheus').map((d) => d.model.expr!));
+  return out;
+}
+
+test('every PromQL expression of a live figure answers the same from a Prometheus scraping two replicas as with one exporter', async (t) => {
+  const exprs = [
+    ...new Set(
+      [
+        ...targets(dashboards)
+          .filter(isProm)
+          .map((t) => String(t.target.expr)),
+        // The rules too: an alert's expression must give one series per group, not one per replica.
+        ...ruleExprs(),
+      ].filter(readsLiveSeries),
+    ),
+  ];
+  assert.ok(exprs.length > 40, `${exprs.length} expressions of live figures`);
+  // The setting the queries must survive: every live series there twice, one copy per replica.
+  const copies = (await promQuery('count without (instance, replica) (cs_queue_length{tenant="default", group="aftersales"})', promReplicas!.url)) as {
+    value: [number, string];
+  }[];
+  assert.equal(copies[0]?.value[1], '2', 'the replicas Prometheus holds a copy of each live series per replica');
+
+  type Sample = { metric: Record<string, string>; value: [number, string] };
+  // Series without the target's labels (the single exporter's `instance`), each with its value.
+  const answer = (r: Sample[]) =>
+    new Map(r.map(({ metric: { instance: _i, replica: _r, ...m }, value }) => [JSON.stringify(m), Number(value[1])]));
+  let empty = 0;
+  const differences = async (): Promise<string[]> => {
+    const out: string[] = [];
+    empty = 0;
+    for (const e of exprs) {
+      const expr = e.replaceAll('$tenant', 'default').replaceAll('group="$group"', 'group="aftersales"').replaceAll('$group', '.*');
+      const one = (await promQuery(expr)) as Sample[];
+      const two = (await promQuery(expr, promReplicas!.url)) as Sample[];
+      // Labels: a bare copy keeps `replica`, so two replicas give twice the series (topk lists each agent twice).
+      if (one.length === 0) empty++;
+      if (two.length !== one.length) {
+        out.push(`${e}: ${two.length} series from two replicas, ${one.length} from one`);
+        continue;
+      }
+      const a = answer(one);
+      const b = answer(two);
+      for (const [k, v] of a) {
+        const w = b.get(k);
+        if (w === undefined) {
+          out.push(`${e}: ${k} missing from two replicas`);
+          continue;
+        }
+        if (Number.isNaN(v) && Number.isNaN(w)) continue;
+        // The two Prometheus scrape and evaluate at their own moments: rates differ by their windows'
+        // extrapolation, clock figures (longest wait) by the seconds between scrapes. A sum of two copies
+        // is twice the figure, far outside this.
+        const slack = Math.max(0.2 * Math.max(Math.abs(v), Math.abs(w)), /longest_wait|time\(\)/.test(e) ? 3 : 1e-9);
+        if (!(Math.abs(v - w) <= slack)) out.push(`${e}: ${k} is ${w} from two replicas, ${v} from one`);
+      }
+    }
+    return out;
+  };
+  // The second replica's follower and both Prometheus settle within a few scrapes.
+  let last: string[] = [];
+  await until(`the same answers from two replicas`, 30_000, async () => {
+    last = await differences();
+    return last.length === 0 ? true : undefined;
+  }).catch(() => assert.deepEqual(last, []));
+  // Most answer something to compare (alerts whose threshold the scenario does not cross answer nothing,
+  // on both): the scenario's queue, agents, rates and the Grafana rules' figures.
+  assert.ok(empty <= exprs.length / 3, `${empty} of ${exprs.length} expressions answered nothing`);
+  t.diagnostic(`${exprs.length} expressions compared, ${empty} empty on both`);
 });
 
 /** The template variables of a dashboard as a shared link sets them: tenant default, All for the lists, the scenario's session. */

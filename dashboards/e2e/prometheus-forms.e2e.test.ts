@@ -298,6 +298,18 @@ async function range(prom: RunningPrometheus, expr: string): Promise<Series[]> {
     .sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
 }
 
+/**
+ * A series with its values rounded to 12 significant digits. A sum adds its inputs in the order the
+ * aggregation receives them, and the two TSDBs (backfilled from texts whose bucket series differ) hand
+ * out the same series in a different order: since the live series are first reduced to one copy
+ * (`max without (instance, replica)`, docs/scale-out-replicas.md), a tenant's ratio can differ in the
+ * last bit between the two (0.5757575757575759 / …58, seen). A real difference of the le form is a
+ * missing series or another figure, far above this.
+ */
+function lastBits(s: Series): Series {
+  return { metric: s.metric, values: s.values.map(([t, v]) => [t, Number.isFinite(Number(v)) ? Number(v).toPrecision(12) : v]) };
+}
+
 test("the data hold the exporter's buckets in both forms", { skip }, () => {
   // The exporter writes whole-number bounds; Prometheus 3 would store them with ".0".
   for (const b of WAIT_BUCKETS) assert.match(exposed, new RegExp(`cs_queue_wait_seconds_bucket\\{[^}]*le="${b}"`));
@@ -307,11 +319,13 @@ test("the data hold the exporter's buckets in both forms", { skip }, () => {
   assert.match(v3, /cs_queue_wait_seconds_bucket\{[^}]*le="\+Inf"/);
 });
 
-// Alerts on the exporter itself (a stalled rollup, an unreachable database, 429s, event-loop lag):
-// a healthy morning must leave them empty, they read no histogram (no le), and their firing is
-// tested by promtool (provisioning/prometheus/tests/cs-alerts-test.yml).
+// Alerts on the exporter itself (a stalled rollup, an unreachable database, 429s, event-loop lag, no
+// holder of the rollup lease): a healthy morning must leave them empty, they read no histogram (no le),
+// and their firing is tested by promtool (provisioning/prometheus/tests/cs-alerts-test.yml).
 const EXPORTER_SELF_ALERTS = new Set(
-  ['CsRollupStalled', 'CsDatabaseUnreachable', 'CsIngestOverloaded', 'CsEventLoopLagHigh'].map((a) => `cs-alerts.yml ${a}`),
+  ['CsRollupStalled', 'CsDatabaseUnreachable', 'CsIngestOverloaded', 'CsEventLoopLagHigh', 'CsRollupLeaseUnheld'].map(
+    (a) => `cs-alerts.yml ${a}`,
+  ),
 );
 
 test('every shipped PromQL expression answers the same on Prometheus 2 and 3 label forms', { skip }, async () => {
@@ -324,7 +338,7 @@ test('every shipped PromQL expression answers the same on Prometheus 2 and 3 lab
     const [a, b] = await Promise.all([range(servers.v2!, expr), range(servers.v3!, expr)]);
     if (a.length === 0 && !EXPORTER_SELF_ALERTS.has(where)) empty.push(`${where}: ${expr}`);
     try {
-      assert.deepEqual(b, a);
+      assert.deepEqual(b.map(lastBits), a.map(lastBits));
     } catch {
       differ.push(`${where}: ${expr}\n  Prometheus 2 form: ${a.length} series, Prometheus 3 form: ${b.length} series`);
     }

@@ -1,6 +1,6 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { findReport, STATUS_LABELS } from '@cs-data-ops/exporter/catalog';
-import { CsQueryBuilder, promQuery, VAR_GROUPS } from './queries.js';
+import { CsQueryBuilder, live, liveRate, promQuery, VAR_GROUPS } from './queries.js';
 import {
   base,
   dashboardUrl,
@@ -60,8 +60,8 @@ const statusMappings: dashboard.ValueMapping[] = [
 /** Queue and service-level graphs shared by 在线监控 and 在线技能组监控. */
 function queueGraphs() {
   return [
-    graphPanel('当前排队量', [promQuery(`sum by (group) (cs_queue_length{${TG}})`, '{{group}}')], { steps: QUEUE, min: 0 }),
-    graphPanel('最长等待时间', [promQuery(`max by (group) (cs_queue_longest_wait_seconds{${TG}})`, '{{group}}')], {
+    graphPanel('当前排队量', [promQuery(`sum by (group) (${live('cs_queue_length', TG)})`, '{{group}}')], { steps: QUEUE, min: 0 }),
+    graphPanel('最长等待时间', [promQuery(`max by (group) (${live('cs_queue_longest_wait_seconds', TG)})`, '{{group}}')], {
       unit: 's',
       steps: WAIT,
       min: 0,
@@ -92,12 +92,12 @@ function staffingGraphs() {
     graphPanel(
       '需要人数 vs 在线人数',
       [
-        promQuery(`sum by (group) (cs_agents_required{${TG}})`, '需要 {{group}}'),
-        promQuery(`sum by (group) (cs_agents{${TG}, status="online"})`, '在线 {{group}}'),
+        promQuery(`sum by (group) (${live('cs_agents_required', TG)})`, '需要 {{group}}'),
+        promQuery(`sum by (group) (${live('cs_agents', `${TG}, status="online"`)})`, '在线 {{group}}'),
       ],
       { min: 0 },
     ),
-    graphPanel('预计服务水平 (在线人数)', [promQuery(`min by (group) (cs_service_level_expected{${TG}})`, '{{group}}')], {
+    graphPanel('预计服务水平 (在线人数)', [promQuery(`min by (group) (${live('cs_service_level_expected', TG)})`, '{{group}}')], {
       unit: 'percentunit',
       steps: SERVICE_LEVEL,
       min: 0,
@@ -189,22 +189,22 @@ function liveAgents(): GeneratedDashboard {
     .withVariable(textVariable('name', '姓名/工号'))
     .withPanel(agentTable('在线客服', '${name}'))
     .withPanel(
-      graphPanel('客服状态 (技能组成员)', [promQuery(`sum by (status) (cs_agents{${TG}})`, '{{status}}')], { stack: true, min: 0 }),
+      graphPanel('客服状态 (技能组成员)', [promQuery(`sum by (status) (${live('cs_agents', TG)})`, '{{status}}')], { stack: true, min: 0 }),
     )
     .withPanel(
-      graphPanel('对话中用户数', [promQuery(`sum by (group) (cs_conversations_active{${TG}})`, '{{group}}')], { stack: true, min: 0 }),
+      graphPanel('对话中用户数', [promQuery(`sum by (group) (${live('cs_conversations_active', TG)})`, '{{group}}')], { stack: true, min: 0 }),
     )
     .withPanel(
-      graphPanel('各状态客服数 (全租户)', [promQuery(`count by (status) (cs_agent_status{${T}} == 1)`, '{{status}}')], {
+      graphPanel('各状态客服数 (全租户)', [promQuery(`count by (status) (${live('cs_agent_status', T)} == 1)`, '{{status}}')], {
         stack: true,
         min: 0,
       }),
     )
-    .withPanel(graphPanel('客服对话中用户数 (前10)', [promQuery(`topk(10, cs_agent_active_sessions{${T}})`, '{{agent}}')], { min: 0 }))
+    .withPanel(graphPanel('客服对话中用户数 (前10)', [promQuery(`topk(10, ${live('cs_agent_active_sessions', T)})`, '{{agent}}')], { min: 0 }))
     .withPanel(
       graphPanel(
         '当前状态持续时长 (最长10人)',
-        [promQuery(`topk(10, time() - cs_agent_status_since_timestamp_seconds{${T}})`, '{{agent}}')],
+        [promQuery(`topk(10, time() - ${live('cs_agent_status_since_timestamp_seconds', T)})`, '{{agent}}')],
         {
           unit: 's',
           w: 24,
@@ -242,15 +242,15 @@ function liveGroups(): GeneratedDashboard {
     );
   for (const g of queueGraphs()) b.withPanel(g);
   for (const g of staffingGraphs()) b.withPanel(g);
-  b.withPanel(graphPanel('客服状态', [promQuery(`sum by (group, status) (cs_agents{${TG}})`, '{{group}} {{status}}')], { min: 0 }))
-    .withPanel(graphPanel('对话中用户数', [promQuery(`sum by (group) (cs_conversations_active{${TG}})`, '{{group}}')], { min: 0 }))
+  b.withPanel(graphPanel('客服状态', [promQuery(`sum by (group, status) (${live('cs_agents', TG)})`, '{{group}} {{status}}')], { min: 0 }))
+    .withPanel(graphPanel('对话中用户数', [promQuery(`sum by (group) (${live('cs_conversations_active', TG)})`, '{{group}}')], { min: 0 }))
     .withPanel(
       graphPanel(
         '流入 / 应答 / 放弃 (每分钟)',
         [
-          promQuery(`sum by (via) (rate(cs_sessions_inflow_total{${TG}}[5m])) * 60`, '流入 {{via}}'),
-          promQuery(`sum(rate(cs_sessions_answered_total{${TG}}[5m])) * 60`, '应答'),
-          promQuery(`sum(rate(cs_sessions_abandoned_total{${TG}}[5m])) * 60`, '放弃'),
+          promQuery(`sum by (via) (${liveRate('cs_sessions_inflow_total', TG, '5m')}) * 60`, '流入 {{via}}'),
+          promQuery(`sum(${liveRate('cs_sessions_answered_total', TG, '5m')}) * 60`, '应答'),
+          promQuery(`sum(${liveRate('cs_sessions_abandoned_total', TG, '5m')}) * 60`, '放弃'),
         ],
         { min: 0 },
       ),
@@ -259,8 +259,8 @@ function liveGroups(): GeneratedDashboard {
       graphPanel(
         '转接与转人工失败 (每分钟)',
         [
-          promQuery(`sum by (reason) (rate(cs_transfers_total{${TG}}[5m])) * 60`, '转接 {{reason}}'),
-          promQuery(`sum by (reason) (rate(cs_sessions_rejected_total{${TG}}[5m])) * 60`, '转人工失败 {{reason}}'),
+          promQuery(`sum by (reason) (${liveRate('cs_transfers_total', TG, '5m')}) * 60`, '转接 {{reason}}'),
+          promQuery(`sum by (reason) (${liveRate('cs_sessions_rejected_total', TG, '5m')}) * 60`, '转人工失败 {{reason}}'),
         ],
         { min: 0 },
       ),
@@ -269,9 +269,9 @@ function liveGroups(): GeneratedDashboard {
       graphPanel(
         '排队等待时长 P50 / P90 (5分钟)',
         [
-          promQuery(`histogram_quantile(0.5, sum by (le) (rate(cs_queue_wait_seconds_bucket{${TG}}[5m])))`, 'P50'),
-          promQuery(`histogram_quantile(0.9, sum by (le) (rate(cs_queue_wait_seconds_bucket{${TG}}[5m])))`, 'P90'),
-          promQuery(`sum(rate(cs_queue_wait_seconds_sum{${TG}}[5m])) / sum(rate(cs_queue_wait_seconds_count{${TG}}[5m]))`, '平均'),
+          promQuery(`histogram_quantile(0.5, sum by (le) (${liveRate('cs_queue_wait_seconds_bucket', TG, '5m')}))`, 'P50'),
+          promQuery(`histogram_quantile(0.9, sum by (le) (${liveRate('cs_queue_wait_seconds_bucket', TG, '5m')}))`, 'P90'),
+          promQuery(`sum(${liveRate('cs_queue_wait_seconds_sum', TG, '5m')}) / sum(${liveRate('cs_queue_wait_seconds_count', TG, '5m')})`, '平均'),
         ],
         { unit: 's', steps: WAIT, min: 0 },
       ),
@@ -281,7 +281,7 @@ function liveGroups(): GeneratedDashboard {
         '平均对话时长 (5分钟)',
         [
           promQuery(
-            `sum by (group) (rate(cs_part_duration_seconds_total{${TG}}[5m])) / sum by (group) (rate(cs_parts_ended_total{${TG}}[5m]))`,
+            `sum by (group) (${liveRate('cs_part_duration_seconds_total', TG, '5m')}) / sum by (group) (${liveRate('cs_parts_ended_total', TG, '5m')})`,
             '{{group}}',
           ),
         ],
@@ -299,7 +299,7 @@ function liveGroups(): GeneratedDashboard {
       ),
     )
     .withPanel(
-      graphPanel('评价 (每小时)', [promQuery(`sum by (score) (increase(cs_ratings_total{${TG}}[1h]))`, '{{score}}分')], {
+      graphPanel('评价 (每小时)', [promQuery(`sum by (score) (${liveRate('cs_ratings_total', TG, '1h', 'increase')})`, '{{score}}分')], {
         stack: true,
         min: 0,
       }),
@@ -311,7 +311,7 @@ function liveGroups(): GeneratedDashboard {
     .withPanel(
       graphPanel(
         '排队量 / 最长等待',
-        [promQuery(`sum(cs_queue_length{${G}})`, '排队量'), promQuery(`max(cs_queue_longest_wait_seconds{${G}})`, '最长等待 (秒)')],
+        [promQuery(`sum(${live('cs_queue_length', G)})`, '排队量'), promQuery(`max(${live('cs_queue_longest_wait_seconds', G)})`, '最长等待 (秒)')],
         {
           w: 8,
           h: 6,

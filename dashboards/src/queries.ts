@@ -92,3 +92,29 @@ export function promQuery(expr: string, legend: string, opts: { instant?: boolea
   const q = new prometheus.DataqueryBuilder().datasource(PROMETHEUS).expr(expr).legendFormat(legend);
   return opts.instant ? q.instant().format(prometheus.PromQueryFormat.Table) : q.range();
 }
+
+/**
+ * The labels that tell the copies of one live series apart. The live series (cs_* but cs_exporter_*,
+ * and cs_exporter_last_event_timestamp_seconds, read from the same live state) follow the shared event
+ * log and are the same on every exporter replica; Prometheus scrapes each replica
+ * (provisioning/prometheus/prometheus.replicas.yml), so each arrives once per replica, differing only in
+ * `instance` and `replica`. docs/scale-out-replicas.md, "Prometheus and the dashboards: no double counting".
+ */
+export const REPLICA_LABELS = 'instance, replica';
+
+/**
+ * One copy of a live gauge, to sum or compare: `max without (instance, replica) (metric{matchers})`.
+ * A no-op with one exporter. Every PromQL of a live series goes through this or `liveRate`, before any
+ * sum, so two replicas never double a figure.
+ */
+export function live(metric: string, matchers = ''): string {
+  return `max without (${REPLICA_LABELS}) (${metric}${matchers ? `{${matchers}}` : ''})`;
+}
+
+/**
+ * One copy of a live counter's rate (or increase): the function first, per replica, then the copy
+ * (`max without` of raw counters would mix two series' resets and scrape times into one).
+ */
+export function liveRate(metric: string, matchers: string, window: string, fn: 'rate' | 'increase' = 'rate'): string {
+  return `max without (${REPLICA_LABELS}) (${fn}(${metric}${matchers ? `{${matchers}}` : ''}[${window}]))`;
+}

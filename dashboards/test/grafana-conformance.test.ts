@@ -363,9 +363,9 @@ test('every $VAR Grafana expands in a provisioning file is set, non-empty, in th
   }
   // A broken copy: a variable compose does not pass to Grafana is caught.
   const d = clone(datasourceFiles[0].doc);
-  (d.datasources as Obj[])[0].jsonData.url = '$CS_EXPORTER_URL';
+  (d.datasources as Obj[])[0].jsonData.url = '$CS_EXPORTER_ADDRESS';
   const refs = strings(d).flatMap((s) => envRefs(s.value));
-  assert.ok(refs.includes('CS_EXPORTER_URL') && !('CS_EXPORTER_URL' in grafanaEnv));
+  assert.ok(refs.includes('CS_EXPORTER_ADDRESS') && !('CS_EXPORTER_ADDRESS' in grafanaEnv));
 });
 
 test('envRefs and expand read provisioning strings as Grafana does ($$, braces, templates in annotations)', () => {

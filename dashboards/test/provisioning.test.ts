@@ -7,6 +7,7 @@ import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { composeValidator } from './compose-schema.js';
+import { expand } from './grafana-rules.js';
 import { allDashboards, relativePath } from '../src/index.js';
 import { isProm, targets } from './walk.js';
 
@@ -119,7 +120,21 @@ test('Grafana datasources: the plugin (cs-exporter) on the exporter service with
   const { datasources } = yaml('provisioning/grafana/datasources/cs-data-ops.yml');
   const byUid = Object.fromEntries(datasources.map((d: { uid: string }) => [d.uid, d]));
   assert.equal(byUid['cs-exporter'].type, PLUGIN_ID);
-  assert.equal(byUid['cs-exporter'].jsonData.url, 'http://exporter:9470');
+  // The exporter's address follows CS_EXPORTER_URL, which each compose file sets for Grafana: jsonData is a
+  // values.JSONValue whose strings Grafana expands with os.ExpandEnv (grafana/grafana
+  // pkg/services/provisioning/datasources/types.go, upsertDataSourceFromConfigV1.JSONData;
+  // pkg/services/provisioning/values/values.go, transformInterface → interpolateValue), as `expand` does.
+  assert.equal(byUid['cs-exporter'].jsonData.url, '$CS_EXPORTER_URL');
+  const grafanaEnv = (c: { services: Record<string, Service> }) => c.services.grafana?.environment ?? {};
+  assert.equal(expand(byUid['cs-exporter'].jsonData.url, grafanaEnv(compose)), 'http://exporter:9470', 'docker-compose.yml: the exporter');
+  // Under the replicas override, compose merges `environment` key by key (docs.docker.com/reference/compose-file/merge/):
+  // Grafana then calls the load balancer, which publishes :9470 in front of every replica.
+  const replicas = parse(readFileSync(join(repo, 'docker-compose.replicas.yml'), 'utf8'), { merge: true, logLevel: 'error' }) as {
+    services: Record<string, Service>;
+  };
+  const merged = { ...grafanaEnv(compose), ...grafanaEnv(replicas) };
+  assert.equal(expand(byUid['cs-exporter'].jsonData.url, merged), 'http://lb:9470', 'docker-compose.replicas.yml: the load balancer');
+  assert.ok(replicas.services.lb.ports!.some((p) => p.endsWith(':9470')));
   assert.equal(byUid['cs-exporter'].secureJsonData.apiToken, '$CS_API_TOKEN');
   assert.equal(byUid['cs-exporter'].jsonData.timezone, '$CS_TIMEZONE');
   assert.equal(byUid.prometheus.type, 'prometheus');

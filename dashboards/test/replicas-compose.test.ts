@@ -44,7 +44,9 @@ function replicas(): Map<string, Service> {
 
 test('replicas override: it parses, is valid compose, and adds a second exporter, a load balancer and Prometheus on both', () => {
   assert.deepEqual(overrideDoc.errors, []);
-  assert.deepEqual(Object.keys(override.services).sort(), ['exporter', 'exporter-2', 'lb', 'prometheus']);
+  // grafana: only its datasource's address, the load balancer (dashboards/test/provisioning.test.ts).
+  assert.deepEqual(Object.keys(override.services).sort(), ['exporter', 'exporter-2', 'grafana', 'lb', 'prometheus']);
+  assert.deepEqual(override.services.grafana.environment, { CS_EXPORTER_URL: 'http://lb:9470' });
   const spec = composeValidator();
   assert.ok(spec.validate(override), JSON.stringify(spec.errors(), null, 1));
   assert.deepEqual([...replicas().keys()].sort(), ['exporter', 'exporter-2']);

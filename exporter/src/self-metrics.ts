@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Pool } from './db/pool.js';
+import { leasesOf } from './db/lease.js';
 import type { IngestStats } from './http/ingest.js';
 import { REFUSAL_REASONS, type RefusalReason } from './http/ingest.js';
 import type { EventWriter } from './ingest/writer.js';
@@ -114,6 +115,20 @@ export class SelfMetrics {
         this.set({ state: 'active' }, pool.totalCount - pool.idleCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'max' }, pool.options.max ?? 10);
+      },
+    });
+    // Which background work this replica runs (docs/scale-out-replicas.md, "Background work runs once"):
+    // across replicas exactly one holds each lease; none for minutes is CsRollupLeaseUnheld.
+    new Gauge({
+      name: 'cs_exporter_lease_held',
+      help: 'Whether this exporter holds the lease of a background work (1) or not (0): rollup-scheduler, simulator.',
+      labelNames: ['lease'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const held = new Map<string, number>();
+        for (const l of leasesOf(pool)) held.set(l.name, Math.max(held.get(l.name) ?? 0, l.held ? 1 : 0));
+        for (const [lease, v] of held) this.set({ lease }, v);
       },
     });
     new Gauge({

@@ -26,12 +26,14 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     // Issue 17 (forecast): + the inflow per 30 minutes (recording) and CsInflowAnomaly (alert).
     assert.match(rules.out, /SUCCESS: 11 rules found/);
     // Issue 17 (需要人数): + CsUnderstaffed.
-    assert.match(rules.out, /SUCCESS: 13 rules found/);
+    // Issue 16 (replicas): + CsRollupLeaseUnheld.
+    assert.match(rules.out, /SUCCESS: 14 rules found/);
   });
 
   it('When the rule unit tests run, then every alert and recording rule behaves as written in them', () => {
     const files = readdirSync(path.join(promDir, 'tests')).filter((f) => f.endsWith('.yml'));
-    assert.deepEqual(files.sort(), ['cs-alerts-test.yml', 'cs-recording-test.yml']);
+    // cs-replicas-test.yml: the same rules with every live series from two exporter replicas (issue 16).
+    assert.deepEqual(files.sort(), ['cs-alerts-test.yml', 'cs-recording-test.yml', 'cs-replicas-test.yml']);
     const r = promtool('test', 'rules', ...files.map((f) => `tests/${f}`));
     assert.equal(r.code, 0, r.out);
   });
@@ -40,7 +42,7 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const alertTests = readFileSync(path.join(promDir, 'tests/cs-alerts-test.yml'), 'utf8');
     const recordTests = readFileSync(path.join(promDir, 'tests/cs-recording-test.yml'), 'utf8');
     const alerts = names('cs-alerts.yml', 'alert');
-    assert.equal(alerts.length, 13);
+    assert.equal(alerts.length, 14);
     for (const a of alerts) {
       // Silent before `for:` (an empty expectation) and firing after (a non-empty one).
       assert.match(alertTests, new RegExp(`alertname: ${a}\\n\\s+exp_alerts: \\[\\]`), `${a}: no "silent" case`);
@@ -65,7 +67,7 @@ describe('Prometheus provisioning (promtool)', { skip }, () => {
     const urls = [
       ...readFileSync(path.join(promDir, 'rules/cs-alerts.yml'), 'utf8').matchAll(/runbook_url: 'docs\/runbook\.md#([a-z0-9-]+)'/g),
     ];
-    assert.equal(urls.length, 13);
+    assert.equal(urls.length, 14);
     for (const [, anchor] of urls) assert.ok(anchors.has(anchor), `docs/runbook.md has no section #${anchor}`);
   });
 });
@@ -133,7 +135,7 @@ describe('Prometheus 2 and 3 label forms in the rules and their tests', () => {
   });
 
   it("When a rule test feeds histogram buckets in Prometheus 2's form, then it has a twin in 3's form with the same expectations", () => {
-    for (const file of ['cs-recording-test.yml', 'cs-alerts-test.yml']) {
+    for (const file of ['cs-recording-test.yml', 'cs-alerts-test.yml', 'cs-replicas-test.yml']) {
       const text = readFileSync(path.join(promDir, 'tests', file), 'utf8');
       // Test groups, without comments: the twin may explain itself.
       const groups = text

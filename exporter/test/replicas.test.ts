@@ -68,6 +68,12 @@ async function total(url: string, name: string, labels: Record<string, string> =
 
 const successfulRollups = (url: string) => total(url, 'cs_exporter_rollups_total', { result: 'success' });
 
+/** cs_exporter_lease_held{lease="rollup-scheduler"} of one replica: 1 holding, 0 not, undefined without the series. */
+async function holdsRollupLease(url: string): Promise<number | undefined> {
+  for (const [k, v] of await scrape(url)) if (k === 'cs_exporter_lease_held{lease="rollup-scheduler"}') return v;
+  return undefined;
+}
+
 /** Sessions, answered ones and ones still queued in some batches (each conversation: one queued session, maybe answered and ended). */
 function tally(batches: Record<string, unknown>[][]) {
   const events = batches.flat();
@@ -202,6 +208,9 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     posted.push(more);
     await waitFor('another rollup round', async () => ((await successfulRollups(holder.url)) > before ? true : undefined), 15_000);
     assert.equal(await successfulRollups(survivor.url), 0, 'the other replica rolled nothing up');
+    // What an operator sees of it on /metrics: the replica that rolls up shows the lease, the other shows
+    // that it does not (the series is there at 0, so "no replica holds it" can be alerted on).
+    assert.deepEqual([await holdsRollupLease(holder.url), await holdsRollupLease(survivor.url)], [1, 0]);
   });
 
   it('When the replica running the background work is killed with SIGKILL under load, then no acknowledged event is lost, the other goes on serving, and the work moves to it', async (t) => {
@@ -238,6 +247,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     const movedMs = Date.now() - killedAt;
     assert.ok(movedMs < 15_000, `the rollups moved ${movedMs} ms after the kill`);
     t.diagnostic(`${load.acked.length} batches acknowledged; first rollup on the survivor ${movedMs} ms after the kill`);
+    assert.equal(await holdsRollupLease(survivor.url), 1, 'the survivor shows the lease it took');
   });
 
   it('When a replica starts late, then it catches up from the log, agrees with the running one within a second of each acknowledgment, and leaves the background work where it is', async (t) => {
@@ -257,6 +267,7 @@ describe('Replicas on one Postgres', { timeout: 5 * 60_000 }, () => {
     assert.equal(await total(late.url, 'cs_sessions_inflow_total'), tally(posted).sessions);
     await sleep(1_500);
     assert.equal(await successfulRollups(late.url), 0, 'the late replica rolled nothing up: the survivor holds the lease');
+    assert.deepEqual([await holdsRollupLease(survivor.url), await holdsRollupLease(late.url)], [1, 0]);
     assert.ok((await successfulRollups(survivor.url)) > 0);
   });
 });

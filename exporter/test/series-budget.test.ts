@@ -65,7 +65,9 @@ const PER_TENANT = Object.values(BUDGET).reduce((s, b) => s + b[2], 0);
 // The exporter's own figures of a tenant's rollups (self-metrics.ts): success/failure counts,
 // last duration, last success, final-through. At most; only once a rollup ran.
 const ROLLUP_PER_TENANT = 5;
-// process_*, nodejs_* and the exporter's own cs_exporter_* without a tenant: the same for any center.
+// process_*, nodejs_* and the exporter's own cs_exporter_* without a tenant: the same for any center
+// (cs_exporter_lease_held among them: one per lease the process takes part in, rollup-scheduler and
+// simulator, at most 2; per scraped replica, as all of these).
 const OWN_SERIES_MAX = 150;
 
 interface Center {

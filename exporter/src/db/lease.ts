@@ -21,6 +21,15 @@ export interface LeaseOptions {
   onLost(): void | Promise<void>;
 }
 
+// The leases created on each pool, i.e. by each exporter (one pool per exporter, also when tests run two
+// in one process): what cs_exporter_lease_held shows (self-metrics.ts).
+const leasesByPool = new WeakMap<pg.Pool, Set<Lease>>();
+
+/** The leases of the exporter that owns `pool`, held or not, in creation order. */
+export function leasesOf(pool: pg.Pool): Lease[] {
+  return [...(leasesByPool.get(pool) ?? [])];
+}
+
 export class Lease {
   private client: pg.Client | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -35,7 +44,11 @@ export class Lease {
     private readonly pool: pg.Pool,
     readonly name: string,
     private readonly opts: LeaseOptions,
-  ) {}
+  ) {
+    let set = leasesByPool.get(pool);
+    if (!set) leasesByPool.set(pool, (set = new Set()));
+    set.add(this);
+  }
 
   get held(): boolean {
     return this.holding;
