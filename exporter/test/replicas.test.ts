@@ -15,8 +15,9 @@ import { postEvents } from './helpers/events.js';
 import { conversations, figureDiff, liveFigures, sleep, waitFor } from './helpers/faults.js';
 import { liveRows, scrape } from './helpers/live.js';
 
-// Live fields that grow with each replica's own clock (an open wait, time in a status), not with the log.
-const CLOCK_FIELDS = new Set(['longest_wait_seconds', 'status_seconds', 'offline_seconds', 'online_seconds']);
+// Live fields that move with each replica's own clock (an open wait, time in a status, arrivals over a
+// window that ends at "now": staffing.ts divides by the window's length to the millisecond), not with the log.
+const CLOCK_FIELDS = new Set(['longest_wait_seconds', 'status_seconds', 'offline_seconds', 'online_seconds', 'arrivals_per_hour']);
 const LIVE_REPORTS = ['live_overview', 'live_groups', 'live_agents'];
 
 /** What 监控 shows on one replica: the /metrics figures of the log, and the live_* answers without the clock fields. */
