@@ -11,7 +11,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, tzOffsetMs } from '../time.js';
-import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
+import { deriveSession, type Leg, type Session, type SessionEvent } from '../session/model.js';
 
 /** Columns of the fact rows written with COPY, in the order `handle` writes them. */
 const COPY_COLUMNS = {
@@ -164,6 +164,15 @@ const SUMMARY = 121; // 'y'
 const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'];
 
 /**
+ * Epoch milliseconds of a stored time, as COPY text of whole digits. Stored times are whole
+ * milliseconds (ingest keeps `new Date(ms)`), so rounding date_part's float8 seconds × 1000 is
+ * exact (its error is under 0.001 ms this side of year 2200) and about half the cost of
+ * extract(), whose numeric arithmetic was a third of the read's Postgres time at 1M sessions
+ * (docs/reports.md, "Performance").
+ */
+const EPOCH_MS = (column: string) => `round(date_part('epoch', ${column}) * 1000)`;
+
+/**
  * The events of every session with an event on the day, from the day before
  * to the day after, as flat rows (one per event, in the partitions' order)
  * through `COPY … TO STDOUT`: Postgres only filters them (and may use parallel
@@ -184,7 +193,7 @@ function sessionEventsCopy(tenant: string, day: string, before: string, after: s
   const columns = `e.session_id,
       CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
         WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
-      (extract(epoch FROM e.time) * 1000)::float8, e.seq,
+      ${EPOCH_MS('e.time')}, e.seq,
       CASE e.type WHEN 'session.queue' THEN e.body->>'groupId'
         WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
         WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
@@ -208,7 +217,7 @@ function sessionEventsCopy(tenant: string, day: string, before: string, after: s
 
 /** The starts with a user on the two days after the day ($2, $3): a session ended late on the day may be revisited then. */
 function laterStartsCopy(tenant: string, from: string, to: string): string {
-  return `COPY (SELECT body->>'userId', session_id, (extract(epoch FROM time) * 1000)::float8 FROM events
+  return `COPY (SELECT body->>'userId', session_id, ${EPOCH_MS('time')} FROM events
     WHERE tenant = ${tenant} AND day BETWEEN ${from}::date AND ${to}::date AND type = 'session.start'
       AND body->>'userId' IS NOT NULL AND session_id IS NOT NULL) TO STDOUT`;
 }
@@ -824,9 +833,14 @@ class BinaryRows {
     this.buf.writeInt32BE(this.pos - at - 4, at);
     return this;
   }
-  /** Ends a row; sends the chunk when it is full (waiting only when COPY_QUEUE chunks are in flight). */
-  async end(): Promise<void> {
-    if (++this.rows >= COPY_ROWS) await this.send();
+  /**
+   * Ends a row; sends the chunk when it is full (a promise then, settled when
+   * fewer than COPY_QUEUE chunks are in flight). Not async: an await per row was
+   * 2.8M promises at a 1M-session day.
+   */
+  end(): Promise<void> | undefined {
+    if (++this.rows >= COPY_ROWS) return this.send();
+    return undefined;
   }
   async send(): Promise<void> {
     if (this.rows === 0) return;
@@ -893,6 +907,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
+    const groups = new GroupFigures();
+    /** Parts with part_no 0 written (服务总量 of report_overview). */
+    let firstParts = 0;
 
     // localDay(ms, tz) === day and localHour(ms, tz) without making a date string for each leg and part.
     const naiveDay = Date.parse(`${day}T00:00:00Z`);
@@ -900,6 +917,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const local = ms + tzOffsetMs(ms, tz) - naiveDay;
       return local >= 0 && local < DAY_MS ? Math.floor(local / 3_600_000) : -1;
     };
+    // The half hour of the local day (0–47) of a time on it: what hour * 2 + extract(minute FROM t AT TIME ZONE tz) / 30 gave.
+    const slotOnDay = (ms: number): number => Math.floor((ms + tzOffsetMs(ms, tz) - naiveDay) / 1_800_000);
 
     // Columns in the order of COPY_COLUMNS.
     const handle = async (sessionId: string, f: Session, revisit: boolean) => {
@@ -907,11 +926,15 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       sessions++;
       const creditedLeg = f.credited;
       const score = f.rating?.score ?? null;
+      /** Groups with an invited leg of this session (report_group_daily.invited counts sessions). */
+      let invitedGroups: string[] | null = null;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
         const hour = hourOnDay(l.queuedAtMs);
         if (hour < 0) continue;
         const part = l.part === null ? null : f.parts[l.part];
+        groups.leg(l, hour, slotOnDay(l.queuedAtMs), creditedLeg === i, score);
+        if (part?.invited && !(invitedGroups ??= []).includes(l.groupId)) invitedGroups.push(l.groupId);
         legs
           .row(17)
           .raw(tenantColumn)
@@ -931,7 +954,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .bool(creditedLeg === i)
           .int16(score)
           .bool(part?.invited ?? false);
-        await legs.end();
+        const sentLegs = legs.end();
+        if (sentLegs) await sentLegs;
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -945,6 +969,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         }
         if (hourOnDay(p.startedAtMs) < 0) continue;
         partAgents.add(p.agentId);
+        if (i === 0) firstParts++;
+        if (p.endedAtMs !== null) groups.endedPart(p.groupId, slotOnDay(p.startedAtMs), Math.trunc(p.endedAtMs) - Math.trunc(p.startedAtMs));
         parts
           .row(16)
           .raw(tenantColumn)
@@ -963,8 +989,10 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .bool(creditedLeg === p.leg)
           .int16(score)
           .bool(!revisit);
-        await parts.end();
+        const sentParts = parts.end();
+        if (sentParts) await sentParts;
       }
+      if (invitedGroups) for (const g of invitedGroups) groups.invited(g);
       const reached = f.parts.length > 0;
       const ownsRow = reached && hourOnDay(f.startedAtMs) >= 0;
       if (ownsRow) {
@@ -990,7 +1018,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .timestamp(f.parts[0].startedAtMs)
           .textArray(agents)
           .textArray(groups);
-        await sess.end();
+        const sentSess = sess.end();
+        if (sentSess) await sentSess;
       }
     };
 
@@ -1047,7 +1076,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     phase('facts');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
-    await aggregate(client, tenant, day, tz);
+    await groups.store(client, tenant, day);
+    await client.query(`INSERT INTO report_overview (tenant, day, service_total) VALUES ($1, $2, $3)`, [tenant, day, firstParts]);
+    await aggregate(client, tenant, day);
     phase('aggregate');
     await client.query(
       `INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ($1, $2, $3, $4, $5)
@@ -1156,63 +1187,130 @@ async function categories(
   await bulk.flush();
 }
 
-/** The rollup tables of the day, from its facts. */
-async function aggregate(client: PoolClient, tenant: string, day: string, tz: string): Promise<void> {
+/**
+ * The day's figures per skill group (report_group_daily, report_group_slot,
+ * report_group_halfhour), counted as the legs and parts are written. They were
+ * SQL over the stored facts (three more scans of a 1M-row table and a time-zone
+ * conversion per row, 6–10 s of Postgres at 1M sessions: docs/reports.md,
+ * "Performance"); every figure is a count or a sum of whole milliseconds, so
+ * counting here gives the same values bit for bit.
+ */
+class GroupFigures {
+  private readonly byGroup = new Map<string, GroupDay>();
+
+  private of(group: string): GroupDay {
+    let g = this.byGroup.get(group);
+    if (!g) this.byGroup.set(group, (g = new GroupDay()));
+    return g;
+  }
+
+  /** A leg written for the day (queued on it), with its local hour and half hour. */
+  leg(l: Leg, hour: number, slot: number, credited: boolean, score: number | null): void {
+    const g = this.of(l.groupId);
+    const wait = l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000;
+    const within20 = credited && wait !== null && wait <= 20;
+    g.legs++;
+    if (credited) g.answered++;
+    if (l.via === 'direct') {
+      g.directInflow++;
+      if (l.answeredAtMs !== null) g.directAnswered++;
+    }
+    if (l.endedBy === 'manual') g.transferOut++;
+    if (credited && score !== null) {
+      g.rated++;
+      // The contract's scores are the integers 1–5: 5 非常满意 first (LEVEL_COLUMNS).
+      if (score >= 1 && score <= 5) g.levels[5 - score]++;
+    }
+    if (within20) g.answered20s++;
+    g.hourInflow[hour]++;
+    if (credited) g.hourAnswered[hour]++;
+    if (within20) g.hourAnswered20s[hour]++;
+    g.slotInflow[slot]++;
+  }
+
+  /** A session with an invited leg in the group (counted once per session). */
+  invited(group: string): void {
+    this.of(group).invited++;
+  }
+
+  /** An ended part written for the day, by the half hour of its answer. */
+  endedPart(group: string, slot: number, ms: number): void {
+    const g = this.of(group);
+    g.slotPartsEnded[slot]++;
+    g.slotPartMs[slot] += ms;
+  }
+
+  async store(client: PoolClient, tenant: string, day: string): Promise<void> {
+    const daily = new Bulk(client, 'report_group_daily');
+    const slots = new Bulk(client, 'report_group_slot');
+    const halfhours = new Bulk(client, 'report_group_halfhour');
+    for (const [group, g] of this.byGroup) {
+      // A group with ended parts but no leg queued on the day has a half-hour row only (as the SQL's union had).
+      if (g.legs > 0) {
+        daily.add({
+          tenant,
+          day,
+          group_id: group,
+          inflow: g.legs,
+          answered: g.answered,
+          direct_inflow: g.directInflow,
+          direct_answered: g.directAnswered,
+          transfer_out: g.transferOut,
+          rated: g.rated,
+          ...Object.fromEntries(LEVEL_COLUMNS.map((c, i) => [c, g.levels[i]])),
+          invited: g.invited,
+          answered_20s: g.answered20s,
+        });
+        for (let hour = 0; hour < 24; hour++)
+          if (g.hourInflow[hour] > 0)
+            slots.add({
+              tenant,
+              day,
+              hour,
+              group_id: group,
+              inflow: g.hourInflow[hour],
+              answered: g.hourAnswered[hour],
+              answered_20s: g.hourAnswered20s[hour],
+            });
+      }
+      halfhours.add({
+        tenant,
+        day,
+        group_id: group,
+        inflow: Array.from(g.slotInflow),
+        parts_ended: Array.from(g.slotPartsEnded),
+        // extract(epoch FROM ended_at - started_at) summed as numeric, then float8: the exact
+        // sum rounded once, as whole milliseconds divided by 1000 are.
+        part_seconds: Array.from(g.slotPartMs, (ms) => ms / 1000),
+      });
+    }
+    await daily.flush();
+    await slots.flush();
+    await halfhours.flush();
+  }
+}
+
+class GroupDay {
+  legs = 0;
+  answered = 0;
+  directInflow = 0;
+  directAnswered = 0;
+  transferOut = 0;
+  rated = 0;
+  readonly levels = [0, 0, 0, 0, 0];
+  invited = 0;
+  answered20s = 0;
+  readonly hourInflow = new Int32Array(24);
+  readonly hourAnswered = new Int32Array(24);
+  readonly hourAnswered20s = new Int32Array(24);
+  readonly slotInflow = new Int32Array(48);
+  readonly slotPartsEnded = new Int32Array(48);
+  readonly slotPartMs = new Float64Array(48);
+}
+
+/** report_agent_daily, from the day's parts and agent time. */
+async function aggregate(client: PoolClient, tenant: string, day: string): Promise<void> {
   const p = [tenant, day];
-  // Only the invited legs need a distinct count: counting it apart keeps the
-  // day's legs from being sorted by session for one column.
-  await client.query(
-    `WITH c AS (
-       SELECT group_id,
-         count(*) AS inflow,
-         count(*) FILTER (WHERE credited) AS answered,
-         count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
-         count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
-         count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
-         count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
-         ${levelFilters('', false)},
-         count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
-       FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY group_id
-     ), i AS (
-       SELECT group_id, count(DISTINCT session_id) AS invited
-       FROM report_legs WHERE tenant = $1 AND day = $2 AND invited GROUP BY group_id
-     )
-     INSERT INTO report_group_daily
-     SELECT $1, $2, c.group_id, c.inflow, c.answered, c.direct_inflow, c.direct_answered, c.transfer_out, c.rated,
-       ${LEVEL_COLUMNS.map((l) => `c.${l}`).join(', ')}, coalesce(i.invited, 0), c.answered_20s
-     FROM c LEFT JOIN i ON i.group_id = c.group_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_group_slot
-     SELECT tenant, day, hour, group_id, count(*), count(*) FILTER (WHERE credited),
-            count(*) FILTER (WHERE credited AND wait_seconds <= 20)
-     FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, hour, group_id`,
-    p,
-  );
-  // 排班建议: per half hour of the local day, inflow by queue entry and ended parts by their answer;
-  // each group's day as 48-slot arrays (017_forecast_slots.sql).
-  await client.query(
-    `WITH x AS (
-       SELECT group_id, slot, sum(inflow)::int AS inflow, sum(parts_ended)::int AS parts_ended, sum(part_seconds) AS part_seconds
-       FROM (
-         SELECT group_id, hour * 2 + extract(minute FROM queued_at AT TIME ZONE $3::text)::int / 30 AS slot,
-                count(*) AS inflow, 0 AS parts_ended, 0::float8 AS part_seconds
-         FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY 1, 2
-         UNION ALL
-         SELECT group_id, extract(hour FROM started_at AT TIME ZONE $3::text)::int * 2 + extract(minute FROM started_at AT TIME ZONE $3::text)::int / 30,
-                0, count(*), sum(extract(epoch FROM ended_at - started_at))
-         FROM report_parts WHERE tenant = $1 AND day = $2 AND ended_at IS NOT NULL GROUP BY 1, 2
-       ) u GROUP BY group_id, slot
-     )
-     INSERT INTO report_group_halfhour
-     SELECT $1, $2, g.group_id, array_agg(coalesce(x.inflow, 0) ORDER BY s), array_agg(coalesce(x.parts_ended, 0) ORDER BY s),
-            array_agg(coalesce(x.part_seconds, 0) ORDER BY s)
-     FROM (SELECT DISTINCT group_id FROM x) g CROSS JOIN generate_series(0, 47) s
-     LEFT JOIN x ON x.group_id = g.group_id AND x.slot = s
-     GROUP BY g.group_id`,
-    [tenant, day, tz],
-  );
   await client.query(
     `WITH pa AS (
        SELECT agent_id,
@@ -1242,11 +1340,6 @@ async function aggregate(client: PoolClient, tenant: string, day: string, tz: st
        coalesce(pa.no_revisit, 0), coalesce(pa.invited, 0), coalesce(pa.reply_count, 0), coalesce(pa.reply_seconds, 0),
        coalesce(pa.groups, '{}')
      FROM pa FULL JOIN t ON t.agent_id = pa.agent_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_overview
-     SELECT $1, $2, count(*) FROM report_parts WHERE tenant = $1 AND day = $2 AND part_no = 0`,
     p,
   );
 }
