@@ -138,26 +138,32 @@ function iso(ms: number | null): string | null {
   return `${isoPrefix}${PAD2[hour]}:${PAD2[min]}:${PAD2[sec]}.${PAD3[milli]}Z`;
 }
 
-/** Letters standing for the session event types in the day's COPY (any other type comes as itself; messages are U and A). */
-const TYPE_CODES: [string, string][] = [
-  ['session.start', 's'],
-  ['session.queue', 'q'],
-  ['session.answer', 'a'],
-  ['session.transfer', 't'],
-  ['session.invite', 'i'],
-  ['session.abandon', 'b'],
-  ['session.reject', 'j'],
-  ['session.rate', 'r'],
-  ['session.end', 'e'],
-  ['session.summary', 'y'],
+/**
+ * What the day's COPY reads of each session event type: the letter standing for
+ * the type (any other type comes as itself), the body fields the model reads as
+ * x, y, z (`->>`), whether the row says if it is on the day itself (starts, for
+ * the revisit flags; summaries, for 服务小记分类), a summary's agent and channel
+ * (w, v) and its category (c, as JSON text). The columns name the fields through
+ * a join with these rows, not a CASE on the type per field: a type compared
+ * with up to ten constants in each of six CASEs was about a fifth of the read's
+ * Postgres time at 1M sessions (docs/reports.md, "Performance").
+ */
+const READ_FIELDS: [type: string, code: string, x: string | null, y: string | null, z: string | null, onDay: boolean, w: string | null, v: string | null, c: string | null][] = [
+  ['session.start', 's', 'userId', 'region', null, true, null, null, null],
+  ['session.queue', 'q', 'groupId', 'via', null, false, null, null, null],
+  ['session.answer', 'a', 'groupId', 'agentId', 'manual', false, null, null, null],
+  ['session.transfer', 't', 'reason', null, null, false, null, null, null],
+  ['session.invite', 'i', null, null, null, false, null, null, null],
+  ['session.abandon', 'b', null, null, null, false, null, null, null],
+  ['session.reject', 'j', null, null, null, false, null, null, null],
+  ['session.rate', 'r', 'score', null, null, false, null, null, null],
+  ['session.end', 'e', null, null, null, false, null, null, null],
+  ['session.summary', 'y', 'state', 'remark', null, true, 'agentId', 'channel', 'category'],
+  // Who wrote a message is the only field of its body the model reads (never `text`).
+  ['session.message', 'm', 'from', null, null, false, null, null, null],
 ];
-const TYPE_OF_CODE = new Map<number, string>([
-  ...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]),
-  [85, 'session.message'],
-  [65, 'session.message'],
-]);
-const USER_MESSAGE = 85; // 'U'
-const AGENT_MESSAGE = 65; // 'A'
+const TYPE_OF_CODE = new Map<number, string>(READ_FIELDS.map(([t, c]) => [c.charCodeAt(0), t]));
+const MESSAGE = 109; // 'm'
 const START = 115; // 's'
 const SUMMARY = 121; // 'y'
 /** The channels of report_category_daily's counts, in its column order. */
@@ -180,37 +186,27 @@ const EPOCH_MS = (column: string) => `round(date_part('epoch', ${column}) * 1000
  * Postgres group them (json_agg per session, or a sort by session) was most
  * of the rollup's Postgres time (docs/reports.md, "Performance").
  *
- * The type comes as a letter (TYPE_CODES; a message's letter says who wrote
- * it, the only field of its body the model reads, never `text`), then the
- * other body fields the model reads, per type, as x, y, z; then whether a
- * start or a summary is on the day itself (the revisit flags need every start
- * of the day and the two after it; 服务小记分类 counts the day's summaries),
- * and a summary's agent and channel. COPY takes no bind parameters: the
+ * The columns are those of READ_FIELDS: the type's letter, the time, the
+ * arrival, x, y, z, on the day (the revisit flags need every start of the day
+ * and the two after it; 服务小记分类 counts the day's summaries), w, v, c.
+ * Messages written by neither the user nor an agent are dropped in node. COPY takes no bind parameters: the
  * tenant is quoted by pg's escapeLiteral and the days are checked to be dates
  * before they are inlined.
  */
 function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
-  const columns = `e.session_id,
-      CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
-        WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
-      ${EPOCH_MS('e.time')}, e.seq,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'groupId'
-        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
-        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
-        WHEN 'session.summary' THEN e.body->>'state' END,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
-        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
-      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
-      CASE WHEN e.type IN ('session.start', 'session.summary') THEN e.day = ${day}::date END,
-      CASE WHEN e.type = 'session.summary' THEN e.body->>'agentId' END,
-      CASE WHEN e.type = 'session.summary' THEN e.body->>'channel' END`;
-  const kinds = `e.type LIKE 'session.%' AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
+  const literal = (v: string | boolean | null) => (v === null ? 'NULL' : typeof v === 'boolean' ? String(v) : `'${v}'`);
+  // Constants of this module, never input.
+  const fields = `(VALUES ${READ_FIELDS.map((f) => `(${f.map(literal).join(', ')})`).join(', ')}) k(type, code, x, y, z, on_day, w, v, c)`;
+  const columns = `e.session_id, coalesce(k.code, e.type), ${EPOCH_MS('e.time')}, e.seq,
+      e.body->>k.x, e.body->>k.y, e.body->>k.z, CASE WHEN k.on_day THEN e.day = ${day}::date END,
+      e.body->>k.w, e.body->>k.v, (e.body->k.c)::text`;
+  const kinds = `e.type LIKE 'session.%'`;
   // Every session event of the day itself belongs to a session of the day: only the
   // days around it are filtered by the day's session ids (a hash of them).
-  return `COPY (SELECT ${columns} FROM events e
+  return `COPY (SELECT ${columns} FROM events e LEFT JOIN ${fields} ON k.type = e.type
       WHERE e.tenant = ${tenant} AND e.day = ${day}::date AND e.session_id IS NOT NULL AND ${kinds}
     UNION ALL
-    SELECT ${columns} FROM events e
+    SELECT ${columns} FROM events e LEFT JOIN ${fields} ON k.type = e.type
       WHERE e.tenant = ${tenant} AND e.day IN (${before}::date, ${after}::date) AND ${kinds}
         AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)) TO STDOUT`;
 }
@@ -417,20 +413,25 @@ class DayEvents {
 
   /** One row of sessionEventsCopy. */
   add(r: CopyRow): void {
+    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
+    let x = 0;
+    if (code === MESSAGE) {
+      x = this.strings.ofColumn(r, 4);
+      if (x !== this.userFrom && x !== this.agentFrom) return;
+    } else x = this.strings.ofColumn(r, 4);
     if (this.n === this.sess.length) this.grow();
     const i = this.n++;
     const si = this.sessions.ofColumn(r, 0) - 1;
     const ms = r.num(2);
-    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
     const type = code ? TYPE_OF_CODE.get(code) : undefined;
     this.sess[i] = si;
     this.type[i] = this.typeIds[code] || (type ? this.strings.of(type) : this.strings.ofColumn(r, 1));
     if (!this.typeIds[code] && type) this.typeIds[code] = this.type[i];
     this.ms[i] = ms;
     this.seq[i] = r.num(3);
-    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.ofColumn(r, 4);
+    this.x[i] = x;
     this.y[i] = this.strings.ofColumn(r, 5);
-    this.z[i] = this.strings.ofColumn(r, 6);
+    this.z[i] = this.strings.ofColumn(r, code === SUMMARY ? 10 : 6);
     if (r.byte(7) === 116 /* t: on the day */) {
       if (code === START && this.x[i] !== 0) this.addStart(this.x[i], ms, si);
       else if (code === SUMMARY) this.countSummary(this.z[i], this.strings.ofColumn(r, 8), r.text(9));
@@ -1047,7 +1048,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const read = copyRows(
         reader,
         sessionEventsCopy(lit, dateLiteral(day), dateLiteral(addDays(day, -1)), dateLiteral(addDays(day, 1))),
-        10,
+        11,
         (r) => events.add(r),
       );
       read.catch(() => undefined);
