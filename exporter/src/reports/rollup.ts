@@ -145,8 +145,8 @@ function iso(ms: number | null): string | null {
  * the revisit flags; summaries, for 服务小记分类), a summary's agent and channel
  * (w, v) and its category (c, as JSON text). The columns name the fields through
  * a join with these rows, not a CASE on the type per field: a type compared
- * with up to ten constants in each of six CASEs was about a fifth of the read's
- * Postgres time at 1M sessions (docs/reports.md, "Performance").
+ * with up to ten constants in each of six CASEs: the day's read took 7.4–12.1 s
+ * instead of 8.9–14.7 s in Postgres at 1M sessions (docs/reports.md, "Performance").
  */
 const READ_FIELDS: [type: string, code: string, x: string | null, y: string | null, z: string | null, onDay: boolean, w: string | null, v: string | null, c: string | null][] = [
   ['session.start', 's', 'userId', 'region', null, true, null, null, null],
@@ -172,9 +172,9 @@ const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'
 /**
  * Epoch milliseconds of a stored time, as COPY text of whole digits. Stored times are whole
  * milliseconds (ingest keeps `new Date(ms)`), so rounding date_part's float8 seconds × 1000 is
- * exact (its error is under 0.001 ms this side of year 2200) and about half the cost of
- * extract(), whose numeric arithmetic was a third of the read's Postgres time at 1M sessions
- * (docs/reports.md, "Performance").
+ * exact (its error is under 0.001 ms this side of year 2200), without extract()'s numeric
+ * arithmetic: the day's id, type, time and seq took 5.5–7.8 s instead of 7.3–10.0 s in
+ * Postgres at 1M sessions (docs/reports.md, "Performance").
  */
 const EPOCH_MS = (column: string) => `round(date_part('epoch', ${column}) * 1000)`;
 
