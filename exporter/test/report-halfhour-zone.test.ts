@@ -55,7 +55,15 @@ describe('Rollup: hours and half hours in a zone half an hour off UTC', () => {
     );
     const slots = (entries: [number, number][]) => Array.from({ length: 48 }, (_, i) => entries.find(([s]) => s === i)?.[1] ?? 0);
     assert.deepEqual(half.rows, [
-      { group_id: 'g1', inflow: slots([[20, 1], [21, 1]]), parts_ended: slots([[21, 1]]), part_seconds: slots([[21, 1800]]) },
+      {
+        group_id: 'g1',
+        inflow: slots([
+          [20, 1],
+          [21, 1],
+        ]),
+        parts_ended: slots([[21, 1]]),
+        part_seconds: slots([[21, 1800]]),
+      },
     ]);
   });
 });

@@ -148,7 +148,17 @@ function iso(ms: number | null): string | null {
  * with up to ten constants in each of six CASEs: the day's read took 7.4–12.1 s
  * instead of 8.9–14.7 s in Postgres at 1M sessions (docs/reports.md, "Performance").
  */
-const READ_FIELDS: [type: string, code: string, x: string | null, y: string | null, z: string | null, onDay: boolean, w: string | null, v: string | null, c: string | null][] = [
+const READ_FIELDS: [
+  type: string,
+  code: string,
+  x: string | null,
+  y: string | null,
+  z: string | null,
+  onDay: boolean,
+  w: string | null,
+  v: string | null,
+  c: string | null,
+][] = [
   ['session.start', 's', 'userId', 'region', null, true, null, null, null],
   ['session.queue', 'q', 'groupId', 'via', null, false, null, null, null],
   ['session.answer', 'a', 'groupId', 'agentId', 'manual', false, null, null, null],
@@ -971,7 +981,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         if (hourOnDay(p.startedAtMs) < 0) continue;
         partAgents.add(p.agentId);
         if (i === 0) firstParts++;
-        if (p.endedAtMs !== null) groups.endedPart(p.groupId, slotOnDay(p.startedAtMs), Math.trunc(p.endedAtMs) - Math.trunc(p.startedAtMs));
+        if (p.endedAtMs !== null)
+          groups.endedPart(p.groupId, slotOnDay(p.startedAtMs), Math.trunc(p.endedAtMs) - Math.trunc(p.startedAtMs));
         parts
           .row(16)
           .raw(tenantColumn)
