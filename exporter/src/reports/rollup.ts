@@ -11,7 +11,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { checkout, type Pool, type PoolClient } from '../db/pool.js';
 import { AGENT_STATUSES } from '../ingest/schema.js';
 import { addDays, dayStartMs, tzOffsetMs } from '../time.js';
-import { deriveSession, type Session, type SessionEvent } from '../session/model.js';
+import { deriveSession, type Leg, type Session, type SessionEvent } from '../session/model.js';
 
 /** Columns of the fact rows written with COPY, in the order `handle` writes them. */
 const COPY_COLUMNS = {
@@ -138,30 +138,55 @@ function iso(ms: number | null): string | null {
   return `${isoPrefix}${PAD2[hour]}:${PAD2[min]}:${PAD2[sec]}.${PAD3[milli]}Z`;
 }
 
-/** Letters standing for the session event types in the day's COPY (any other type comes as itself; messages are U and A). */
-const TYPE_CODES: [string, string][] = [
-  ['session.start', 's'],
-  ['session.queue', 'q'],
-  ['session.answer', 'a'],
-  ['session.transfer', 't'],
-  ['session.invite', 'i'],
-  ['session.abandon', 'b'],
-  ['session.reject', 'j'],
-  ['session.rate', 'r'],
-  ['session.end', 'e'],
-  ['session.summary', 'y'],
+/**
+ * What the day's COPY reads of each session event type: the letter standing for
+ * the type (any other type comes as itself), the body fields the model reads as
+ * x, y, z (`->>`), whether the row says if it is on the day itself (starts, for
+ * the revisit flags; summaries, for 服务小记分类), a summary's agent and channel
+ * (w, v) and its category (c, as JSON text). The columns name the fields through
+ * a join with these rows, not a CASE on the type per field: a type compared
+ * with up to ten constants in each of six CASEs: the day's read took 7.4–12.1 s
+ * instead of 8.9–14.7 s in Postgres at 1M sessions (docs/reports.md, "Performance").
+ */
+const READ_FIELDS: [
+  type: string,
+  code: string,
+  x: string | null,
+  y: string | null,
+  z: string | null,
+  onDay: boolean,
+  w: string | null,
+  v: string | null,
+  c: string | null,
+][] = [
+  ['session.start', 's', 'userId', 'region', null, true, null, null, null],
+  ['session.queue', 'q', 'groupId', 'via', null, false, null, null, null],
+  ['session.answer', 'a', 'groupId', 'agentId', 'manual', false, null, null, null],
+  ['session.transfer', 't', 'reason', null, null, false, null, null, null],
+  ['session.invite', 'i', null, null, null, false, null, null, null],
+  ['session.abandon', 'b', null, null, null, false, null, null, null],
+  ['session.reject', 'j', null, null, null, false, null, null, null],
+  ['session.rate', 'r', 'score', null, null, false, null, null, null],
+  ['session.end', 'e', null, null, null, false, null, null, null],
+  ['session.summary', 'y', 'state', 'remark', null, true, 'agentId', 'channel', 'category'],
+  // Who wrote a message is the only field of its body the model reads (never `text`).
+  ['session.message', 'm', 'from', null, null, false, null, null, null],
 ];
-const TYPE_OF_CODE = new Map<number, string>([
-  ...TYPE_CODES.map(([t, c]) => [c.charCodeAt(0), t] as [number, string]),
-  [85, 'session.message'],
-  [65, 'session.message'],
-]);
-const USER_MESSAGE = 85; // 'U'
-const AGENT_MESSAGE = 65; // 'A'
+const TYPE_OF_CODE = new Map<number, string>(READ_FIELDS.map(([t, c]) => [c.charCodeAt(0), t]));
+const MESSAGE = 109; // 'm'
 const START = 115; // 's'
 const SUMMARY = 121; // 'y'
 /** The channels of report_category_daily's counts, in its column order. */
 const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'];
+
+/**
+ * Epoch milliseconds of a stored time, as COPY text of whole digits. Stored times are whole
+ * milliseconds (ingest keeps `new Date(ms)`), so rounding date_part's float8 seconds × 1000 is
+ * exact (its error is under 0.001 ms this side of year 2200), without extract()'s numeric
+ * arithmetic: the day's id, type, time and seq took 5.5–7.8 s instead of 7.3–10.0 s in
+ * Postgres at 1M sessions (docs/reports.md, "Performance").
+ */
+const EPOCH_MS = (column: string) => `round(date_part('epoch', ${column}) * 1000)`;
 
 /**
  * The events of every session with an event on the day, from the day before
@@ -171,44 +196,34 @@ const CHANNELS = ['inbound_call', 'manual_outbound', 'system_outbound', 'online'
  * Postgres group them (json_agg per session, or a sort by session) was most
  * of the rollup's Postgres time (docs/reports.md, "Performance").
  *
- * The type comes as a letter (TYPE_CODES; a message's letter says who wrote
- * it, the only field of its body the model reads, never `text`), then the
- * other body fields the model reads, per type, as x, y, z; then whether a
- * start or a summary is on the day itself (the revisit flags need every start
- * of the day and the two after it; 服务小记分类 counts the day's summaries),
- * and a summary's agent and channel. COPY takes no bind parameters: the
+ * The columns are those of READ_FIELDS: the type's letter, the time, the
+ * arrival, x, y, z, on the day (the revisit flags need every start of the day
+ * and the two after it; 服务小记分类 counts the day's summaries), w, v, c.
+ * Messages written by neither the user nor an agent are dropped in node. COPY takes no bind parameters: the
  * tenant is quoted by pg's escapeLiteral and the days are checked to be dates
  * before they are inlined.
  */
 function sessionEventsCopy(tenant: string, day: string, before: string, after: string): string {
-  const columns = `e.session_id,
-      CASE e.type ${TYPE_CODES.map(([t, c]) => `WHEN '${t}' THEN '${c}'`).join(' ')}
-        WHEN 'session.message' THEN CASE e.body->>'from' WHEN 'user' THEN 'U' ELSE 'A' END ELSE e.type END,
-      (extract(epoch FROM e.time) * 1000)::float8, e.seq,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'groupId'
-        WHEN 'session.answer' THEN e.body->>'groupId' WHEN 'session.start' THEN e.body->>'userId'
-        WHEN 'session.transfer' THEN e.body->>'reason' WHEN 'session.rate' THEN e.body->>'score'
-        WHEN 'session.summary' THEN e.body->>'state' END,
-      CASE e.type WHEN 'session.queue' THEN e.body->>'via' WHEN 'session.answer' THEN e.body->>'agentId'
-        WHEN 'session.start' THEN e.body->>'region' WHEN 'session.summary' THEN e.body->>'remark' END,
-      CASE e.type WHEN 'session.answer' THEN e.body->>'manual' WHEN 'session.summary' THEN (e.body->'category')::text END,
-      CASE WHEN e.type IN ('session.start', 'session.summary') THEN e.day = ${day}::date END,
-      CASE WHEN e.type = 'session.summary' THEN e.body->>'agentId' END,
-      CASE WHEN e.type = 'session.summary' THEN e.body->>'channel' END`;
-  const kinds = `e.type LIKE 'session.%' AND NOT (e.type = 'session.message' AND e.body->>'from' NOT IN ('user', 'agent'))`;
+  const literal = (v: string | boolean | null) => (v === null ? 'NULL' : typeof v === 'boolean' ? String(v) : `'${v}'`);
+  // Constants of this module, never input.
+  const fields = `(VALUES ${READ_FIELDS.map((f) => `(${f.map(literal).join(', ')})`).join(', ')}) k(type, code, x, y, z, on_day, w, v, c)`;
+  const columns = `e.session_id, coalesce(k.code, e.type), ${EPOCH_MS('e.time')}, e.seq,
+      e.body->>k.x, e.body->>k.y, e.body->>k.z, CASE WHEN k.on_day THEN e.day = ${day}::date END,
+      e.body->>k.w, e.body->>k.v, (e.body->k.c)::text`;
+  const kinds = `e.type LIKE 'session.%'`;
   // Every session event of the day itself belongs to a session of the day: only the
   // days around it are filtered by the day's session ids (a hash of them).
-  return `COPY (SELECT ${columns} FROM events e
+  return `COPY (SELECT ${columns} FROM events e LEFT JOIN ${fields} ON k.type = e.type
       WHERE e.tenant = ${tenant} AND e.day = ${day}::date AND e.session_id IS NOT NULL AND ${kinds}
     UNION ALL
-    SELECT ${columns} FROM events e
+    SELECT ${columns} FROM events e LEFT JOIN ${fields} ON k.type = e.type
       WHERE e.tenant = ${tenant} AND e.day IN (${before}::date, ${after}::date) AND ${kinds}
         AND e.session_id IN (SELECT session_id FROM events WHERE tenant = ${tenant} AND day = ${day}::date AND session_id IS NOT NULL)) TO STDOUT`;
 }
 
 /** The starts with a user on the two days after the day ($2, $3): a session ended late on the day may be revisited then. */
 function laterStartsCopy(tenant: string, from: string, to: string): string {
-  return `COPY (SELECT body->>'userId', session_id, (extract(epoch FROM time) * 1000)::float8 FROM events
+  return `COPY (SELECT body->>'userId', session_id, ${EPOCH_MS('time')} FROM events
     WHERE tenant = ${tenant} AND day BETWEEN ${from}::date AND ${to}::date AND type = 'session.start'
       AND body->>'userId' IS NOT NULL AND session_id IS NOT NULL) TO STDOUT`;
 }
@@ -408,20 +423,25 @@ class DayEvents {
 
   /** One row of sessionEventsCopy. */
   add(r: CopyRow): void {
+    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
+    let x = 0;
+    if (code === MESSAGE) {
+      x = this.strings.ofColumn(r, 4);
+      if (x !== this.userFrom && x !== this.agentFrom) return;
+    } else x = this.strings.ofColumn(r, 4);
     if (this.n === this.sess.length) this.grow();
     const i = this.n++;
     const si = this.sessions.ofColumn(r, 0) - 1;
     const ms = r.num(2);
-    const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
     const type = code ? TYPE_OF_CODE.get(code) : undefined;
     this.sess[i] = si;
     this.type[i] = this.typeIds[code] || (type ? this.strings.of(type) : this.strings.ofColumn(r, 1));
     if (!this.typeIds[code] && type) this.typeIds[code] = this.type[i];
     this.ms[i] = ms;
     this.seq[i] = r.num(3);
-    this.x[i] = code === USER_MESSAGE ? this.userFrom : code === AGENT_MESSAGE ? this.agentFrom : this.strings.ofColumn(r, 4);
+    this.x[i] = x;
     this.y[i] = this.strings.ofColumn(r, 5);
-    this.z[i] = this.strings.ofColumn(r, 6);
+    this.z[i] = this.strings.ofColumn(r, code === SUMMARY ? 10 : 6);
     if (r.byte(7) === 116 /* t: on the day */) {
       if (code === START && this.x[i] !== 0) this.addStart(this.x[i], ms, si);
       else if (code === SUMMARY) this.countSummary(this.z[i], this.strings.ofColumn(r, 8), r.text(9));
@@ -824,9 +844,14 @@ class BinaryRows {
     this.buf.writeInt32BE(this.pos - at - 4, at);
     return this;
   }
-  /** Ends a row; sends the chunk when it is full (waiting only when COPY_QUEUE chunks are in flight). */
-  async end(): Promise<void> {
-    if (++this.rows >= COPY_ROWS) await this.send();
+  /**
+   * Ends a row; sends the chunk when it is full (a promise then, settled when
+   * fewer than COPY_QUEUE chunks are in flight). Not async: an await per row was
+   * 2.8M promises at a 1M-session day.
+   */
+  end(): Promise<void> | undefined {
+    if (++this.rows >= COPY_ROWS) return this.send();
+    return undefined;
   }
   async send(): Promise<void> {
     if (this.rows === 0) return;
@@ -893,6 +918,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     /** Per agent: its part intervals within the day (for 工时利用率). */
     const engaged = new Map<string, [number, number][]>();
     const partAgents = new Set<string>();
+    const groups = new GroupFigures();
+    /** Parts with part_no 0 written (服务总量 of report_overview). */
+    let firstParts = 0;
 
     // localDay(ms, tz) === day and localHour(ms, tz) without making a date string for each leg and part.
     const naiveDay = Date.parse(`${day}T00:00:00Z`);
@@ -900,6 +928,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const local = ms + tzOffsetMs(ms, tz) - naiveDay;
       return local >= 0 && local < DAY_MS ? Math.floor(local / 3_600_000) : -1;
     };
+    // The half hour of the local day (0–47) of a time on it: what hour * 2 + extract(minute FROM t AT TIME ZONE tz) / 30 gave.
+    const slotOnDay = (ms: number): number => Math.floor((ms + tzOffsetMs(ms, tz) - naiveDay) / 1_800_000);
 
     // Columns in the order of COPY_COLUMNS.
     const handle = async (sessionId: string, f: Session, revisit: boolean) => {
@@ -907,11 +937,15 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       sessions++;
       const creditedLeg = f.credited;
       const score = f.rating?.score ?? null;
+      /** Groups with an invited leg of this session (report_group_daily.invited counts sessions). */
+      let invitedGroups: string[] | null = null;
       for (let i = 0; i < f.legs.length; i++) {
         const l = f.legs[i];
         const hour = hourOnDay(l.queuedAtMs);
         if (hour < 0) continue;
         const part = l.part === null ? null : f.parts[l.part];
+        groups.leg(l, hour, slotOnDay(l.queuedAtMs), creditedLeg === i, score);
+        if (part?.invited && !(invitedGroups ??= []).includes(l.groupId)) invitedGroups.push(l.groupId);
         legs
           .row(17)
           .raw(tenantColumn)
@@ -931,7 +965,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .bool(creditedLeg === i)
           .int16(score)
           .bool(part?.invited ?? false);
-        await legs.end();
+        const sentLegs = legs.end();
+        if (sentLegs) await sentLegs;
       }
       for (let i = 0; i < f.parts.length; i++) {
         const p = f.parts[i];
@@ -945,6 +980,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
         }
         if (hourOnDay(p.startedAtMs) < 0) continue;
         partAgents.add(p.agentId);
+        if (i === 0) firstParts++;
+        if (p.endedAtMs !== null)
+          groups.endedPart(p.groupId, slotOnDay(p.startedAtMs), Math.trunc(p.endedAtMs) - Math.trunc(p.startedAtMs));
         parts
           .row(16)
           .raw(tenantColumn)
@@ -963,8 +1001,10 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .bool(creditedLeg === p.leg)
           .int16(score)
           .bool(!revisit);
-        await parts.end();
+        const sentParts = parts.end();
+        if (sentParts) await sentParts;
       }
+      if (invitedGroups) for (const g of invitedGroups) groups.invited(g);
       const reached = f.parts.length > 0;
       const ownsRow = reached && hourOnDay(f.startedAtMs) >= 0;
       if (ownsRow) {
@@ -990,7 +1030,8 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
           .timestamp(f.parts[0].startedAtMs)
           .textArray(agents)
           .textArray(groups);
-        await sess.end();
+        const sentSess = sess.end();
+        if (sentSess) await sentSess;
       }
     };
 
@@ -1018,7 +1059,7 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
       const read = copyRows(
         reader,
         sessionEventsCopy(lit, dateLiteral(day), dateLiteral(addDays(day, -1)), dateLiteral(addDays(day, 1))),
-        10,
+        11,
         (r) => events.add(r),
       );
       read.catch(() => undefined);
@@ -1047,7 +1088,9 @@ export async function rollupDay(pool: Pool, tenant: string, day: string, tz: str
     phase('facts');
     await agentTime(client, tenant, day, dayStart, cap, engaged, partAgents);
     phase('status');
-    await aggregate(client, tenant, day, tz);
+    await groups.store(client, tenant, day);
+    await client.query(`INSERT INTO report_overview (tenant, day, service_total) VALUES ($1, $2, $3)`, [tenant, day, firstParts]);
+    await aggregate(client, tenant, day);
     phase('aggregate');
     await client.query(
       `INSERT INTO report_rollups (tenant, day, rolled_at, sessions, duration_ms) VALUES ($1, $2, $3, $4, $5)
@@ -1156,63 +1199,130 @@ async function categories(
   await bulk.flush();
 }
 
-/** The rollup tables of the day, from its facts. */
-async function aggregate(client: PoolClient, tenant: string, day: string, tz: string): Promise<void> {
+/**
+ * The day's figures per skill group (report_group_daily, report_group_slot,
+ * report_group_halfhour), counted as the legs and parts are written. They were
+ * SQL over the stored facts (three more scans of a 1M-row table and a time-zone
+ * conversion per row, 6–10 s of Postgres at 1M sessions: docs/reports.md,
+ * "Performance"); every figure is a count or a sum of whole milliseconds, so
+ * counting here gives the same values bit for bit.
+ */
+class GroupFigures {
+  private readonly byGroup = new Map<string, GroupDay>();
+
+  private of(group: string): GroupDay {
+    let g = this.byGroup.get(group);
+    if (!g) this.byGroup.set(group, (g = new GroupDay()));
+    return g;
+  }
+
+  /** A leg written for the day (queued on it), with its local hour and half hour. */
+  leg(l: Leg, hour: number, slot: number, credited: boolean, score: number | null): void {
+    const g = this.of(l.groupId);
+    const wait = l.answeredAtMs === null ? null : (l.answeredAtMs - l.queuedAtMs) / 1000;
+    const within20 = credited && wait !== null && wait <= 20;
+    g.legs++;
+    if (credited) g.answered++;
+    if (l.via === 'direct') {
+      g.directInflow++;
+      if (l.answeredAtMs !== null) g.directAnswered++;
+    }
+    if (l.endedBy === 'manual') g.transferOut++;
+    if (credited && score !== null) {
+      g.rated++;
+      // The contract's scores are the integers 1–5: 5 非常满意 first (LEVEL_COLUMNS).
+      if (score >= 1 && score <= 5) g.levels[5 - score]++;
+    }
+    if (within20) g.answered20s++;
+    g.hourInflow[hour]++;
+    if (credited) g.hourAnswered[hour]++;
+    if (within20) g.hourAnswered20s[hour]++;
+    g.slotInflow[slot]++;
+  }
+
+  /** A session with an invited leg in the group (counted once per session). */
+  invited(group: string): void {
+    this.of(group).invited++;
+  }
+
+  /** An ended part written for the day, by the half hour of its answer. */
+  endedPart(group: string, slot: number, ms: number): void {
+    const g = this.of(group);
+    g.slotPartsEnded[slot]++;
+    g.slotPartMs[slot] += ms;
+  }
+
+  async store(client: PoolClient, tenant: string, day: string): Promise<void> {
+    const daily = new Bulk(client, 'report_group_daily');
+    const slots = new Bulk(client, 'report_group_slot');
+    const halfhours = new Bulk(client, 'report_group_halfhour');
+    for (const [group, g] of this.byGroup) {
+      // A group with ended parts but no leg queued on the day has a half-hour row only (as the SQL's union had).
+      if (g.legs > 0) {
+        daily.add({
+          tenant,
+          day,
+          group_id: group,
+          inflow: g.legs,
+          answered: g.answered,
+          direct_inflow: g.directInflow,
+          direct_answered: g.directAnswered,
+          transfer_out: g.transferOut,
+          rated: g.rated,
+          ...Object.fromEntries(LEVEL_COLUMNS.map((c, i) => [c, g.levels[i]])),
+          invited: g.invited,
+          answered_20s: g.answered20s,
+        });
+        for (let hour = 0; hour < 24; hour++)
+          if (g.hourInflow[hour] > 0)
+            slots.add({
+              tenant,
+              day,
+              hour,
+              group_id: group,
+              inflow: g.hourInflow[hour],
+              answered: g.hourAnswered[hour],
+              answered_20s: g.hourAnswered20s[hour],
+            });
+      }
+      halfhours.add({
+        tenant,
+        day,
+        group_id: group,
+        inflow: Array.from(g.slotInflow),
+        parts_ended: Array.from(g.slotPartsEnded),
+        // extract(epoch FROM ended_at - started_at) summed as numeric, then float8: the exact
+        // sum rounded once, as whole milliseconds divided by 1000 are.
+        part_seconds: Array.from(g.slotPartMs, (ms) => ms / 1000),
+      });
+    }
+    await daily.flush();
+    await slots.flush();
+    await halfhours.flush();
+  }
+}
+
+class GroupDay {
+  legs = 0;
+  answered = 0;
+  directInflow = 0;
+  directAnswered = 0;
+  transferOut = 0;
+  rated = 0;
+  readonly levels = [0, 0, 0, 0, 0];
+  invited = 0;
+  answered20s = 0;
+  readonly hourInflow = new Int32Array(24);
+  readonly hourAnswered = new Int32Array(24);
+  readonly hourAnswered20s = new Int32Array(24);
+  readonly slotInflow = new Int32Array(48);
+  readonly slotPartsEnded = new Int32Array(48);
+  readonly slotPartMs = new Float64Array(48);
+}
+
+/** report_agent_daily, from the day's parts and agent time. */
+async function aggregate(client: PoolClient, tenant: string, day: string): Promise<void> {
   const p = [tenant, day];
-  // Only the invited legs need a distinct count: counting it apart keeps the
-  // day's legs from being sorted by session for one column.
-  await client.query(
-    `WITH c AS (
-       SELECT group_id,
-         count(*) AS inflow,
-         count(*) FILTER (WHERE credited) AS answered,
-         count(*) FILTER (WHERE via = 'direct') AS direct_inflow,
-         count(*) FILTER (WHERE via = 'direct' AND answered_at IS NOT NULL) AS direct_answered,
-         count(*) FILTER (WHERE ended_by = 'manual') AS transfer_out,
-         count(*) FILTER (WHERE credited AND score IS NOT NULL) AS rated,
-         ${levelFilters('', false)},
-         count(*) FILTER (WHERE credited AND wait_seconds <= 20) AS answered_20s
-       FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY group_id
-     ), i AS (
-       SELECT group_id, count(DISTINCT session_id) AS invited
-       FROM report_legs WHERE tenant = $1 AND day = $2 AND invited GROUP BY group_id
-     )
-     INSERT INTO report_group_daily
-     SELECT $1, $2, c.group_id, c.inflow, c.answered, c.direct_inflow, c.direct_answered, c.transfer_out, c.rated,
-       ${LEVEL_COLUMNS.map((l) => `c.${l}`).join(', ')}, coalesce(i.invited, 0), c.answered_20s
-     FROM c LEFT JOIN i ON i.group_id = c.group_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_group_slot
-     SELECT tenant, day, hour, group_id, count(*), count(*) FILTER (WHERE credited),
-            count(*) FILTER (WHERE credited AND wait_seconds <= 20)
-     FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY tenant, day, hour, group_id`,
-    p,
-  );
-  // 排班建议: per half hour of the local day, inflow by queue entry and ended parts by their answer;
-  // each group's day as 48-slot arrays (017_forecast_slots.sql).
-  await client.query(
-    `WITH x AS (
-       SELECT group_id, slot, sum(inflow)::int AS inflow, sum(parts_ended)::int AS parts_ended, sum(part_seconds) AS part_seconds
-       FROM (
-         SELECT group_id, hour * 2 + extract(minute FROM queued_at AT TIME ZONE $3::text)::int / 30 AS slot,
-                count(*) AS inflow, 0 AS parts_ended, 0::float8 AS part_seconds
-         FROM report_legs WHERE tenant = $1 AND day = $2 GROUP BY 1, 2
-         UNION ALL
-         SELECT group_id, extract(hour FROM started_at AT TIME ZONE $3::text)::int * 2 + extract(minute FROM started_at AT TIME ZONE $3::text)::int / 30,
-                0, count(*), sum(extract(epoch FROM ended_at - started_at))
-         FROM report_parts WHERE tenant = $1 AND day = $2 AND ended_at IS NOT NULL GROUP BY 1, 2
-       ) u GROUP BY group_id, slot
-     )
-     INSERT INTO report_group_halfhour
-     SELECT $1, $2, g.group_id, array_agg(coalesce(x.inflow, 0) ORDER BY s), array_agg(coalesce(x.parts_ended, 0) ORDER BY s),
-            array_agg(coalesce(x.part_seconds, 0) ORDER BY s)
-     FROM (SELECT DISTINCT group_id FROM x) g CROSS JOIN generate_series(0, 47) s
-     LEFT JOIN x ON x.group_id = g.group_id AND x.slot = s
-     GROUP BY g.group_id`,
-    [tenant, day, tz],
-  );
   await client.query(
     `WITH pa AS (
        SELECT agent_id,
@@ -1242,11 +1352,6 @@ async function aggregate(client: PoolClient, tenant: string, day: string, tz: st
        coalesce(pa.no_revisit, 0), coalesce(pa.invited, 0), coalesce(pa.reply_count, 0), coalesce(pa.reply_seconds, 0),
        coalesce(pa.groups, '{}')
      FROM pa FULL JOIN t ON t.agent_id = pa.agent_id`,
-    p,
-  );
-  await client.query(
-    `INSERT INTO report_overview
-     SELECT $1, $2, count(*) FROM report_parts WHERE tenant = $1 AND day = $2 AND part_no = 0`,
     p,
   );
 }
