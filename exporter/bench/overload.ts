@@ -231,7 +231,7 @@ export async function webhookAtRate(
   url: string,
   rate: number,
   seconds: number,
-): Promise<{ p99: number; sent: number; accepted: number; refused: number; refusedP99: number; failed: number }> {
+): Promise<{ p50: number; p99: number; sent: number; accepted: number; refused: number; refusedP99: number; failed: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/api/v1/events', url);
   const lat: number[] = [];
@@ -268,6 +268,7 @@ export async function webhookAtRate(
   lat.sort((a, b) => a - b);
   refusedLat.sort((a, b) => a - b);
   return {
+    p50: percentile(lat, 50),
     p99: percentile(lat, 99),
     sent: total,
     accepted: lat.length,

@@ -207,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     ingestMaxWaitMs: positiveSetting(env, 'CS_INGEST_MAX_WAIT_MS', 250, 600_000),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
-    heapGrowingPercent: countSetting(env, 'CS_HEAP_GROWING_PERCENT', 100, 1_000),
+    heapGrowingPercent: countSetting(env, 'CS_HEAP_GROWING_PERCENT', 50, 1_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
     serviceTargets: serviceTargetsSetting(env.CS_SERVICE_LEVEL_TARGETS),
     ...chatwootSettings(env, [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),
