@@ -119,7 +119,8 @@ export class LogFollower {
    * saw them committed: the reads after it never return them.
    */
   private readonly ownXids = new Set<string>();
-  readonly stats = { reads: 0, applied: 0, skipped: 0, notifications: 0 };
+  /** `rows`: event rows the reads brought back from Postgres (what following costs). */
+  readonly stats = { reads: 0, rows: 0, applied: 0, skipped: 0, notifications: 0 };
 
   constructor(private readonly opts: FollowerOptions) {}
 
@@ -267,6 +268,7 @@ export class LogFollower {
     const now = Date.now();
     for (const r of rows) {
       if (r.tenant === null) continue;
+      this.stats.rows++;
       if (r.xid !== null && this.ownXids.has(r.xid)) {
         this.stats.skipped++;
         continue;
