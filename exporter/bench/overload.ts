@@ -231,7 +231,7 @@ export async function webhookAtRate(
   url: string,
   rate: number,
   seconds: number,
-): Promise<{ p99: number; sent: number; accepted: number; refused: number; refusedP99: number; failed: number }> {
+): Promise<{ p50: number; p99: number; sent: number; accepted: number; refused: number; refusedP99: number; failed: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/api/v1/events', url);
   const lat: number[] = [];
@@ -268,6 +268,7 @@ export async function webhookAtRate(
   lat.sort((a, b) => a - b);
   refusedLat.sort((a, b) => a - b);
   return {
+    p50: percentile(lat, 50),
     p99: percentile(lat, 99),
     sent: total,
     accepted: lat.length,
@@ -305,10 +306,21 @@ async function spawnBare(kind: 'express' | 'node'): Promise<{ url: string; child
   };
 }
 
+/**
+ * BENCH_OVERLOAD_PARTS (comma-separated, default both): `producers` (32 and 128 producers) and/or
+ * `webhooks` (single-event requests), e.g. to compare two builds on the webhook figure alone.
+ */
+function overloadParts(): Set<string> {
+  const parts = new Set((process.env.BENCH_OVERLOAD_PARTS ?? 'producers,webhooks').split(',').map((s) => s.trim()));
+  for (const p of parts) if (p !== 'producers' && p !== 'webhooks') throw new Error(`BENCH_OVERLOAD_PARTS: unknown part "${p}" (producers, webhooks)`);
+  return parts;
+}
+
 export async function benchOverload(server: BenchServer, scale: number): Promise<Figure[]> {
   const out: Figure[] = [];
   const seconds = Math.max(1, Math.round(20 * scale));
-  {
+  const parts = overloadParts();
+  if (parts.has('producers')) {
     const { url: databaseUrl, pool } = await server.database('bench_overload');
     const exporter = await spawnExporter({ DATABASE_URL: databaseUrl, CS_TIMEZONE: 'Asia/Shanghai' });
     try {
@@ -360,7 +372,7 @@ export async function benchOverload(server: BenchServer, scale: number): Promise
       await exporter.stop();
     }
   }
-  {
+  if (parts.has('webhooks')) {
     const webhookSeconds = Math.max(1, Math.round(10 * scale));
     const connections = 64;
     const baseline: Record<'express' | 'node', number> = { express: NaN, node: NaN };

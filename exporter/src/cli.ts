@@ -8,6 +8,7 @@ import { rollupDay } from './reports/rollup.js';
 import { isDay } from './time.js';
 import { adapterCommand } from './adapters/index.js';
 import { installCrashHandlers } from './process-guard.js';
+import v8 from 'node:v8';
 
 const HELP = `cs-exporter — contact-center events in, Prometheus metrics and reports out
 
@@ -32,6 +33,10 @@ CS_ROLLUP_INTERVAL_SECONDS (today's report refresh, default 300; 0 = rollups on 
 async function serve(config: Config, banner: boolean): Promise<void> {
   const log = createLogger(config.logLevel);
   installCrashHandlers(log);
+  // Under saturation nearly every ingest object outlives a young collection (a request waits for its
+  // commit), so the old space fills with garbage; left to itself V8 let it reach 2-4× what a full
+  // collection keeps (1.3 GiB RSS at 128 producers on a fast machine). Read at every full collection.
+  if (config.heapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const exporter = await startExporter(config, log);
   log.info({ url: exporter.url, embeddedPostgres: !config.databaseUrl }, 'exporter listening');
   if (banner) {

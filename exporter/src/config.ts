@@ -40,6 +40,12 @@ export interface Config {
   ingestMaxBytes: number;
   /** Latency-bounded admission: refuse (429) while the oldest queued ingest request has waited longer (CS_INGEST_MAX_WAIT_MS). */
   ingestMaxWaitMs: number;
+  /**
+   * How far V8 lets the heap grow past what the last full collection kept, in percent
+   * (CS_HEAP_GROWING_PERCENT, `cs-exporter serve` only; 0 = V8's own choice, up to 4×). Bounds RSS
+   * under saturation: docs/robustness.md, "Memory under saturation".
+   */
+  heapGrowingPercent: number;
   /** Ended sessions per tenant whose events stay in memory (CS_LIVE_MAX_ENDED_SESSIONS); older ones are compacted early. */
   liveMaxEndedSessions: number;
   /** Events before this instant are refused (CS_MIN_EVENT_TIME; default 2000-01-01T00:00:00Z). */
@@ -201,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, simulateDefault
     ingestMaxBytes: positiveSetting(env, 'CS_INGEST_MAX_BYTES', 32 * 1024 * 1024, 16 * 1024 ** 3),
     ingestMaxWaitMs: positiveSetting(env, 'CS_INGEST_MAX_WAIT_MS', 250, 600_000),
     liveMaxEndedSessions: positiveSetting(env, 'CS_LIVE_MAX_ENDED_SESSIONS', 20_000, 10_000_000),
+    heapGrowingPercent: countSetting(env, 'CS_HEAP_GROWING_PERCENT', 50, 1_000),
     minEventTimeMs: minEventTimeSetting(empty(env.CS_MIN_EVENT_TIME)),
     serviceTargets: serviceTargetsSetting(env.CS_SERVICE_LEVEL_TARGETS),
     ...chatwootSettings(env, [empty(env.CS_INGEST_TOKEN), empty(env.CS_API_TOKEN)]),

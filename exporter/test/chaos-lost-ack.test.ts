@@ -12,6 +12,7 @@ import { postEvents } from './helpers/events.js';
 import { conversations, figureDiff, liveFigures, waitFor, within } from './helpers/faults.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import type { Exporter } from '../src/exporter.js';
+import { INSERT_STATEMENT } from '../src/ingest/store.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 
@@ -35,7 +36,8 @@ describe('A lost acknowledgment', () => {
   /** Cuts the next ingest statement after its commit; returns the 503's body. */
   async function lostAck(events: Record<string, unknown>[]) {
     const cutsBefore = proxy.cuts();
-    proxy.cutAfterCommit('INSERT INTO event_ids');
+    // The ingest statement is prepared: its text crosses the wire once per connection, its name with every batch (Bind).
+    proxy.cutAfterCommit(INSERT_STATEMENT);
     const r = await within(
       15_000,
       'ingest',

@@ -15,6 +15,7 @@ import { exited, spawnExporter, startTestExporter, type ChildExporter } from './
 import { conversations, figureDiff, liveFigures, sleep, waitFor, within } from './helpers/faults.js';
 import { startOwnedPostgres, type OwnedPostgres } from './helpers/owned-postgres.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { INSERT_STATEMENT } from '../src/ingest/store.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 5);
@@ -260,7 +261,8 @@ describe('Chaos under load', { timeout: 15 * 60_000 }, () => {
     await sleep(500);
     for (let i = 0; i < 3; i++) {
       const before = proxy.cuts();
-      proxy.cutAfterCommit('INSERT INTO event_ids');
+      // The ingest statement is prepared: its text crosses the wire once per connection, its name with every batch (Bind).
+      proxy.cutAfterCommit(INSERT_STATEMENT);
       await waitFor('the proxy to cut a connection after a commit', () => (proxy.cuts() > before ? true : undefined), 15_000);
       await sleep(300);
     }

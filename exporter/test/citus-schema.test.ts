@@ -325,7 +325,7 @@ const CROSS_TENANT: { file: string; has: string; why: string }[] = [
   },
   {
     file: 'live/follow.ts',
-    has: 'LEFT JOIN events e ON e.xid',
+    has: 'LEFT JOIN events e ON (e.xid',
     why: "the replicas' log follower: every replica's live state holds every tenant, so it reads every tenant's newly committed events (docs/scale-out-replicas.md)",
   },
   {

@@ -1,4 +1,5 @@
 /** Writes accepted events to Postgres: day partitions on demand, dedupe, one statement per batch. */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { DatabaseUnavailableError, isServerError } from '../db/errors.js';
 import { poolTimeouts, probeDatabase, unavailable, withClient, type Pool } from '../db/pool.js';
@@ -53,9 +54,14 @@ WITH input AS (
 ), wake AS (
   -- The replicas' wake-up (live/follow.ts), delivered at commit and never for a rolled-back batch;
   -- sent by this statement rather than a trigger on events, which Citus would run on the workers.
-  SELECT pg_notify('cs_events', '') WHERE EXISTS (SELECT 1 FROM stored)
+  -- The payload names the exporter that stored the batch: its own follower need not wake for it.
+  SELECT pg_notify('cs_events', $2) WHERE EXISTS (SELECT 1 FROM stored)
 )
-SELECT tenant, id FROM stored, (SELECT count(*) FROM wake) w`;
+SELECT tenant, id, pg_current_xact_id()::text AS xid FROM stored, (SELECT count(*) FROM wake) w`;
+// Prepared once per connection (pg names it): the CTE above is parsed and planned on the first
+// batch only, not on every one; with single-event requests (webhooks) that planning was a large
+// share of each transaction's time in Postgres.
+export const INSERT_STATEMENT = 'cs_ingest_insert_v2';
 
 // Batches whose outcome is unknown are remembered up to this many events; past it the
 // oldest are let go (the live state then learns of them at the next start).
@@ -71,6 +77,8 @@ const RESOLVE_CHUNK = 5_000;
  */
 export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resolveError: [unknown] }> {
   private readonly partitions = new Set<string>();
+  /** This process's name in the wake-up's payload (see INSERT_SQL, live/follow.ts). */
+  readonly origin = randomUUID();
   /**
    * Events of batches that failed without an answer from Postgres, by key: they
    * may or may not be stored. A later batch meeting one as a duplicate reports
@@ -132,6 +140,14 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
    * rest were stored and reported before. Returns once committed.
    */
   async insert(events: StoredEvent[]): Promise<Set<string>> {
+    return (await this.insertTx(events)).fresh;
+  }
+
+  /**
+   * As insert, and the transaction's id (xid8 as text) when it stored anything: the live
+   * follower skips that transaction's rows in the log (live/follow.ts), they were applied already.
+   */
+  async insertTx(events: StoredEvent[]): Promise<{ fresh: Set<string>; xid?: string }> {
     // After a batch found the database unavailable, the next ones ask first, with the health
     // probe's short limit: the pool's other connections to a frozen server would each cost a
     // whole ingest timeout, and a batch never sent is not in doubt.
@@ -148,7 +164,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     }
   }
 
-  private async store(events: StoredEvent[]): Promise<Set<string>> {
+  private async store(events: StoredEvent[]): Promise<{ fresh: Set<string>; xid?: string }> {
     await this.ensurePartitions(events.map((e) => e.day));
     const rows = events.map((e) => ({
       tenant: e.tenant,
@@ -165,9 +181,10 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     try {
       res = await withClient(this.pool, (client) => {
         sent = true;
-        return client.query<{ tenant: string; id: string }>({
+        return client.query<{ tenant: string; id: string; xid: string }>({
+          name: INSERT_STATEMENT,
           text: INSERT_SQL,
-          values: [body],
+          values: [body, this.origin],
           query_timeout: poolTimeouts(this.pool).ingestMs,
         } as never);
       });
@@ -177,14 +194,20 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
       throw err;
     }
     const fresh = new Set(res.rows.map((r) => eventKey(r.tenant, r.id)));
+    let xid: string | undefined = res.rows[0]?.xid;
     if (this.inDoubt.size > 0) {
       for (const e of events) {
         const k = eventKey(e.tenant, e.id);
-        // New now: that earlier batch did not commit after all. A duplicate: it did, and this batch reports it.
-        if (this.inDoubt.delete(k)) fresh.add(k);
+        // New now: that earlier batch did not commit after all. A duplicate: it did, and this batch
+        // reports it; its row then belongs to that batch's transaction, not to this one, so the
+        // caller cannot tell the follower to skip by transaction (it gates such events by key).
+        if (this.inDoubt.delete(k) && !fresh.has(k)) {
+          fresh.add(k);
+          xid = undefined;
+        }
       }
     }
-    return fresh;
+    return { fresh, xid };
   }
 
   private doubt(events: StoredEvent[]): void {

@@ -23,6 +23,13 @@ export const MAX_LISTED_REJECTIONS = 100;
 export const MAX_DAYS_PER_REQUEST = 31;
 /** Events validated in one slice of the shared per-turn budget (slices.ts): a few ms at most. */
 const VALIDATE_SLICE = 200;
+/**
+ * Submissions of at most this many items are validated at once, not in a slice: tens of
+ * microseconds, against a turn of the event loop waited per slice. So a single-event request
+ * (a webhook) reaches the writer's queue in the I/O callback that completed it, and the writer's
+ * pump at the end of that same turn commits it with the others that arrived together.
+ */
+const INLINE_VALIDATE = 20;
 /** Seconds a producer refused for overload is told to wait (Retry-After). */
 export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
@@ -159,7 +166,9 @@ export class Ingest {
     // In slices of the shared per-turn budget (slices.ts), so /metrics and health keep answering
     // however many producers' requests are being validated at once.
     let next = 0;
-    if (items.length > 0) {
+    if (items.length <= INLINE_VALIDATE) {
+      for (; next < items.length; next++) check(next);
+    } else {
       await sliced(() => {
         const end = Math.min(items.length, next + VALIDATE_SLICE);
         for (; next < end; next++) check(next);

@@ -95,8 +95,11 @@ export interface WriterStats {
   lastAcceptedAtMs: number | null;
 }
 
-/** Emits `accepted` with the newly stored events of each committed batch, in arrival order. */
-export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
+/**
+ * Emits `accepted` with the newly stored events of each committed batch, in arrival order, and
+ * the id of the one transaction that stored them all when there was one (see EventStore.insertTx).
+ */
+export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string?] }> {
   // A queue read from `head`: shift() on an array of thousands of single-event requests is a copy each time.
   private queue: Pending[] = [];
   private head = 0;
@@ -164,6 +167,11 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
 
   unreserve(what: BudgetResource, n: number): void {
     this.used[what] = Math.max(0, this.used[what] - n);
+  }
+
+  /** The payload of this writer's wake-ups to the replicas' followers (EventStore.origin). */
+  get origin(): string {
+    return this.store.origin;
   }
 
   /** Requests waiting for a transaction, and the events they hold. */
@@ -251,9 +259,11 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
       }
     }
     let fresh: Set<string>;
+    // Unknown when the events were stored one by one (several transactions).
+    let xid: string | undefined;
     const failed = new Map<string, string>();
     try {
-      fresh = await this.store.insert(unique);
+      ({ fresh, xid } = await this.store.insertTx(unique));
     } catch (err) {
       // Not the batch's fault: splitting it would only repeat the failure against a database that is away.
       if (isDatabaseUnavailable(err)) {
@@ -312,7 +322,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[]] }> {
     if (stored.length > 0) {
       this.stats.lastAcceptedAtMs = Date.now();
       try {
-        this.emit('accepted', stored);
+        this.emit('accepted', stored, xid);
       } catch (err) {
         // A consumer's bug must not turn committed events into a failed request.
         this.onListenerError(err);

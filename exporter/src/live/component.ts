@@ -32,8 +32,8 @@ export function liveComponent(
   // This replica's own writes reach its live state at once (as before replicas, and with the
   // clock of the moment); the follower then skips them when the log passes them. The rest of
   // the log (other replicas' writes, a batch whose answer was lost) comes through the follower.
-  const onAccepted = (events: StoredEvent[]) => {
-    if (follower) follower.applyOwn(events);
+  const onAccepted = (events: StoredEvent[], xid?: string) => {
+    if (follower) follower.applyOwn(events, xid);
     else live.apply(events, live.now());
   };
 
@@ -56,6 +56,7 @@ export function liveComponent(
         pool: ctx.pool,
         log: ctx.log,
         pollMs: config.liveFollowPollMs,
+        origin: ctx.writer.origin,
         apply: (events) => live.apply(events, live.now()),
       });
       ctx.writer.on('accepted', onAccepted);

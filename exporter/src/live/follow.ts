@@ -45,6 +45,7 @@ export async function currentSnapshot(client: PoolClient): Promise<Snapshot> {
 
 interface LogRow {
   snap: string;
+  xid: string | null;
   tenant: string | null;
   id: string;
   type: string;
@@ -53,11 +54,13 @@ interface LogRow {
   body: Record<string, unknown>;
 }
 
-// The LEFT JOIN keeps one row (the snapshot) when nothing is new.
+// The LEFT JOIN keeps one row (the snapshot) when nothing is new. $3: this replica's own
+// transactions, applied already as its writer answered them: their rows (every row this replica
+// stored, under load tens of thousands a second with their bodies) are not read back at all.
 const READ_SQL = `
-SELECT s.snap::text AS snap, e.tenant, e.id, e.type, e.time, e.day::text AS day, e.body
+SELECT s.snap::text AS snap, e.xid::text AS xid, e.tenant, e.id, e.type, e.time, e.day::text AS day, e.body
   FROM (SELECT pg_current_snapshot() AS snap) s
-  LEFT JOIN events e ON e.xid >= $1::xid8 OR e.xid = ANY($2::xid8[])
+  LEFT JOIN events e ON (e.xid >= $1::xid8 OR e.xid = ANY($2::xid8[])) AND e.xid <> ALL($3::xid8[])
  ORDER BY e.seq`;
 
 const CHANNEL = 'cs_events';
@@ -75,6 +78,12 @@ export interface FollowerOptions {
   pollMs: number;
   /** Applies events read from the log (not those this replica already applied as its own). */
   apply(events: StoredEvent[]): void;
+  /**
+   * The payload of this replica's own wake-ups (its writer's EventStore.origin): not followed by
+   * a read, its writer applied those events as it answered them (a transaction whose answer was
+   * lost is recovered by the store, and read at the next poll or another replica's wake-up).
+   */
+  origin?: string;
 }
 
 /** How long an own event waits for the log to pass it before its key is let go. */
@@ -103,7 +112,15 @@ export class LogFollower {
    */
   private readonly own = new Map<string, number>();
   private readonly seen = new Map<string, number>();
-  readonly stats = { reads: 0, applied: 0, skipped: 0, notifications: 0 };
+  /**
+   * Transactions of this replica's writer whose events were all applied as its own: their rows
+   * are skipped whole (in the read's SQL, and here for a read sent before the writer's answer),
+   * instead of one key per event waiting for the log to pass it. Let go once a read's snapshot
+   * saw them committed: the reads after it never return them.
+   */
+  private readonly ownXids = new Set<string>();
+  /** `rows`: event rows the reads brought back from Postgres (what following costs). */
+  readonly stats = { reads: 0, rows: 0, applied: 0, skipped: 0, notifications: 0 };
 
   constructor(private readonly opts: FollowerOptions) {}
 
@@ -133,16 +150,18 @@ export class LogFollower {
    * Events this replica's writer stored: applied at once (as with one exporter, with the
    * clock of the moment), unless the log got there first; the log then skips them.
    */
-  applyOwn(events: StoredEvent[]): void {
+  applyOwn(events: StoredEvent[], xid?: string): void {
     const now = Date.now();
     const fresh: StoredEvent[] = [];
+    if (xid !== undefined) this.ownXids.add(xid);
     for (const e of events) {
       const k = eventKey(e.tenant, e.id);
       if (this.seen.delete(k) || this.own.has(k)) {
         this.stats.skipped++;
         continue;
       }
-      this.own.set(k, now);
+      // Every event of transaction `xid` is in `events` (the writer's one transaction): skipped by xid.
+      if (xid === undefined) this.own.set(k, now);
       fresh.push(e);
     }
     if (fresh.length > 0) this.opts.apply(fresh);
@@ -205,7 +224,7 @@ export class LogFollower {
     const from = this.cursor!;
     const client = await checkout(this.opts.pool, { discardOnError: true });
     // One statement, so one snapshot for every page of it.
-    const cursor = client.query(new Cursor<LogRow>(READ_SQL, [from.xmax, from.xip]));
+    const cursor = client.query(new Cursor<LogRow>(READ_SQL, [from.xmax, from.xip, [...this.ownXids]]));
     let timer: NodeJS.Timeout | undefined;
     const aborted = new Promise<never>((_, reject) => {
       this.abortRead = reject;
@@ -249,6 +268,11 @@ export class LogFollower {
     const now = Date.now();
     for (const r of rows) {
       if (r.tenant === null) continue;
+      this.stats.rows++;
+      if (r.xid !== null && this.ownXids.has(r.xid)) {
+        this.stats.skipped++;
+        continue;
+      }
       const k = eventKey(r.tenant, r.id);
       if (this.own.delete(k)) {
         this.stats.skipped++;
@@ -272,6 +296,10 @@ export class LogFollower {
    */
   private prune(): void {
     const now = Date.now();
+    if (this.ownXids.size > 0 && this.cursor) {
+      const xmax = BigInt(this.cursor.xmax);
+      for (const x of this.ownXids) if (BigInt(x) < xmax && !this.cursor.xip.includes(x)) this.ownXids.delete(x);
+    }
     for (const [k, at] of this.own) {
       if (at > now - OWN_KEY_TTL_MS) break;
       this.own.delete(k);
@@ -283,8 +311,8 @@ export class LogFollower {
   }
 
   /** Own keys not yet passed by the log, and log keys kept (tests). */
-  get keys(): { own: number; seen: number } {
-    return { own: this.own.size, seen: this.seen.size };
+  get keys(): { own: number; seen: number; ownXids: number } {
+    return { own: this.own.size, seen: this.seen.size, ownXids: this.ownXids.size };
   }
 
   private async listen(): Promise<void> {
@@ -303,8 +331,9 @@ export class LogFollower {
     // A lost connection (server restart) must not take the process down: the poll covers meanwhile.
     c.on('error', retry);
     c.on('end', retry);
-    c.on('notification', () => {
+    c.on('notification', (n) => {
       this.stats.notifications++;
+      if (this.opts.origin !== undefined && n.payload === this.opts.origin) return;
       this.wake();
     });
     try {

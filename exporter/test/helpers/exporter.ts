@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startExporter, type Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log.js';
+import type { ComponentFactory } from '../../src/component.js';
 import { freshDatabase, type TestDatabase } from './db.js';
 
 export const exporterRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,9 +22,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startTestExporter(databaseUrl: string, overrides: Partial<Config> = {}): Promise<Exporter> {
+export async function startTestExporter(databaseUrl: string, overrides: Partial<Config> = {}, factories?: ComponentFactory[]): Promise<Exporter> {
   const config: Config = { ...loadConfig({}), port: 0, databaseUrl, simulate: false, ...overrides };
-  return startExporter(config, createLogger('silent'));
+  return startExporter(config, createLogger('silent'), factories);
 }
 
 /**
