@@ -147,9 +147,14 @@ export function probeDatabase(pool: pg.Pool): Promise<void> {
   const { healthMs } = poolTimeouts(pool);
   let timer: NodeJS.Timeout | undefined;
   const p = Promise.race([
-    pool.query({ text: 'SELECT 1', query_timeout: healthMs } as pg.QueryConfig).then(() => undefined),
+    // pg's own limit only as a backstop that frees the client: the verdict is the timer below.
+    pool.query({ text: 'SELECT 1', query_timeout: healthMs * 4 } as pg.QueryConfig).then(() => undefined),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${healthMs} ms`)), healthMs);
+      // After a stall of the event loop longer than healthMs (a start-up backfill, a long GC) the
+      // timer is due at once, though Postgres's answer may be waiting in the socket: the timers
+      // phase runs before I/O. setImmediate lets that I/O be read first, so a database that did
+      // answer in time is not reported unavailable (seen once: health 200, then 'unavailable').
+      timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${healthMs} ms`))), healthMs);
     }),
   ])
     .catch((err) => {
