@@ -19,3 +19,16 @@ export function composeValidator(): { validate(doc: unknown): boolean; errors():
   const check = ajv.compile(schema);
   return { validate: (doc) => check(doc) as boolean, errors: () => check.errors };
 }
+
+/** The part of a compose service the tests read (docker-compose.yml and its replicas override). */
+export type ComposeService = {
+  image?: string;
+  build?: { context: string; dockerfile: string; target?: string };
+  environment?: Record<string, string>;
+  volumes?: string[];
+  command?: string[];
+  depends_on?: Record<string, { condition: string }> | string[];
+  ports?: string[];
+  healthcheck?: unknown;
+  restart?: string;
+};

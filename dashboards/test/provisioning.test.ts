@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { composeValidator } from './compose-schema.js';
+import { composeValidator, type ComposeService } from './compose-schema.js';
 import { expand } from './grafana-rules.js';
 import { allDashboards, relativePath } from '../src/index.js';
 import { isProm, targets } from './walk.js';
@@ -16,15 +16,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const yaml = (path: string) => parse(readFileSync(join(repo, path), 'utf8'), { merge: true });
 const PLUGIN_ID = 'csdataops-contactcenter-datasource';
 
-type Service = {
-  image?: string;
-  build?: { context: string; dockerfile: string; target?: string };
-  environment?: Record<string, string>;
-  volumes?: string[];
-  command?: string[];
-  depends_on?: Record<string, { condition: string }> | string[];
-  ports?: string[];
-};
+type Service = ComposeService;
 const compose = yaml('docker-compose.yml') as { services: Record<string, Service>; volumes: Record<string, unknown> };
 
 /** The host path a container path of a service comes from, through its bind mounts (undefined for named volumes). */

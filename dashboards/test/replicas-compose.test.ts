@@ -10,23 +10,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { composeValidator } from './compose-schema.js';
+import { composeValidator, type ComposeService } from './compose-schema.js';
 import { parse, parseDocument, isNode } from 'yaml';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const text = (path: string) => readFileSync(join(repo, path), 'utf8');
 
-type Service = {
-  image?: string;
-  build?: { context: string; dockerfile: string; target?: string };
-  environment?: Record<string, string>;
-  volumes?: string[];
-  command?: string[];
-  depends_on?: Record<string, { condition: string }> | string[];
-  ports?: string[];
-  healthcheck?: unknown;
-  restart?: string;
-};
+type Service = ComposeService;
 type Compose = { services: Record<string, Service> };
 
 // Merge keys (<<) as docker compose reads them; `!reset` is compose's own tag (read as its value, checked below).
