@@ -5,13 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, type Config } from '../src/config.js';
-import { startExporter, type Exporter } from '../src/exporter.js';
-import { liveComponent } from '../src/live/component.js';
-import { reportsComponent } from '../src/reports/component.js';
-import { amazonConnectComponent } from '../src/adapters/amazon-connect/component.js';
-import { createLogger } from '../src/log.js';
 import { dayStartMs, localDay } from '../src/time.js';
+import type { Exporter } from '../src/exporter.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
@@ -23,6 +18,7 @@ import {
   firehoseDelivery,
   iso,
   postConnect,
+  startConnectExporter,
   queueArn,
   type AgentDef,
 } from './adapter-connect.helpers.js';
@@ -161,19 +157,7 @@ describe('Amazon Connect: a generated day, delivered shuffled', () => {
   let exporter: Exporter;
   before(async () => {
     db = await freshDatabase();
-    const config: Config = {
-      ...loadConfig({}),
-      port: 0,
-      databaseUrl: db.url,
-      simulate: false,
-      connectTokens: new Map([[TOKEN, 'default']]),
-      connectEndGraceSeconds: GRACE,
-    };
-    exporter = await startExporter(config, createLogger('silent'), [
-      (c) => liveComponent(c, { now: () => NOW }),
-      reportsComponent,
-      amazonConnectComponent,
-    ]);
+    exporter = await startConnectExporter(db.url, NOW, { connectTokens: new Map([[TOKEN, 'default']]), connectEndGraceSeconds: GRACE });
   });
   after(async () => {
     await exporter.close();

@@ -8,6 +8,12 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { amazonConnectComponent } from '../src/adapters/amazon-connect/component.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { startExporter, type Exporter } from '../src/exporter.js';
+import { liveComponent } from '../src/live/component.js';
+import { createLogger } from '../src/log.js';
+import { reportsComponent } from '../src/reports/component.js';
 
 // ../shared/samples/ beside the repo root; CS_SAMPLES_DIR names it where the checkout is elsewhere (a git worktree).
 export const SAMPLES = process.env.CS_SAMPLES_DIR
@@ -163,4 +169,14 @@ export async function postConnect(
     parsed = JSON.parse(text);
   } catch {}
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** An in-process exporter with the Connect adapter, 报表, and 监控 seen through a fixed clock (`nowMs`). */
+export function startConnectExporter(databaseUrl: string, nowMs: number, settings: Partial<Config>): Promise<Exporter> {
+  const config: Config = { ...loadConfig({}), port: 0, databaseUrl, simulate: false, ...settings };
+  return startExporter(config, createLogger('silent'), [
+    (c) => liveComponent(c, { now: () => nowMs }),
+    reportsComponent,
+    amazonConnectComponent,
+  ]);
 }

@@ -9,13 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../src/config.js';
-import { startExporter, type Exporter } from '../src/exporter.js';
-import { liveComponent } from '../src/live/component.js';
-import { reportsComponent } from '../src/reports/component.js';
-import { amazonConnectComponent } from '../src/adapters/amazon-connect/component.js';
-import { createLogger } from '../src/log.js';
 import { dayStartMs, localDay } from '../src/time.js';
+import type { Exporter } from '../src/exporter.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { liveRows, scrape, series } from './helpers/live.js';
 import { queryRows } from './helpers/reports.js';
@@ -26,6 +21,7 @@ import {
   firehoseDelivery,
   iso,
   postConnect,
+  startConnectExporter,
   queueArn,
   agentArn,
   type AgentDef,
@@ -205,24 +201,15 @@ async function figures(url: string, tenant: string) {
   };
 }
 
-function startConnectExporter(dbUrl: string, mapFile: string): Promise<Exporter> {
-  const config: Config = {
-    ...loadConfig({}),
-    port: 0,
-    databaseUrl: dbUrl,
-    simulate: false,
+function startWithTokens(dbUrl: string, mapFile: string): Promise<Exporter> {
+  return startConnectExporter(dbUrl, NOW, {
     connectTokens: new Map([
       [TOKENS.default, 'default'],
       [TOKENS.shuffled, 'shuffled'],
     ]),
     connectMapFile: mapFile,
     connectEndGraceSeconds: GRACE,
-  };
-  return startExporter(config, createLogger('silent'), [
-    (c) => liveComponent(c, { now: () => NOW }),
-    reportsComponent,
-    amazonConnectComponent,
-  ]);
+  });
 }
 
 describe('Amazon Connect: a contact chain and two agents’ day, through EventBridge, stream records and Firehose', () => {
@@ -233,7 +220,7 @@ describe('Amazon Connect: a contact chain and two agents’ day, through EventBr
     db = await freshDatabase();
     const dir = mkdtempSync(path.join(tmpdir(), 'cs-connect-'));
     writeFileSync(path.join(dir, 'map.json'), JSON.stringify(MAP));
-    exporter = await startConnectExporter(db.url, path.join(dir, 'map.json'));
+    exporter = await startWithTokens(db.url, path.join(dir, 'map.json'));
   });
   after(async () => {
     await exporter.close();
