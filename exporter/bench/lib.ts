@@ -151,3 +151,16 @@ export function round(v: number, digits = 2): number {
   const k = 10 ** digits;
   return Math.round(v * k) / k;
 }
+
+/** Posts events to an exporter as NDJSON, 5,000 a request; any refusal or rejected event is an error. */
+export async function postEvents(url: string, events: object[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 5000) {
+    const body = events
+      .slice(i, i + 5000)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    const res = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    const answer = (await res.json()) as { rejected: unknown[] };
+    if (!res.ok || answer.rejected.length) throw new Error(`ingest answered ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+  }
+}

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Gauge, Registry } from 'prom-client';
 import { validateEvent } from '../src/ingest/validate.js';
 import { LiveState } from '../src/live/state.js';
-import { figure, percentile, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
+import { figure, percentile, postEvents, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
 
 const STATUSES = ['online', 'online', 'online', 'break', 'busy', 'meal', 'meeting', 'hosted', 'offline'];
 
@@ -60,18 +60,6 @@ function closedSessions(from: number, to: number, agents: number, groups: number
     out.push({ id: id(), type: 'session.end', time: t + 60_000, sessionId: sid, by: 'user' });
   }
   return out;
-}
-
-async function post(url: string, events: object[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 5000) {
-    const body = events
-      .slice(i, i + 5000)
-      .map((e) => JSON.stringify(e))
-      .join('\n');
-    const res = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-    const answer = (await res.json()) as { rejected: unknown[] };
-    if (!res.ok || answer.rejected.length) throw new Error(`ingest answered ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
-  }
 }
 
 function rssBytes(pid: number): number {
@@ -128,8 +116,8 @@ export async function benchScrape(server: BenchServer, scale: number): Promise<F
   const exporter = await spawnExporter({ DATABASE_URL: databaseUrl });
   try {
     const now = Date.now();
-    await post(exporter.url, agentEvents(0, agents, groups, now));
-    await post(exporter.url, openSessions(0, agents, agents, groups, now));
+    await postEvents(exporter.url, agentEvents(0, agents, groups, now));
+    await postEvents(exporter.url, openSessions(0, agents, agents, groups, now));
     await timeScrapes(exporter.url, 3); // warm-up
     const { times, bytes, text } = await timeScrapes(exporter.url, 30);
     const registry = plainRegistry(text);
@@ -200,8 +188,8 @@ export async function benchMemory(server: BenchServer, scale: number): Promise<F
   const exporter = await spawnExporter({ DATABASE_URL: databaseUrl });
   try {
     const r0 = await settledRss(exporter.url, exporter.child.pid!);
-    await post(exporter.url, agentEvents(0, n, groups, now));
-    await post(exporter.url, openSessions(0, n, n, groups, now));
+    await postEvents(exporter.url, agentEvents(0, n, groups, now));
+    await postEvents(exporter.url, openSessions(0, n, n, groups, now));
     const r1 = await settledRss(exporter.url, exporter.child.pid!);
     return [
       figure('memory', 'live state per agent', Math.round(perAgent), 'bytes', ['<=', 2048], `heap after GC, ${n} agents (upsert + status)`),

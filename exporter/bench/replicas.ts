@@ -8,18 +8,9 @@
  * `cs_sessions_inflow_total` for that group counts it. Probes alternate between the replicas, once
  * with nothing else going on and once while producers keep both replicas' ingest busy.
  */
-import { figure, percentile, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
+import { figure, percentile, postEvents, round, spawnExporter, type BenchServer, type Figure } from './lib.js';
 
 const PROBE_GROUP = 'bench-probe';
-
-async function post(url: string, events: unknown[]): Promise<void> {
-  const res = await fetch(`${url}/api/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(events),
-  });
-  if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-}
 
 /** The probe group's inflow on one replica, read from its exposition. */
 async function probeInflow(url: string): Promise<number> {
@@ -48,7 +39,7 @@ async function probe(urls: [string, string], count: number, expectedBefore: { n:
   for (let i = 0; i < count; i++) {
     const [to, other] = i % 2 === 0 ? urls : [urls[1], urls[0]];
     const sid = `bench-probe-${process.pid}-${++seq}`;
-    await post(to, [{ id: sid, type: 'session.queue', time: Date.now(), sessionId: sid, groupId: PROBE_GROUP, via: 'direct' }]);
+    await postEvents(to, [{ id: sid, type: 'session.queue', time: Date.now(), sessionId: sid, groupId: PROBE_GROUP, via: 'direct' }]);
     const acked = performance.now();
     expectedBefore.n++;
     for (;;) {
@@ -80,7 +71,7 @@ export async function benchReplicas(server: BenchServer, scale: number): Promise
     const producers = Array.from({ length: 4 }, async (_, p) => {
       for (let i = p; running; i++) {
         const batch = Array.from({ length: 100 }, () => conversation(`g${i % 20}`)).flat();
-        await post(i % 2 === 0 ? a.url : b.url, batch);
+        await postEvents(i % 2 === 0 ? a.url : b.url, batch);
         batches++;
       }
     });
