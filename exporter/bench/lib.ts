@@ -98,7 +98,10 @@ export async function spawnExporter(env: Record<string, string>): Promise<{ url:
   mkdirSync(path.join(exporterRoot, 'bench', 'results'), { recursive: true });
   const logPath = path.join(exporterRoot, 'bench', 'results', `exporter-${port}.log`);
   const logFd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...entry, 'serve'], {
+  // e.g. BENCH_EXPORTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the exporter under
+  // a section's load (NODE_OPTIONS may not carry --cpu-prof).
+  const nodeArgs = (process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'serve'], {
     cwd: exporterRoot,
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', CS_SIMULATE: '0', ...env },
     stdio: ['ignore', logFd, 'inherit'],

@@ -2,7 +2,7 @@
  * Overload: 32 and 128 producers saturating ingest with the default in-flight
  * budget (README "Settings"), while /metrics is scraped; then single-event
  * requests as webhooks send them, at the most the exporter takes, then open
- * loop at half that and at half the target rate, beside two bare handlers in
+ * loop at half that, at half the target rate and at the target, beside two bare handlers in
  * the same run with the same client: node:http (the most this machine's Node
  * HTTP stack allows) and express.
  */
@@ -17,6 +17,13 @@ import { exporterRoot, figure, freePort, percentile, round, spawnExporter, type 
 export const RSS_BOUND_MIB = 1024;
 const BATCH_SESSIONS = 100;
 const WEBHOOK_TARGET = 10_000;
+/**
+ * Closed loops of single-event requests: each connection sends its next request when the last is
+ * answered, so a loop offers at most connections ÷ latency, and a commit's wait (group commit) is
+ * part of every latency. The most over two loops is the figure; webhook senders (a platform's
+ * workers, many tenants' platforms) hold many connections at once.
+ */
+const WEBHOOK_CONNECTIONS = [64, 128];
 
 let seq = 0;
 
@@ -374,12 +381,15 @@ export async function benchOverload(server: BenchServer, scale: number): Promise
   }
   if (parts.has('webhooks')) {
     const webhookSeconds = Math.max(1, Math.round(10 * scale));
-    const connections = 64;
-    const baseline: Record<'express' | 'node', number> = { express: NaN, node: NaN };
+    // Discarded first: the first seconds of a fresh process run unoptimised code (and the exporter's
+    // first requests create the day's partition), which is not what a server under load does.
+    const warmSeconds = Math.max(1, Math.round(3 * scale));
+    const baseline: Record<'express' | 'node', Map<number, number>> = { express: new Map(), node: new Map() };
     for (const kind of ['node', 'express'] as const) {
       const bare = await spawnBare(kind);
       try {
-        baseline[kind] = (await webhookMax(bare.url, connections, webhookSeconds)).perSecond;
+        await webhookMax(bare.url, WEBHOOK_CONNECTIONS[0], warmSeconds);
+        for (const c of WEBHOOK_CONNECTIONS) baseline[kind].set(c, (await webhookMax(bare.url, c, webhookSeconds)).perSecond);
       } finally {
         await bare.stop();
       }
@@ -387,43 +397,54 @@ export async function benchOverload(server: BenchServer, scale: number): Promise
     const { url: databaseUrl } = await server.database('bench_webhooks');
     const exporter = await spawnExporter({ DATABASE_URL: databaseUrl, CS_TIMEZONE: 'Asia/Shanghai' });
     try {
-      const max = await webhookMax(exporter.url, connections, webhookSeconds);
-      const n = `one event per request, ${connections} keep-alive connections, ${webhookSeconds} s; ${max.refused} answered 429/503 (Retry-After honoured)`;
+      await webhookMax(exporter.url, WEBHOOK_CONNECTIONS[0], warmSeconds);
+      const runs = new Map<number, Awaited<ReturnType<typeof webhookMax>>>();
+      for (const c of WEBHOOK_CONNECTIONS) runs.set(c, await webhookMax(exporter.url, c, webhookSeconds));
+      const [connections, max] = [...runs].reduce((a, b) => (b[1].perSecond > a[1].perSecond ? b : a));
+      const each = [...runs].map(([c, r]) => `${c}: ${Math.round(r.perSecond)}`).join(', ');
+      const n = `one event per request, closed loop over ${WEBHOOK_CONNECTIONS.join(' and ')} keep-alive connections, ${webhookSeconds} s each (${each}); the most is at ${connections}; ${max.refused} answered 429/503 (Retry-After honoured)`;
+      const node = baseline.node.get(connections)!;
+      const express = baseline.express.get(connections)!;
       out.push(
         figure('overload', 'webhooks: requests/s', Math.round(max.perSecond), 'req/s', ['>=', WEBHOOK_TARGET], n),
         figure('overload', 'webhooks: p99 at the most', round(max.p99, 1), 'ms'),
         figure(
           'overload',
           'bare node:http baseline',
-          Math.round(baseline.node),
+          Math.round(node),
           'req/s',
           undefined,
-          'same client, a node:http handler that reads the body and answers 200',
+          `same client and connections (${connections}), a node:http handler that reads the body and answers 200`,
         ),
         figure(
           'overload',
           'bare express baseline',
-          Math.round(baseline.express),
+          Math.round(express),
           'req/s',
           undefined,
-          'same client, an express.raw route that only answers',
+          `same client and connections (${connections}), an express.raw route that only answers`,
         ),
-        figure('overload', 'webhooks / node:http baseline', round(max.perSecond / baseline.node, 3), 'ratio'),
-        figure('overload', 'webhooks / express baseline', round(max.perSecond / baseline.express, 3), 'ratio'),
+        figure('overload', 'webhooks / node:http baseline', round(max.perSecond / node, 3), 'ratio'),
+        figure('overload', 'webhooks / express baseline', round(max.perSecond / express, 3), 'ratio'),
       );
-      // Open loop at half the measured most (where nothing should be refused), at half the target
-      // (5,000/s: above this machine's most, so part of it is refused at once), both scaled by --scale.
-      const rates = [Math.round((max.perSecond / 2) * scale), Math.round((WEBHOOK_TARGET / 2) * scale)].map((r) => Math.max(r, 50));
-      for (const [i, rate] of rates.entries()) {
+      // Open loop, requests started on a schedule whatever the answers do: at half the measured most
+      // and at half the target (the latency target, p99 ≤ 50 ms), and at the target itself (what
+      // becomes of 10,000 requests a second: accepted, refused at once, or failed), scaled by --scale.
+      const sc = scale < 1 ? ` × scale ${scale}` : '';
+      const rates = [
+        { rate: (max.perSecond / 2) * scale, what: 'half the measured most', p99: true },
+        { rate: (WEBHOOK_TARGET / 2) * scale, what: `half the target${sc}`, p99: true },
+        { rate: WEBHOOK_TARGET * scale, what: `the target${sc}`, p99: false },
+      ].map((r) => ({ ...r, rate: Math.max(Math.round(r.rate), 50) }));
+      for (const { rate, what, p99 } of rates) {
         const r = await webhookAtRate(exporter.url, rate, webhookSeconds);
-        const what = i === 0 ? 'half the measured most' : `half the target${scale < 1 ? ` × scale ${scale}` : ''}`;
         out.push(
           figure(
             'overload',
             `webhooks: accepted p99 at ${rate} req/s`,
             round(r.p99, 1),
             'ms',
-            ['<=', 50],
+            p99 ? ['<=', 50] : undefined,
             `open loop (${what}), ${r.sent} requests: ${r.accepted} accepted, ${r.refused} refused (429, p99 ${round(r.refusedP99, 1)} ms), ${r.failed} failed`,
           ),
           figure(

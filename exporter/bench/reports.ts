@@ -20,7 +20,7 @@ async function loadDays(pool: import('../src/db/pool.js').Pool, days: string[], 
     // What ingest would have recorded: the scheduler and the rollup read it.
     await pool.query(
       `INSERT INTO event_days (tenant, day, events, last_received_at) VALUES ('default', $1, $2, now())
-       ON CONFLICT (tenant, day) DO UPDATE SET events = EXCLUDED.events, last_received_at = now()`,
+       ON CONFLICT (tenant, day, lane) DO UPDATE SET events = EXCLUDED.events, last_received_at = now()`,
       [day, events.length],
     );
   }

@@ -47,7 +47,7 @@ const push = async (e: Record<string, unknown>) => {
 // Events the loop below stores: start, queue, then abandon, or answer, 4 messages, (rate,) end.
 let expected = 0;
 for (let i = 0; i < N; i++) expected += i % 10 === 0 ? 3 : i % 2 === 0 ? 9 : 8;
-const loaded = await pool.query<{ events: string }>(`SELECT events FROM event_days WHERE tenant = 'default' AND day = $1`, [DAY]);
+const loaded = await pool.query<{ events: string }>(`SELECT sum(events)::bigint AS events FROM event_days WHERE tenant = 'default' AND day = $1`, [DAY]);
 const reuse = Number(loaded.rows[0]?.events ?? 0) === expected;
 if (!reuse && loaded.rows.length) throw new Error(`the database holds another day ${DAY}: use an empty one`);
 const t0 = Date.now();

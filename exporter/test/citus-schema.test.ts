@@ -315,7 +315,7 @@ const CROSS_TENANT: { file: string; has: string; why: string }[] = [
   { file: 'live/load.ts', has: "type = 'agent.status' AND time < $1", why: "start-up rebuild: each agent's status at midnight" },
   { file: 'live/load.ts', has: "type = 'agent.status' AND day >= $2", why: "start-up rebuild: today's status changes" },
   { file: 'live/load.ts', has: 'WITH touched AS', why: 'start-up rebuild: the sessions touched in the last 24 h (joins on tenant: co-located)' },
-  { file: 'reports/service.ts', has: 'FROM event_days d', why: "the rollup scheduler's scan of every tenant with events (a small table; every 300 s)" },
+  { file: 'reports/service.ts', has: 'max(last_received_at) AS last_received_at FROM event_days', why: "the rollup scheduler's scan of every tenant with events (a small table; every 300 s)" },
   { file: 'cli.ts', has: 'FROM event_days WHERE day BETWEEN', why: '`cs-exporter rollup` by hand: every tenant unless --tenant' },
   { file: 'self-metrics.ts', has: 'FROM report_rollups', why: "start-up: where each tenant's reports are final" },
   {

@@ -74,7 +74,7 @@ describe('dedupe by id per tenant', () => {
       { id: b.id, part: 'events_p20250102' },
     ]);
     const days = await harness.db.pool.query(
-      `SELECT day, events FROM event_days WHERE tenant = 'default' AND day IN ('2025-01-01', '2025-01-02') ORDER BY day`,
+      `SELECT day, sum(events)::bigint AS events FROM event_days WHERE tenant = 'default' AND day IN ('2025-01-01', '2025-01-02') GROUP BY day ORDER BY day`,
     );
     assert.deepEqual(days.rows, [
       { day: '2025-01-01', events: 1 },

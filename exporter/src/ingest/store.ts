@@ -16,6 +16,9 @@ export function partitionName(day: string): string {
 // only the events whose key was new go into the log; the day counters feed
 // the rollup scheduler, and upserts keep the master data current. Sorted
 // inserts keep concurrent batches from deadlocking on each other's keys.
+// The day counters are one row per writer lane ($3, see EventWriter): a transaction holds its
+// row's lock until it commits, so on one row the writer's transactions in flight would commit
+// one after the other, each waiting for the other's WAL flush (docs/robustness.md, "Webhooks").
 const INSERT_SQL = `
 WITH input AS (
   SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
@@ -33,9 +36,9 @@ WITH input AS (
   ORDER BY i.n
   RETURNING tenant, id, day, type, time, seq, CASE WHEN type IN ('agent.upsert', 'group.upsert') THEN body END AS master
 ), days AS (
-  INSERT INTO event_days AS d (tenant, day, events, last_received_at)
-  SELECT tenant, day, count(*), now() FROM stored GROUP BY tenant, day ORDER BY tenant, day
-  ON CONFLICT (tenant, day) DO UPDATE
+  INSERT INTO event_days AS d (tenant, day, lane, events, last_received_at)
+  SELECT tenant, day, $3::smallint, count(*), now() FROM stored GROUP BY tenant, day ORDER BY tenant, day
+  ON CONFLICT (tenant, day, lane) DO UPDATE
     SET events = d.events + EXCLUDED.events, last_received_at = EXCLUDED.last_received_at
 ), agents AS (
   INSERT INTO master_agents AS m (tenant, agent_id, name, work_no, member_of, time, seq)
@@ -60,8 +63,9 @@ WITH input AS (
 SELECT tenant, id, pg_current_xact_id()::text AS xid FROM stored, (SELECT count(*) FROM wake) w`;
 // Prepared once per connection (pg names it): the CTE above is parsed and planned on the first
 // batch only, not on every one; with single-event requests (webhooks) that planning was a large
-// share of each transaction's time in Postgres.
-export const INSERT_STATEMENT = 'cs_ingest_insert_v2';
+// share of each transaction's time in Postgres. A new text needs a new name: a connection keeps
+// what it prepared under the old one.
+export const INSERT_STATEMENT = 'cs_ingest_insert_v3';
 
 // Batches whose outcome is unknown are remembered up to this many events; past it the
 // oldest are let go (the live state then learns of them at the next start).
@@ -137,17 +141,18 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
    * Stores `events` (already free of in-batch repeats) and returns the keys
    * that were new to the caller: stored now, or stored by an earlier batch
    * whose answer was lost (that batch failed, so nobody counted them). The
-   * rest were stored and reported before. Returns once committed.
+   * rest were stored and reported before. Returns once committed. `lane`: which row of the
+   * day counters it writes; transactions in flight at once should each have their own.
    */
-  async insert(events: StoredEvent[]): Promise<Set<string>> {
-    return (await this.insertTx(events)).fresh;
+  async insert(events: StoredEvent[], lane = 0): Promise<Set<string>> {
+    return (await this.insertTx(events, lane)).fresh;
   }
 
   /**
    * As insert, and the transaction's id (xid8 as text) when it stored anything: the live
    * follower skips that transaction's rows in the log (live/follow.ts), they were applied already.
    */
-  async insertTx(events: StoredEvent[]): Promise<{ fresh: Set<string>; xid?: string }> {
+  async insertTx(events: StoredEvent[], lane = 0): Promise<{ fresh: Set<string>; xid?: string }> {
     // After a batch found the database unavailable, the next ones ask first, with the health
     // probe's short limit: the pool's other connections to a frozen server would each cost a
     // whole ingest timeout, and a batch never sent is not in doubt.
@@ -156,7 +161,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
       this.unavailableSince = null;
     }
     try {
-      return await this.store(events);
+      return await this.store(events, lane);
     } catch (err) {
       const mapped = unavailable(this.pool, err, 'storing events');
       if (mapped instanceof DatabaseUnavailableError) this.unavailableSince ??= Date.now();
@@ -164,7 +169,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
     }
   }
 
-  private async store(events: StoredEvent[]): Promise<{ fresh: Set<string>; xid?: string }> {
+  private async store(events: StoredEvent[], lane: number): Promise<{ fresh: Set<string>; xid?: string }> {
     await this.ensurePartitions(events.map((e) => e.day));
     const rows = events.map((e) => ({
       tenant: e.tenant,
@@ -184,7 +189,7 @@ export class EventStore extends EventEmitter<{ recovered: [StoredEvent[]]; resol
         return client.query<{ tenant: string; id: string; xid: string }>({
           name: INSERT_STATEMENT,
           text: INSERT_SQL,
-          values: [body, this.origin],
+          values: [body, this.origin, lane],
           query_timeout: poolTimeouts(this.pool).ingestMs,
         } as never);
       });

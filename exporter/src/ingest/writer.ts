@@ -107,6 +107,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
   /** A pump is due at the end of this turn of the event loop (see write). */
   private pumpScheduled = false;
   private inFlight = 0;
+  /** The day-counter rows (EventStore.insert's lane) not held by a transaction in flight. */
+  private readonly freeLanes: number[];
   /** Moving average of a transaction's duration (store and answers), for the queue-age bound. */
   private transactionMs = 0;
   private idle: (() => void)[] = [];
@@ -129,6 +131,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
     // fixed cost is still shared by thousands of events (docs/robustness.md, "Overload").
     this.maxBatch = opts.maxBatch ?? 5_000;
     this.maxInFlight = opts.maxInFlight ?? 2;
+    this.freeLanes = Array.from({ length: this.maxInFlight }, (_, i) => this.maxInFlight - 1 - i);
     this.budget = opts.budget ?? { maxEvents: Infinity, maxBytes: Infinity };
   }
 
@@ -226,8 +229,9 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
         this.head = 0;
       }
       this.inFlight++;
+      const lane = this.freeLanes.pop()!;
       const started = performance.now();
-      void this.flush(batch)
+      void this.flush(batch, lane)
         .catch((err: unknown) => {
           // A bug here must not leave producers waiting forever, nor end the process as an unhandled rejection.
           for (const p of batch) p.reject(err as Error);
@@ -237,6 +241,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
           const took = performance.now() - started;
           this.transactionMs = this.transactionMs === 0 ? took : 0.8 * this.transactionMs + 0.2 * took;
           this.inFlight--;
+          this.freeLanes.push(lane);
           this.pump();
           if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
         });
@@ -244,7 +249,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
     if (this.head >= this.queue.length && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  private async flush(batch: Pending[], lane: number): Promise<void> {
     // The first occurrence of a key in the batch is the one stored; repeats
     // (within a request or across merged requests) are duplicates.
     const first = new Map<string, StoredEvent>();
@@ -263,7 +268,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
     let xid: string | undefined;
     const failed = new Map<string, string>();
     try {
-      ({ fresh, xid } = await this.store.insertTx(unique));
+      ({ fresh, xid } = await this.store.insertTx(unique, lane));
     } catch (err) {
       // Not the batch's fault: splitting it would only repeat the failure against a database that is away.
       if (isDatabaseUnavailable(err)) {
@@ -274,8 +279,8 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
         // Something in one request slipped past validation and failed the merged transaction:
         // bisect, so the other producers' requests commit and only the culprit's half keeps failing.
         const half = Math.ceil(batch.length / 2);
-        await this.flush(batch.slice(0, half));
-        await this.flush(batch.slice(half));
+        await this.flush(batch.slice(0, half), lane);
+        await this.flush(batch.slice(half), lane);
         return;
       }
       if (!isDataError(err)) {
@@ -288,7 +293,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
       try {
         for (const e of unique) {
           try {
-            for (const k of await this.store.insert([e])) fresh.add(k);
+            for (const k of await this.store.insert([e], lane)) fresh.add(k);
           } catch (one) {
             if (!isDataError(one)) throw one;
             // Postgres's own message stays in the log of the caller; the producer learns which event.

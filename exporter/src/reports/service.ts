@@ -130,11 +130,13 @@ export class RollupService {
     }>(
       // A day's figures also depend on the next two days' events (sessions crossing
       // midnight, late ratings, 24-hour revisits), so their arrivals count as its own.
+      // A day's arrivals are spread over the writer lanes' rows (migration 018).
       `SELECT d.tenant, d.day, r.rolled_at, d.last_received_at,
          max(d.last_received_at) OVER (PARTITION BY d.tenant ORDER BY d.day RANGE BETWEEN CURRENT ROW AND interval '2 days' FOLLOWING) AS window_received_at
-       FROM event_days d
+       FROM (SELECT tenant, day, max(last_received_at) AS last_received_at FROM event_days
+             WHERE ($1::text IS NULL OR tenant = $1) AND day BETWEEN $2::date AND $3::date + 2 GROUP BY tenant, day) d
        LEFT JOIN report_rollups r ON r.tenant = d.tenant AND r.day = d.day
-       WHERE ($1::text IS NULL OR d.tenant = $1) AND d.day BETWEEN $2::date AND $3::date + 2 ORDER BY d.day, d.tenant`,
+       ORDER BY d.day, d.tenant`,
       [tenant, from, to],
     );
     return rows
