@@ -43,7 +43,7 @@ export function reportsComponent(config: Config): Component {
       const { rows } = spec.rowMode
         ? await ctx.pool.query({ text: spec.sql, values: spec.params, rowMode: 'array' })
         : await ctx.pool.query(spec.sql, spec.params);
-      return { rows: rows.map(spec.map), provisional };
+      return { source: rows, map: spec.map, provisional };
     };
   }
 

@@ -169,7 +169,11 @@ export async function exportReport(
   if (format !== 'csv' && format !== 'xlsx') throw new QueryError('format: must be csv or xlsx');
   const q = parseQuery(exportBody(params, ctx.config.timezone), ctx.config.timezone);
   const compute = computed[q.report.id];
-  if (compute) return exportComputed(req, res, ctx, q, format, await compute(q, ctx));
+  if (compute) {
+    const result = await compute(q, ctx);
+    if (!('rows' in result)) throw new Error(`report ${q.report.id}: a computed report answers rows`);
+    return exportComputed(req, res, ctx, q, format, result);
+  }
   const build = BUILDERS[q.report.id];
   if (!build) throw new QueryError(`report ${q.report.id} cannot be exported; live reports are not files`);
   const tz = ctx.config.timezone;
