@@ -17,6 +17,9 @@ import { Ingest } from './ingest/submit.js';
 import { AdapterStats } from './adapters/stats.js';
 import { CardinalityBudget, cardinalityLimits } from './ingest/cardinality.js';
 
+/** How long an idle keep-alive connection is kept open (see where the server is set up). */
+export const KEEP_ALIVE_MS = 65_000;
+
 /** A running exporter. */
 export interface Exporter {
   /** Base URL, e.g. http://127.0.0.1:9470 */
@@ -112,6 +115,13 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
   });
   // Long NDJSON uploads from slow producers should not be cut off.
   server.requestTimeout = 5 * 60 * 1000;
+  // An idle keep-alive connection is kept longer than its clients keep theirs (reverse proxies and
+  // load balancers: 60 s; webhook senders' and Prometheus's pools). With Node's 5 s, a client that
+  // sends on a connection at the moment the server closes it gets a reset for a request never read:
+  // a failed webhook, a 502 at the proxy (docs/robustness.md, "Overload, third round").
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Above it, so no header timer ends an idle connection before the keep-alive wait does.
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
@@ -126,10 +136,14 @@ export async function startExporter(config: Config, log: Logger, factories: Comp
       closing ??= (async () => {
         await stopComponents();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Idle connections are closed now; one whose request is still being answered becomes idle
+        // after its answer, and would otherwise stay open for the whole keep-alive time.
         server.closeIdleConnections();
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
         // A client holding a request open must not hold up the shutdown for long.
         const force = setTimeout(() => server.closeAllConnections(), 10_000);
         await stopped;
+        clearInterval(idle);
         clearTimeout(force);
         await writer.drain();
         store.close();
