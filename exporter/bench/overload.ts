@@ -238,7 +238,16 @@ export async function webhookAtRate(
   url: string,
   rate: number,
   seconds: number,
-): Promise<{ p50: number; p99: number; sent: number; accepted: number; refused: number; refusedP99: number; failed: number; reasons: string }> {
+): Promise<{
+  p50: number;
+  p99: number;
+  sent: number;
+  accepted: number;
+  refused: number;
+  refusedP99: number;
+  failed: number;
+  reasons: string;
+}> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/api/v1/events', url);
   const lat: number[] = [];
@@ -324,7 +333,8 @@ async function spawnBare(kind: 'express' | 'node'): Promise<{ url: string; child
  */
 function overloadParts(): Set<string> {
   const parts = new Set((process.env.BENCH_OVERLOAD_PARTS ?? 'producers,webhooks').split(',').map((s) => s.trim()));
-  for (const p of parts) if (p !== 'producers' && p !== 'webhooks') throw new Error(`BENCH_OVERLOAD_PARTS: unknown part "${p}" (producers, webhooks)`);
+  for (const p of parts)
+    if (p !== 'producers' && p !== 'webhooks') throw new Error(`BENCH_OVERLOAD_PARTS: unknown part "${p}" (producers, webhooks)`);
   return parts;
 }
 

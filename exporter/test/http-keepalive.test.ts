@@ -4,14 +4,12 @@
  * 5 s the server closed it, and a request sent as it closed was reset unread. Stopping the exporter
  * still does not wait for such connections, nor for one whose request was being answered.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import pg from 'pg';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { validExamples, withCommon } from './helpers/events.js';
-import type { Exporter } from '../src/exporter.js';
+import { useLockHolder, waitForLockWait } from './helpers/lock-holder.js';
 
 /** One HTTP/1.1 request on `socket`, and its answer (status and body) read by Content-Length. */
 function exchange(socket: Socket, body: string): Promise<{ status: number; body: string }> {
@@ -37,19 +35,10 @@ function exchange(socket: Socket, body: string): Promise<{ status: number; body:
 }
 
 describe('keep-alive connections', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-  });
-  after(async () => {
-    await exporter?.close();
-    await db.drop();
-  });
+  const harness = useTestExporter();
 
   it('When a sender reuses its connection after 6 s idle, then it is still open and the webhook is stored; stopping does not wait for it', async () => {
-    const u = new URL(exporter.url);
+    const u = new URL(harness.exporter.url);
     const socket = connect(Number(u.port), u.hostname);
     await new Promise((r) => socket.once('connect', r));
     let closedAt: number | undefined;
@@ -67,7 +56,7 @@ describe('keep-alive connections', () => {
 
     // The connection is idle again: a stop closes it instead of waiting out the keep-alive time.
     const stopping = Date.now();
-    await exporter.close();
+    await harness.exporter.close();
     assert.ok(Date.now() - stopping < 5_000, `stopping took ${Date.now() - stopping} ms with an idle connection open`);
     await new Promise((r) => (closedAt !== undefined ? r(null) : socket.once('close', r)));
     socket.destroy();
@@ -75,42 +64,23 @@ describe('keep-alive connections', () => {
 });
 
 describe('stopping with a request in flight on a keep-alive connection', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  let holder: pg.Client;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
-    holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-  });
-  after(async () => {
-    await holder.query('ROLLBACK').catch(() => undefined);
-    await holder.end();
-    await exporter?.close();
-    await db.drop();
-  });
+  const h = useLockHolder();
 
   it('When the exporter stops while a webhook waits for its commit, then the webhook is answered and the stop does not wait out the keep-alive time', async () => {
-    const u = new URL(exporter.url);
+    const u = new URL(h.exporter.url);
     const socket = connect(Number(u.port), u.hostname);
     await new Promise((r) => socket.once('connect', r));
     const day = '2026-11-20T10:00:00+08:00';
     assert.equal((await exchange(socket, JSON.stringify(withCommon(validExamples()['session.start'], day)))).status, 200);
     // The next webhook's transaction waits for its day's counter row, held here, as for a slow commit.
-    await holder.query('BEGIN');
-    await holder.query(`SELECT 1 FROM event_days WHERE day = '2026-11-20' AND lane = 0 FOR UPDATE`);
+    await h.holder.query('BEGIN');
+    await h.holder.query(`SELECT 1 FROM event_days WHERE day = '2026-11-20' AND lane = 0 FOR UPDATE`);
     const answer = exchange(socket, JSON.stringify(withCommon(validExamples()['session.end'], day)));
-    for (let until = Date.now() + 5_000; ; ) {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      if (rows[0].n > 0) break;
-      assert.ok(Date.now() < until, 'the webhook never reached the row lock');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForLockWait(h.db, 'the webhook');
     const stopping = Date.now();
-    const stopped = exporter.close();
+    const stopped = h.exporter.close();
     await new Promise((r) => setTimeout(r, 500));
-    await holder.query('COMMIT');
+    await h.holder.query('COMMIT');
     const second = await answer;
     assert.equal(second.status, 200, second.body);
     assert.equal(JSON.parse(second.body).accepted, 1);

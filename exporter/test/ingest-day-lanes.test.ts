@@ -4,15 +4,12 @@
  * arrival of a day, whichever lane's row holds it. A transaction that is slow to commit is made
  * for real: the test holds lane 0's row lock, as a long commit of that lane's transaction would.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useLockHolder, waitForLockWait } from './helpers/lock-holder.js';
 import { postEvents, type PostResult } from './helpers/events.js';
 import { queryRows } from './helpers/reports.js';
 import { DAY, dayEvents } from './helpers/report-fixture.js';
-import type { Exporter } from '../src/exporter.js';
 
 // Rollups only when a query asks, so the figures below change only through what the test does.
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
@@ -26,25 +23,12 @@ const lateSession = (id: string) => [
 ];
 
 describe('day counters per writer lane', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  let holder: pg.Client;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
+  const h = useLockHolder(async ({ exporter }) => {
     assert.deepEqual((await postEvents(exporter.url, dayEvents())).body.rejected, []);
-    holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-  });
-  after(async () => {
-    await holder.query('ROLLBACK').catch(() => undefined);
-    await holder.end();
-    await exporter.close();
-    await db.drop();
   });
 
   const g1Inflow = async () => {
-    const { rows, meta } = await queryRows(exporter.url, { report: 'group_daily', from: DAY, to: DAY, metrics: ['inflow'] });
+    const { rows, meta } = await queryRows(h.exporter.url, { report: 'group_daily', from: DAY, to: DAY, metrics: ['inflow'] });
     assert.equal(meta.provisional, false);
     return rows.find((r) => r.group_id === 'g1')?.inflow as number;
   };
@@ -54,23 +38,17 @@ describe('day counters per writer lane', () => {
     const base = await g1Inflow();
     assert.ok(base > 0, 'the fixture sends sessions to g1');
 
-    await holder.query('BEGIN');
-    await holder.query(`SELECT 1 FROM event_days WHERE tenant = 'default' AND day = $1 AND lane = 0 FOR UPDATE`, [DAY]);
+    await h.holder.query('BEGIN');
+    await h.holder.query(`SELECT 1 FROM event_days WHERE tenant = 'default' AND day = $1 AND lane = 0 FOR UPDATE`, [DAY]);
     // A: the first transaction of an idle writer takes lane 0, and waits for the row.
     let aDone: PostResult | undefined;
-    const a = postEvents(exporter.url, lateSession('L-A')).then((r) => (aDone = r));
-    const waiting = async () =>
-      (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]
-        .n as number;
-    for (let until = Date.now() + 5_000; (await waiting()) === 0; ) {
-      assert.ok(Date.now() < until, 'the first transaction never reached the row lock');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const a = postEvents(h.exporter.url, lateSession('L-A')).then((r) => (aDone = r));
+    await waitForLockWait(h.db, 'the first transaction');
 
     // B: the second transaction in flight, on lane 1. With one row per day it waited for A's commit
     // (and A for the holder), until the ingest timeout failed both.
     const b = await Promise.race([
-      postEvents(exporter.url, lateSession('L-B')),
+      postEvents(h.exporter.url, lateSession('L-B')),
       new Promise<'late'>((r) => setTimeout(() => r('late'), 3_000)),
     ]);
     assert.notEqual(b, 'late', 'the second request waited for the first one’s day row');
@@ -81,14 +59,16 @@ describe('day counters per writer lane', () => {
     // 进线量 of g1: base + L-B; L-A is not committed.
     assert.equal(await g1Inflow(), base + 1);
 
-    await holder.query('COMMIT');
+    await h.holder.query('COMMIT');
     assert.deepEqual((await a).body, { accepted: 4, duplicates: 0, rejected: [] });
     // base + L-B + L-A.
     assert.equal(await g1Inflow(), base + 2);
 
-    const lanes = await db.pool.query(`SELECT lane, events::int FROM event_days WHERE tenant = 'default' AND day = $1 ORDER BY lane`, [DAY]);
+    const lanes = await h.db.pool.query(`SELECT lane, events::int FROM event_days WHERE tenant = 'default' AND day = $1 ORDER BY lane`, [
+      DAY,
+    ]);
     const total = lanes.rows.reduce((n, r) => n + r.events, 0);
-    const stored = (await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE tenant = 'default' AND day = $1`, [DAY])).rows[0].n;
+    const stored = (await h.db.pool.query(`SELECT count(*)::int AS n FROM events WHERE tenant = 'default' AND day = $1`, [DAY])).rows[0].n;
     assert.deepEqual(
       lanes.rows.map((r) => r.lane),
       [0, 1],

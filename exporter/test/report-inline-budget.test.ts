@@ -5,38 +5,23 @@
  * advisory lock that rollupDay takes for the tenant-day (reports/rollup.ts), as a rollup of the
  * same day in another exporter would.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useLockHolder } from './helpers/lock-holder.js';
 import { postEvents } from './helpers/events.js';
 import { DAY, dayEvents } from './helpers/report-fixture.js';
-import type { Exporter } from '../src/exporter.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
 process.env.CS_INLINE_ROLLUP_BUDGET_MS = '1000';
 
 describe('a query waits for rollups only within its budget', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  let holder: pg.Client;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
+  const h = useLockHolder(async ({ exporter }) => {
     assert.deepEqual((await postEvents(exporter.url, dayEvents())).body.rejected, []);
-    holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-  });
-  after(async () => {
-    await holder.end();
-    await exporter.close();
-    await db.drop();
   });
 
   const query = async () => {
     const started = Date.now();
-    const r = await fetch(`${exporter.url}/api/v1/query`, {
+    const r = await fetch(`${h.exporter.url}/api/v1/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ report: 'group_daily', from: DAY, to: DAY }),
@@ -47,25 +32,27 @@ describe('a query waits for rollups only within its budget', () => {
   };
 
   it('When the day cannot be rolled up within the budget, then the answer comes at the budget, provisional, and the rollup finishes after', async () => {
-    await holder.query('BEGIN');
-    await holder.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, ['default', DAY]);
+    await h.holder.query('BEGIN');
+    await h.holder.query(`SELECT pg_advisory_xact_lock(hashtext('cs-rollup'), hashtext($1 || '/' || $2))`, ['default', DAY]);
     const slow = await query();
     assert.equal(slow.status, 200);
     assert.ok(slow.ms >= 900 && slow.ms < 5000, `answered after ${slow.ms} ms; the budget is 1000 ms`);
     assert.equal(slow.provisional, true);
     assert.equal(slow.rows, 0, 'nothing was rolled up yet');
 
-    const download = await fetch(`${exporter.url}/api/v1/export?report=group_daily&from=${DAY}&to=${DAY}`, { signal: AbortSignal.timeout(8000) });
+    const download = await fetch(`${h.exporter.url}/api/v1/export?report=group_daily&from=${DAY}&to=${DAY}`, {
+      signal: AbortSignal.timeout(8000),
+    });
     assert.equal(download.status, 200);
     assert.equal(download.headers.get('x-provisional'), 'true');
     await download.arrayBuffer();
 
-    await holder.query('COMMIT');
+    await h.holder.query('COMMIT');
     // The rollup the first query started goes on by itself: no query needs to wait for it now.
     const until = Date.now() + 20_000;
     let rolled = 0;
     while (Date.now() < until && rolled === 0) {
-      rolled = (await db.pool.query(`SELECT 1 FROM report_rollups WHERE tenant = 'default' AND day = $1`, [DAY])).rowCount ?? 0;
+      rolled = (await h.db.pool.query(`SELECT 1 FROM report_rollups WHERE tenant = 'default' AND day = $1`, [DAY])).rowCount ?? 0;
       if (!rolled) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(rolled, 1, 'the background rollup never finished');

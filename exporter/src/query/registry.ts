@@ -62,7 +62,9 @@ function day(value: unknown, field: string, tz: string): string {
   }
   if (typeof value === 'string' && isDay(value)) return value;
   const shown = JSON.stringify(value) ?? String(value);
-  throw new QueryError(`${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}`);
+  throw new QueryError(
+    `${field}: must be a day YYYY-MM-DD or epoch milliseconds, got ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}`,
+  );
 }
 
 function stringList(value: unknown, field: string): string[] {
