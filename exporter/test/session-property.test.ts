@@ -25,6 +25,8 @@ import { deliver, liveFigures, reportFigures, startTwoSides, TZ, type TwoSides }
 const FIRST_SEED = Number(process.env.SESSION_SEED ?? 1);
 const RUNS = Number(process.env.SESSION_RUNS ?? 1);
 const COUNT = Number(process.env.SESSION_COUNT ?? 400);
+// Each seed is its own tenant: many seeds in one run need more than the default tenant limit (100).
+process.env.CS_MAX_TENANTS = String(Math.max(100, RUNS + 1));
 const DAY = addDays(localDay(Date.now(), TZ), -5);
 
 // The simulator's skill groups (a run uses the first few) and where each overflows to.
