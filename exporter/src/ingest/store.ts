@@ -18,7 +18,7 @@ export function partitionName(day: string): string {
 // inserts keep concurrent batches from deadlocking on each other's keys.
 // The day counters are one row per writer lane ($3, see EventWriter): a transaction holds its
 // row's lock until it commits, so on one row the writer's transactions in flight would commit
-// one after the other, each waiting for the other's WAL flush (docs/robustness.md, "Webhooks").
+// one after the other, each waiting for the other's WAL flush (docs/robustness.md, "The day counters, one row per writer lane").
 const INSERT_SQL = `
 WITH input AS (
   SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)

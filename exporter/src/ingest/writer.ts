@@ -106,7 +106,6 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
   private queuedEvents = 0;
   /** A pump is due at the end of this turn of the event loop (see write). */
   private pumpScheduled = false;
-  private inFlight = 0;
   /** The day-counter rows (EventStore.insert's lane) not held by a transaction in flight. */
   private readonly freeLanes: number[];
   /** Moving average of a transaction's duration (store and answers), for the queue-age bound. */
@@ -147,7 +146,7 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
     const max = this.budget.maxWaitMs;
     // Both transactions busy: a request queued now waits for one of them. Otherwise the queue is
     // only waiting for this turn's pump, however long a busy machine made that turn.
-    if (max === undefined || this.head >= this.queue.length || this.inFlight < this.maxInFlight) return false;
+    if (max === undefined || this.head >= this.queue.length || this.flushing < this.maxInFlight) return false;
     return performance.now() - this.queue[this.head].at > Math.max(max, WAIT_PER_TRANSACTION * this.transactionMs);
   }
 
@@ -182,9 +181,9 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
     return { requests: this.queue.length - this.head, events: this.queuedEvents };
   }
 
-  /** Transactions being stored now. */
+  /** Transactions being stored now: each holds one lane. */
   get flushing(): number {
-    return this.inFlight;
+    return this.maxInFlight - this.freeLanes.length;
   }
 
   /** Stores `events`; resolves once they are durable (or known duplicates). */
@@ -207,12 +206,12 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
 
   /** Resolves when every queued and in-flight batch is done. */
   drain(): Promise<void> {
-    if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) return Promise.resolve();
+    if (this.head >= this.queue.length && this.flushing === 0 && !this.pumpScheduled) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
+    while (this.flushing < this.maxInFlight && this.head < this.queue.length) {
       const batch: Pending[] = [];
       let size = 0;
       while (this.head < this.queue.length && (batch.length === 0 || size + this.queue[this.head].events.length <= this.maxBatch)) {
@@ -228,7 +227,6 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      this.inFlight++;
       const lane = this.freeLanes.pop()!;
       const started = performance.now();
       void this.flush(batch, lane)
@@ -240,13 +238,12 @@ export class EventWriter extends EventEmitter<{ accepted: [StoredEvent[], string
         .finally(() => {
           const took = performance.now() - started;
           this.transactionMs = this.transactionMs === 0 ? took : 0.8 * this.transactionMs + 0.2 * took;
-          this.inFlight--;
           this.freeLanes.push(lane);
           this.pump();
-          if (this.head >= this.queue.length && this.inFlight === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
+          if (this.head >= this.queue.length && this.flushing === 0 && !this.pumpScheduled) for (const f of this.idle.splice(0)) f();
         });
     }
-    if (this.head >= this.queue.length && this.inFlight === 0) for (const f of this.idle.splice(0)) f();
+    if (this.head >= this.queue.length && this.flushing === 0) for (const f of this.idle.splice(0)) f();
   }
 
   private async flush(batch: Pending[], lane: number): Promise<void> {

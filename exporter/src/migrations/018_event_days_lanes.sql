@@ -2,7 +2,7 @@
 -- Every ingest transaction updates its day's row and holds that row's lock until it commits, so
 -- with a single row the writer's two transactions in flight committed one after the other: the
 -- second's commit waited for the first's WAL flush, and single-event requests (webhooks) were
--- bounded by it (docs/robustness.md, "Webhooks"). Readers take max(last_received_at) and
+-- bounded by it (docs/robustness.md, "The day counters, one row per writer lane"). Readers take max(last_received_at) and
 -- sum(events) over a day's lanes. Existing rows become lane 0.
 ALTER TABLE event_days ADD COLUMN lane smallint NOT NULL DEFAULT 0;
 ALTER TABLE event_days DROP CONSTRAINT event_days_pkey;

@@ -424,11 +424,9 @@ class DayEvents {
   /** One row of sessionEventsCopy. */
   add(r: CopyRow): void {
     const code = r.end[1] - r.start[1] === 1 ? r.byte(1) : 0;
-    let x = 0;
-    if (code === MESSAGE) {
-      x = this.strings.ofColumn(r, 4);
-      if (x !== this.userFrom && x !== this.agentFrom) return;
-    } else x = this.strings.ofColumn(r, 4);
+    const x = this.strings.ofColumn(r, 4);
+    // Messages written by neither the user nor an agent are dropped (sessionEventsCopy).
+    if (code === MESSAGE && x !== this.userFrom && x !== this.agentFrom) return;
     if (this.n === this.sess.length) this.grow();
     const i = this.n++;
     const si = this.sessions.ofColumn(r, 0) - 1;
