@@ -1,9 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents, withCommon } from './helpers/events.js';
-import type { Exporter } from '../src/exporter.js';
 import { queryRows } from './helpers/reports.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
@@ -21,11 +19,7 @@ const USER = 'u,1\\';
 const REGION = '浙江\t杭州';
 
 describe('Rollup: text with COPY syntax characters', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
+  const harness = useTestExporter({}, async ({ exporter }) => {
     const events = [
       withCommon({ type: 'session.start', sessionId: 'S\\1', userId: USER, region: REGION }, at('10:00:00')),
       withCommon({ type: 'session.queue', sessionId: 'S\\1', groupId: GROUP, via: 'direct' }, at('10:00:05')),
@@ -46,13 +40,9 @@ describe('Rollup: text with COPY syntax characters', () => {
     ];
     assert.deepEqual((await postEvents(exporter.url, events)).body.rejected, []);
   });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
 
   it('When a day with such ids and texts is rolled up, then the reports show them exactly as sent', async () => {
-    const { rows } = await queryRows(exporter.url, { report: 'sessions', from: DAY, to: DAY });
+    const { rows } = await queryRows(harness.exporter.url, { report: 'sessions', from: DAY, to: DAY });
     assert.equal(rows.length, 1);
     const s = rows[0];
     assert.equal(s.service_id, 'S\\1');
@@ -66,12 +56,12 @@ describe('Rollup: text with COPY syntax characters', () => {
     // Answered after 10 s (10:00:05 → 10:00:15), ended 60 s after the answer.
     assert.equal(s.duration_seconds, 60);
 
-    const groups = await queryRows(exporter.url, { report: 'group_daily', from: DAY, to: DAY });
+    const groups = await queryRows(harness.exporter.url, { report: 'group_daily', from: DAY, to: DAY });
     assert.deepEqual(
       groups.rows.map((r) => [r.group_id, r.inflow, r.answered]),
       [[GROUP, 1, 1]],
     );
-    const agents = await queryRows(exporter.url, { report: 'agent_daily', from: DAY, to: DAY });
+    const agents = await queryRows(harness.exporter.url, { report: 'agent_daily', from: DAY, to: DAY });
     assert.deepEqual(
       agents.rows.map((r) => [r.agent_id, r.answered]),
       [[AGENT, 1]],

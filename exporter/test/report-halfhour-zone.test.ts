@@ -1,9 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents, withCommon } from './helpers/events.js';
-import type { Exporter } from '../src/exporter.js';
 import { queryRows } from './helpers/reports.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
@@ -17,11 +15,7 @@ const DAY = '2026-11-20';
 const at = (hms: string) => `${DAY}T${hms}+05:30`;
 
 describe('Rollup: hours and half hours in a zone half an hour off UTC', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url, { timezone: TZ });
+  const harness = useTestExporter({ timezone: TZ }, async ({ exporter }) => {
     const events = [
       // S1: queued 10:40 (05:10 UTC), answered 10:50, ended 11:20.
       withCommon({ type: 'session.start', sessionId: 'S1', userId: 'u1' }, at('10:39:50')),
@@ -35,13 +29,9 @@ describe('Rollup: hours and half hours in a zone half an hour off UTC', () => {
     ];
     assert.deepEqual((await postEvents(exporter.url, events)).body.rejected, []);
   });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
 
   it('When the day is rolled up, then 时段 counts both legs at 10:00 and the half hours put them at 10:00 and 10:30', async () => {
-    const { rows } = await queryRows(exporter.url, { report: 'group_slot', from: DAY, to: DAY });
+    const { rows } = await queryRows(harness.exporter.url, { report: 'group_slot', from: DAY, to: DAY });
     // Both legs are queued in the local hour 10: inflow 2, S1 answered (after 600 s, not within 20 s).
     assert.deepEqual(
       rows.map((r) => ({ hour: r.hour, group_id: r.group_id, inflow: r.inflow, answered: r.answered })),
@@ -49,7 +39,7 @@ describe('Rollup: hours and half hours in a zone half an hour off UTC', () => {
     );
     // What 排班建议 reads (slot i = i/2 hours after local midnight): S2's leg in slot 20 (10:00–10:30),
     // S1's in 21 (10:30–11:00); S1's part answered 10:50, so slot 21, ended after 10:50 → 11:20 = 1800 s.
-    const half = await db.pool.query<{ group_id: string; inflow: number[]; parts_ended: number[]; part_seconds: number[] }>(
+    const half = await harness.db.pool.query<{ group_id: string; inflow: number[]; parts_ended: number[]; part_seconds: number[] }>(
       `SELECT group_id, inflow, parts_ended, part_seconds FROM report_group_halfhour WHERE day = $1`,
       [DAY],
     );

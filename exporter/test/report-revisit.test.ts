@@ -1,9 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { startTestExporter } from './helpers/exporter.js';
+import { useTestExporter } from './helpers/exporter.js';
 import { postEvents, withCommon } from './helpers/events.js';
-import type { Exporter } from '../src/exporter.js';
 import { queryRows } from './helpers/reports.js';
 
 process.env.CS_ROLLUP_INTERVAL_SECONDS = '0';
@@ -28,11 +26,7 @@ function session(id: string, user: string, startDay: string, start: string, endD
 }
 
 describe('Rollup: 24小时内复访 across the days around the one rolled up', () => {
-  let db: TestDatabase;
-  let exporter: Exporter;
-  before(async () => {
-    db = await freshDatabase();
-    exporter = await startTestExporter(db.url);
+  const harness = useTestExporter({}, async ({ exporter }) => {
     const events = [
       // u1: S1 ends 23:00; S2 starts the next day 10:00, 11 h later → S1 revisited.
       ...session('S1', 'u1', DAY, '22:00:00', DAY, '23:00:00'),
@@ -53,18 +47,14 @@ describe('Rollup: 24小时内复访 across the days around the one rolled up', (
     ];
     assert.deepEqual((await postEvents(exporter.url, events)).body.rejected, []);
   });
-  after(async () => {
-    await exporter.close();
-    await db.drop();
-  });
 
   it('When the day is rolled up, then revisits count by the next start of the same user within 24 hours of the end', async () => {
-    const { rows } = await queryRows(exporter.url, { report: 'sessions', from: BEFORE, to: DAY });
+    const { rows } = await queryRows(harness.exporter.url, { report: 'sessions', from: BEFORE, to: DAY });
     const revisit = Object.fromEntries(rows.map((r) => [r.service_id, r.revisit_24h]));
     assert.deepEqual(revisit, { S1: true, S3: false, S6: true, S8: true, S9: false, S10: false });
     // agent_daily on the day: a1 answered S1, S3, S6, S9, S10 (S8's part began the day before);
     // no revisit = S3, S9, S10 → 3.
-    const agents = await queryRows(exporter.url, { report: 'agent_daily', from: DAY, to: DAY });
+    const agents = await queryRows(harness.exporter.url, { report: 'agent_daily', from: DAY, to: DAY });
     assert.deepEqual(
       agents.rows.map((r) => [r.agent_id, r.answered, r.no_revisit]),
       [['a1', 5, 3]],

@@ -29,13 +29,18 @@ export async function startTestExporter(databaseUrl: string, overrides: Partial<
 
 /**
  * The exporter of a describe block: a fresh database and an in-process exporter on it, started
- * before the block's tests and stopped (database dropped) after them.
+ * before the block's tests (then `setUp`, e.g. posting the block's fixture) and stopped (database
+ * dropped) after them.
  */
-export function useTestExporter(overrides: Partial<Config> = {}): { readonly exporter: Exporter; readonly db: TestDatabase } {
+export function useTestExporter(
+  overrides: Partial<Config> = {},
+  setUp?: (t: { exporter: Exporter; db: TestDatabase }) => Promise<void>,
+): { readonly exporter: Exporter; readonly db: TestDatabase } {
   const t = {} as { exporter: Exporter; db: TestDatabase };
   before(async () => {
     t.db = await freshDatabase();
     t.exporter = await startTestExporter(t.db.url, overrides);
+    await setUp?.(t);
   });
   after(async () => {
     await t.exporter?.close();
