@@ -34,13 +34,19 @@ function exchange(socket: Socket, body: string): Promise<{ status: number; body:
   });
 }
 
+/** A raw TCP connection to the exporter at `url`, as a sender's pooled keep-alive connection. */
+async function open(url: string): Promise<Socket> {
+  const u = new URL(url);
+  const socket = connect(Number(u.port), u.hostname);
+  await new Promise((r) => socket.once('connect', r));
+  return socket;
+}
+
 describe('keep-alive connections', () => {
   const harness = useTestExporter();
 
   it('When a sender reuses its connection after 6 s idle, then it is still open and the webhook is stored; stopping does not wait for it', async () => {
-    const u = new URL(harness.exporter.url);
-    const socket = connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
+    const socket = await open(harness.exporter.url);
     let closedAt: number | undefined;
     socket.once('close', () => (closedAt = Date.now()));
 
@@ -67,9 +73,7 @@ describe('stopping with a request in flight on a keep-alive connection', () => {
   const h = useLockHolder();
 
   it('When the exporter stops while a webhook waits for its commit, then the webhook is answered and the stop does not wait out the keep-alive time', async () => {
-    const u = new URL(h.exporter.url);
-    const socket = connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
+    const socket = await open(h.exporter.url);
     const day = '2026-11-20T10:00:00+08:00';
     assert.equal((await exchange(socket, JSON.stringify(withCommon(validExamples()['session.start'], day)))).status, 200);
     // The next webhook's transaction waits for its day's counter row, held here, as for a slow commit.
